@@ -1,0 +1,292 @@
+package org.thinfs.core.sm;
+
+import org.thinfs.core.CorruptMetadataException;
+import org.thinfs.core.ThinfsException;
+import org.thinfs.core.format.Layout;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * Reference counts held in memory, in chunks of 16 320 entries (one chunk per on-disk bitmap), with the
+ * bookkeeping the persistent maps need to write only what changed.
+ *
+ * <p>Per chunk: {@code counts} holds min(count, 3), exactly as a 2-bit bitmap entry; counts of 3 or more are in
+ * {@link #overflow}, as the on-disk ref-count tree holds them. {@code committed} marks blocks allocated in the last
+ * committed state and {@code unavailable} = allocated now OR allocated when committed, so allocation is one
+ * {@link BitSet#nextClearBit} away and never reuses a block freed in this transaction.
+ */
+public class CoreSpaceMap implements SpaceMap {
+    static final int ENTRIES = Layout.ENTRIES_PER_BITMAP;
+
+    /** One bitmap's worth of counts. */
+    static final class Chunk {
+        final byte[] counts = new byte[ENTRIES];
+        final BitSet unavailable = new BitSet(ENTRIES);
+        final BitSet committed = new BitSet(ENTRIES);
+        /** Content differs from what its bitmap block on disk holds. */
+        boolean dirty;
+        /** Changed since the last commit (committed bits need recomputing). */
+        boolean touched;
+        /** Location of this chunk's bitmap block in the committed state; 0 if it has none yet. */
+        long bitmapBlock;
+    }
+
+    final List<Chunk> chunks = new ArrayList<>();
+    /** Exact counts of blocks whose count is 3 or more. */
+    final Map<Long, Integer> overflow = new HashMap<>();
+    /** Blocks whose ref-count tree entry must be rewritten (inserted, updated or removed) at commit. */
+    final TreeSet<Long> overflowDirty = new TreeSet<>();
+    private final Supplier<ThinfsException> exhausted;
+    private final String what;
+    private long nrBlocks;
+    private long nrAllocated;
+    private long nrAvailable;
+    private long cursor;
+    private long thresholdFree = -1;
+    private Runnable thresholdCallback;
+    private boolean thresholdFired;
+
+    public CoreSpaceMap(String what, long nrBlocks, Supplier<ThinfsException> exhausted) {
+        this.what = what;
+        this.exhausted = exhausted;
+        extend(nrBlocks);
+        // A brand-new map: every chunk is written at the first commit.
+        for (Chunk c : chunks) {
+            c.dirty = true;
+        }
+    }
+
+    @Override
+    public long nrBlocks() {
+        return nrBlocks;
+    }
+
+    @Override
+    public long nrFree() {
+        return nrAvailable;
+    }
+
+    @Override
+    public long nrAllocated() {
+        return nrAllocated;
+    }
+
+    @Override
+    public int count(long block) {
+        checkRange(block);
+        Chunk c = chunks.get((int) (block / ENTRIES));
+        int v = c.counts[(int) (block % ENTRIES)];
+        return v < 3 ? v : overflow.get(block);
+    }
+
+    @Override
+    public void inc(long block) {
+        int old = count(block);
+        if (old == Integer.MAX_VALUE) {
+            throw new CorruptMetadataException(block, what + " reference count overflow");
+        }
+        store(block, old, old + 1);
+    }
+
+    @Override
+    public void dec(long block) {
+        int old = count(block);
+        if (old == 0) {
+            throw new CorruptMetadataException(block, what + " block " + block
+                    + " released more often than it was referenced");
+        }
+        store(block, old, old - 1);
+    }
+
+    @Override
+    public void setCount(long block, int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("negative count " + count);
+        }
+        store(block, count(block), count);
+    }
+
+    @Override
+    public long allocate() {
+        long b = findFree(cursor);
+        if (b < 0 && cursor > 0) {
+            b = findFree(0);
+        }
+        if (b < 0) {
+            throw exhausted.get();
+        }
+        store(b, 0, 1);
+        cursor = b + 1 >= nrBlocks ? 0 : b + 1;
+        return b;
+    }
+
+    @Override
+    public void extend(long extra) {
+        if (extra < 0) {
+            throw new IllegalArgumentException("cannot shrink a space map");
+        }
+        long newSize = nrBlocks + extra;
+        long needChunks = Layout.bitmapCount(newSize);
+        while (chunks.size() < needChunks) {
+            Chunk c = new Chunk();
+            c.dirty = true;
+            c.touched = true;
+            chunks.add(c);
+        }
+        // Entries past the old end in the previously last chunk were free but never counted as available.
+        nrAvailable += extra;
+        nrBlocks = newSize;
+        // Index entries of a partially filled chunk change with the size.
+        if (!chunks.isEmpty()) {
+            chunks.get(chunks.size() - 1).dirty = true;
+        }
+        thresholdFired = false;
+    }
+
+    @Override
+    public void setThreshold(long freeBlocks, Runnable callback) {
+        this.thresholdFree = freeBlocks;
+        this.thresholdCallback = callback;
+        this.thresholdFired = false;
+        checkThreshold();
+    }
+
+    /** After a commit: the current state becomes the committed state. */
+    public void markCommitted() {
+        long available = 0;
+        for (int k = 0; k < chunks.size(); k++) {
+            Chunk c = chunks.get(k);
+            if (c.touched) {
+                c.committed.clear();
+                for (int i = 0; i < ENTRIES; i++) {
+                    if (c.counts[i] != 0) {
+                        c.committed.set(i);
+                    }
+                }
+                c.unavailable.clear();
+                c.unavailable.or(c.committed);
+                c.touched = false;
+            }
+            available += entriesIn(k) - c.unavailable.cardinality();
+        }
+        nrAvailable = available;
+        if (nrAvailable > thresholdFree) {
+            thresholdFired = false;
+        }
+    }
+
+    /** Number of real entries in chunk {@code k} (the last one may be partial). */
+    int entriesIn(int k) {
+        return (int) Math.min(ENTRIES, nrBlocks - (long) k * ENTRIES);
+    }
+
+    /** Loads a chunk's 2-bit values as read from disk (the committed state); counts of 3 come with overflow. */
+    void loadChunk(int k, byte[] twoBit, long bitmapBlock) {
+        Chunk c = chunks.get(k);
+        System.arraycopy(twoBit, 0, c.counts, 0, ENTRIES);
+        c.committed.clear();
+        long allocated = 0;
+        for (int i = 0; i < entriesIn(k); i++) {
+            if (twoBit[i] != 0) {
+                c.committed.set(i);
+                allocated++;
+            }
+        }
+        c.unavailable.clear();
+        c.unavailable.or(c.committed);
+        c.dirty = false;
+        c.touched = false;
+        c.bitmapBlock = bitmapBlock;
+        nrAllocated += allocated;
+        nrAvailable -= allocated;
+    }
+
+    /** Index of the first free entry of chunk {@code k}, or its entry count if none. */
+    int firstFree(int k) {
+        Chunk c = chunks.get(k);
+        int n = entriesIn(k);
+        for (int i = 0; i < n; i++) {
+            if (c.counts[i] == 0) {
+                return i;
+            }
+        }
+        return n;
+    }
+
+    int freeEntries(int k) {
+        Chunk c = chunks.get(k);
+        int n = entriesIn(k);
+        int free = 0;
+        for (int i = 0; i < n; i++) {
+            if (c.counts[i] == 0) {
+                free++;
+            }
+        }
+        return free;
+    }
+
+    private long findFree(long from) {
+        int k = (int) (from / ENTRIES);
+        int i = (int) (from % ENTRIES);
+        for (; k < chunks.size(); k++, i = 0) {
+            int limit = entriesIn(k);
+            int j = chunks.get(k).unavailable.nextClearBit(i);
+            if (j < limit) {
+                return (long) k * ENTRIES + j;
+            }
+        }
+        return -1;
+    }
+
+    private void store(long block, int old, int now) {
+        Chunk c = chunks.get((int) (block / ENTRIES));
+        int i = (int) (block % ENTRIES);
+        c.counts[i] = (byte) Math.min(now, 3);
+        if (now >= 3) {
+            overflow.put(block, now);
+        } else if (old >= 3) {
+            overflow.remove(block);
+        }
+        if (old >= 3 || now >= 3) {
+            overflowDirty.add(block);
+        }
+        if (old == 0 && now > 0) {
+            nrAllocated++;
+            if (!c.committed.get(i)) {
+                c.unavailable.set(i);
+                nrAvailable--;
+            }
+        } else if (old > 0 && now == 0) {
+            nrAllocated--;
+            if (!c.committed.get(i)) {
+                c.unavailable.clear(i);
+                nrAvailable++;
+            }
+        }
+        if (old != now) {
+            c.dirty = true;
+            c.touched = true;
+        }
+        checkThreshold();
+    }
+
+    private void checkThreshold() {
+        if (thresholdCallback != null && !thresholdFired && nrAvailable <= thresholdFree) {
+            thresholdFired = true;
+            thresholdCallback.run();
+        }
+    }
+
+    private void checkRange(long block) {
+        if (block < 0 || block >= nrBlocks) {
+            throw new CorruptMetadataException(block, what + " block " + block + " is past the end of the "
+                    + what + " space map (" + nrBlocks + " blocks)");
+        }
+    }
+}
