@@ -144,11 +144,11 @@ public final class Node {
             return;
         }
         int count = n - from;
-        int keyBase = HEADER_SIZE;
-        buf.put(keyBase + 8 * (from + delta), buf, keyBase + 8 * from, 8 * count);
+        byte[] a = buf.array();
+        int base = buf.arrayOffset();
+        System.arraycopy(a, base + HEADER_SIZE + 8 * from, a, base + HEADER_SIZE + 8 * (from + delta), 8 * count);
         int vs = valueSize();
-        int valBase = HEADER_SIZE + 8 * maxEntries();
-        buf.put(valBase + vs * (from + delta), buf, valBase + vs * from, vs * count);
+        System.arraycopy(a, base + valueOffset(from), a, base + valueOffset(from + delta), vs * count);
     }
 
     /** Copies {@code count} entries from {@code src} starting at {@code srcIndex} into this node at {@code dstIndex}. */

@@ -1,37 +1,291 @@
 package org.thinfs.core.pool;
 
+import org.thinfs.core.OutOfDataSpaceException;
+import org.thinfs.core.ThinfsException;
+import org.thinfs.core.format.BlockTime;
+import org.thinfs.core.format.DeviceDetails;
+import org.thinfs.core.thin.ThinMetadata;
+
 import java.nio.ByteBuffer;
 
-/** A thin volume of a {@link ThinPool}: byte-addressed I/O over its mapping tree. SKELETON. */
+/**
+ * A thin volume of a {@link ThinPool}: byte-addressed I/O over its mapping tree.
+ *
+ * <p>A write runs in three steps: under the metadata lock it plans every block it touches and allocates the new
+ * data blocks it needs (all or nothing, so a full pool fails the request before any byte moves); then it moves
+ * data with no metadata lock held; then, under the metadata lock again, it publishes the new mappings. A mapping
+ * stamped before the device's latest snapshot may be shared and is never written in place: its block is copied to
+ * a new one first (unless the write covers it whole).
+ */
 public final class ThinDevice {
-    private ThinDevice() {
+    private static final int IN_PLACE = 0;
+    private static final int PROVISION = 1;
+    private static final int COPY = 2;
+
+    private final ThinPool pool;
+    private final long id;
+    private final long blockSize;
+
+    ThinDevice(ThinPool pool, long id) {
+        this.pool = pool;
+        this.id = id;
+        this.blockSize = pool.dataBlockSize();
     }
 
     public long id() {
-        throw new UnsupportedOperationException();
+        return id;
+    }
+
+    /** Number of mapped data blocks. */
+    public long mappedBlocks() {
+        return details().mappedBlocks();
+    }
+
+    public DeviceDetails details() {
+        return pool.details(id);
     }
 
     /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros. */
     public void read(long offset, ByteBuffer dst) {
-        throw new UnsupportedOperationException();
+        checkRange(offset, dst.remaining());
+        if (!dst.hasRemaining()) {
+            return;
+        }
+        long first = offset / blockSize;
+        long last = (offset + dst.remaining() - 1) / blockSize;
+        int n = (int) (last - first + 1);
+        long[] mapped = new long[n];
+        pool.gate.readLock().lock();
+        try {
+            java.util.Arrays.fill(mapped, -1);
+            pool.withMetadata(() -> {
+                pool.metadataUnderLock().lookupRange(id, first, last + 1,
+                        (vblock, dataBlock, time) -> mapped[(int) (vblock - first)] = dataBlock);
+                return null;
+            });
+            DataFile data = pool.dataFile();
+            long pos = offset;
+            int limit = dst.limit();
+            for (int i = 0; i < n; i++) {
+                long within = pos % blockSize;
+                int len = (int) Math.min(blockSize - within, limit - dst.position());
+                if (mapped[i] < 0) {
+                    DataFile.zero(dst, len);
+                } else {
+                    dst.limit(dst.position() + len);
+                    data.read(mapped[i] * blockSize + within, dst);
+                    dst.limit(limit);
+                }
+                pos += len;
+            }
+        } finally {
+            pool.gate.readLock().unlock();
+        }
     }
 
     /**
      * Writes {@code src} at byte {@code offset}, provisioning unmapped blocks and copying shared ones first.
      *
-     * @throws org.thinfs.core.OutOfDataSpaceException when a needed block cannot be allocated; nothing was written
+     * @throws OutOfDataSpaceException when a needed block cannot be allocated; nothing was written
      */
     public void write(long offset, ByteBuffer src) {
-        throw new UnsupportedOperationException();
+        checkRange(offset, src.remaining());
+        if (!src.hasRemaining()) {
+            return;
+        }
+        pool.requireWritable();
+        long first = offset / blockSize;
+        long last = (offset + src.remaining() - 1) / blockSize;
+        int n = (int) (last - first + 1);
+        long[] target = new long[n];
+        long[] source = new long[n];
+        int[] action = new int[n];
+        pool.gate.readLock().lock();
+        pool.blockLocks.lock(id, first, last);
+        try {
+            plan(first, n, target, source, action);
+            try {
+                moveData(offset, src, first, target, source, action);
+            } catch (RuntimeException e) {
+                releaseNew(n, target, action);
+                throw e;
+            }
+            publish(first, n, target, action);
+        } finally {
+            pool.blockLocks.unlock(id, first, last);
+            pool.gate.readLock().unlock();
+        }
     }
 
-    /** Unmaps every whole data block inside [offset, offset + length); partial blocks at the edges are zeroed. */
+    private void plan(long first, int n, long[] target, long[] source, int[] action) {
+        pool.changeMetadata(() -> {
+            ThinMetadata md = pool.metadataUnderLock();
+            int snapTime = md.details(id).snapshottedTime();
+            java.util.Arrays.fill(source, -1);
+            md.lookupRange(id, first, first + n, (vblock, dataBlock, time) -> {
+                int i = (int) (vblock - first);
+                source[i] = dataBlock;
+                action[i] = time < snapTime ? COPY : IN_PLACE;
+            });
+            int allocated = 0;
+            try {
+                for (int i = 0; i < n; i++) {
+                    if (source[i] < 0) {
+                        action[i] = PROVISION;
+                    }
+                    if (action[i] == IN_PLACE) {
+                        target[i] = source[i];
+                    } else {
+                        target[i] = md.dataSpace().allocate();
+                        allocated = i + 1;
+                    }
+                }
+            } catch (OutOfDataSpaceException e) {
+                for (int i = 0; i < allocated; i++) {
+                    if (action[i] != IN_PLACE) {
+                        md.dataSpace().dec(target[i]);
+                    }
+                }
+                throw new OutOfDataSpaceException("pool data space is full: device " + id + " needs "
+                        + countNew(action, n) + " new blocks, " + md.dataSpace().nrFree() + " free");
+            }
+            return null;
+        });
+    }
+
+    private static int countNew(int[] action, int n) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (action[i] != IN_PLACE) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    private void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
+        DataFile data = pool.dataFile();
+        long pos = offset;
+        int limit = src.limit();
+        for (int i = 0; i < target.length; i++) {
+            long blockStart = (first + i) * blockSize;
+            long within = pos - blockStart;
+            int len = (int) Math.min(blockSize - within, limit - src.position());
+            long base = target[i] * blockSize;
+            if (action[i] != IN_PLACE && len < blockSize) {
+                // A partial write to a new block: the rest is zeros (provision) or the old content (copy).
+                if (action[i] == COPY) {
+                    data.copy(source[i] * blockSize, base, blockSize);
+                } else {
+                    data.writeZeros(base, within);
+                    data.writeZeros(base + within + len, blockSize - within - len);
+                }
+            }
+            src.limit(src.position() + len);
+            data.write(base + within, src);
+            src.limit(limit);
+            pos += len;
+        }
+    }
+
+    private void publish(long first, int n, long[] target, int[] action) {
+        pool.changeMetadata(() -> {
+            ThinMetadata md = pool.metadataUnderLock();
+            for (int i = 0; i < n; i++) {
+                if (action[i] != IN_PLACE) {
+                    md.insert(id, first + i, target[i]);
+                }
+            }
+            return null;
+        });
+    }
+
+    private void releaseNew(int n, long[] target, int[] action) {
+        try {
+            pool.changeMetadata(() -> {
+                for (int i = 0; i < n; i++) {
+                    if (action[i] != IN_PLACE) {
+                        pool.metadataUnderLock().dataSpace().dec(target[i]);
+                    }
+                }
+                return null;
+            });
+        } catch (ThinfsException ignored) {
+            // The pool already went read-only and rolled back; nothing of this request was published.
+        }
+    }
+
+    /**
+     * Unmaps every whole data block inside [offset, offset + length) and writes zeros over the partial blocks at
+     * either edge, so the range reads as zeros afterwards.
+     */
     public void discard(long offset, long length) {
-        throw new UnsupportedOperationException();
+        checkRange(offset, length);
+        if (length == 0) {
+            return;
+        }
+        pool.requireWritable();
+        long end = offset + length;
+        long firstWhole = (offset + blockSize - 1) / blockSize;
+        long endWhole = end / blockSize;
+        if (firstWhole >= endWhole) {
+            zeroRange(offset, length);
+            return;
+        }
+        zeroRange(offset, firstWhole * blockSize - offset);
+        zeroRange(endWhole * blockSize, end - endWhole * blockSize);
+        pool.gate.readLock().lock();
+        // Lock in bounded batches: a discard of a whole volume must not hold millions of locks at once.
+        try {
+            for (long b = firstWhole; b < endWhole; b += 4096) {
+                long batchEnd = Math.min(endWhole, b + 4096);
+                pool.blockLocks.lock(id, b, batchEnd - 1);
+                try {
+                    long from = b;
+                    pool.changeMetadata(() -> {
+                        ThinMetadata md = pool.metadataUnderLock();
+                        java.util.List<Long> mapped = new java.util.ArrayList<>();
+                        md.lookupRange(id, from, batchEnd, (vblock, dataBlock, time) -> mapped.add(vblock));
+                        for (long v : mapped) {
+                            md.remove(id, v);
+                        }
+                        return null;
+                    });
+                } finally {
+                    pool.blockLocks.unlock(id, b, batchEnd - 1);
+                }
+            }
+        } finally {
+            pool.gate.readLock().unlock();
+        }
     }
 
-    /** Number of mapped data blocks. */
-    public long mappedBlocks() {
-        throw new UnsupportedOperationException();
+    private void zeroRange(long offset, long length) {
+        if (length <= 0) {
+            return;
+        }
+        // Only mapped blocks need zeroing; an unmapped range already reads as zeros.
+        long firstBlock = offset / blockSize;
+        long lastBlock = (offset + length - 1) / blockSize;
+        boolean anyMapped = pool.withMetadata(() -> {
+            boolean[] found = {false};
+            pool.metadataUnderLock().lookupRange(id, firstBlock, lastBlock + 1, (v, d, t) -> found[0] = true);
+            return found[0];
+        });
+        if (anyMapped) {
+            write(offset, ByteBuffer.allocate((int) length));
+        }
+    }
+
+    /** The data block mapped at virtual block {@code vblock}, or -1 (for tests and tools). */
+    public long mappedDataBlock(long vblock) {
+        long v = pool.withMetadata(() -> pool.metadataUnderLock().lookup(id, vblock));
+        return v == -1 ? -1 : BlockTime.dataBlock(v);
+    }
+
+    private static void checkRange(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length < offset) {
+            throw new IllegalArgumentException("bad range: offset " + offset + ", length " + length);
+        }
     }
 }

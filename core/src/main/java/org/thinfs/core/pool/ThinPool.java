@@ -1,95 +1,413 @@
 package org.thinfs.core.pool;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.CorruptMetadataException;
+import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.MetadataReadOnlyException;
+import org.thinfs.core.OutOfMetadataSpaceException;
+import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.DeviceDetails;
+import org.thinfs.core.format.Layout;
+import org.thinfs.core.io.FileBlockDevice;
+import org.thinfs.core.thin.ThinMetadata;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.SortedSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
- * A thin pool: a metadata file in the dm-thin format plus a data file. SKELETON: the API is final, bodies land
- * with the engine.
+ * A thin pool: a metadata file in the dm-thin format plus a data file of fixed-size data blocks.
+ *
+ * <p>Locks, in the order they are taken:
+ * <ol>
+ *   <li>{@link #gate} (read by every I/O, write by commit): a commit waits until no request is between
+ *       allocating a data block and publishing its mapping, so a commit never records an allocated block that no
+ *       mapping holds, and a block freed in this transaction cannot be reused under an in-flight read.</li>
+ *   <li>{@link BlockLocks} per (device, virtual block): held by a write from planning to publishing.</li>
+ *   <li>{@link #metadataLock}: guards {@link #metadata}; held only for btree and space-map work, never for
+ *       data I/O, so requests on different blocks move data in parallel.</li>
+ * </ol>
+ *
+ * <p>Crash safety: data blocks are flushed before the metadata commit that maps them; the metadata commit
+ * writes its superblock last.
  */
 public final class ThinPool implements Closeable {
-    private ThinPool() {
+    private static final Logger LOG = LoggerFactory.getLogger(ThinPool.class);
+
+    /** Guarded by {@link #metadataLock}. */
+    private final ThinMetadata metadata;
+    private final DataFile data;
+    private final Path metadataPath;
+    private final long blockSize;
+    private final PoolOptions options;
+    final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
+    final ReentrantLock metadataLock = new ReentrantLock();
+    final BlockLocks blockLocks = new BlockLocks();
+    private final ConcurrentHashMap<Long, ThinDevice> handles = new ConcurrentHashMap<>();
+    /** Data blocks whose count dropped to zero in this transaction: punched after the commit. Guarded by metadataLock. */
+    private final Set<Long> freedData = new HashSet<>();
+    private volatile String readOnlyReason;
+    private boolean closed;
+
+    private ThinPool(ThinMetadata metadata, DataFile data, Path metadataPath, PoolOptions options) {
+        this.metadata = metadata;
+        this.data = data;
+        this.metadataPath = metadataPath;
+        this.options = options;
+        this.blockSize = (long) metadata.dataBlockSectors() * Layout.SECTOR_SIZE;
+        if (options.readOnly()) {
+            readOnlyReason = "the pool was opened read-only";
+        } else {
+            metadata.dataSpace().setFreeListener(freedData::add);
+            long low = options.lowWaterBlocks() > 0 ? options.lowWaterBlocks()
+                    : metadata.dataSpace().nrBlocks() / 20;
+            metadata.dataSpace().setThreshold(low, () -> LOG.warn(
+                    "pool {} is running out of data space: {} of {} data blocks free", metadataPath,
+                    metadata.dataSpace().nrFree(), metadata.dataSpace().nrBlocks()));
+            long metaLow = Math.max(16, metadata.metadataSpace().nrBlocks() / 20);
+            metadata.metadataSpace().setThreshold(metaLow, () -> LOG.warn(
+                    "pool {} is running out of metadata space: {} of {} blocks free; grow it with "
+                            + "'thinfs resize --metadata'", metadataPath, metadata.metadataSpace().nrFree(),
+                    metadata.metadataSpace().nrBlocks()));
+        }
     }
 
-    /** Formats a new pool on existing files (the metadata file must be at least {@code config.metadataSize()}). */
-    public static ThinPool create(Path metadata, Path data, PoolConfig config, PoolOptions options)
+    /**
+     * Formats a new pool on existing files. The metadata file's size (at most about 15.87 GiB is used) and
+     * {@code config.dataSize()} / block size set the two spaces; the data file is extended (sparse) as needed.
+     */
+    public static ThinPool create(Path metadataPath, Path dataPath, PoolConfig config, PoolOptions options)
             throws IOException {
-        throw new UnsupportedOperationException("engine not landed yet");
+        long bs = config.dataBlockSize();
+        if (bs % (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE) != 0
+                || !Layout.isValidDataBlockSectors(bs / Layout.SECTOR_SIZE)) {
+            throw new IllegalArgumentException("data block size must be a multiple of 64 KiB from 64 KiB to 1 GiB, "
+                    + "not " + bs + " bytes");
+        }
+        long nrData = config.dataSize() / bs;
+        if (nrData < 1) {
+            throw new IllegalArgumentException("the data size " + config.dataSize()
+                    + " bytes holds no whole data block of " + bs + " bytes");
+        }
+        try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
+            if (f.length() < config.metadataSize()) {
+                f.setLength(config.metadataSize());
+            }
+        }
+        FileBlockDevice dev = FileBlockDevice.open(metadataPath, true);
+        ThinMetadata md;
+        try {
+            md = ThinMetadata.format(dev, (int) (bs / Layout.SECTOR_SIZE), nrData, options.cacheBlocks());
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+        DataFile df = new DataFile(dataPath, true);
+        df.ensureSize(nrData * bs);
+        return new ThinPool(md, df, metadataPath, options);
     }
 
-    /** Opens an existing pool; {@code dataBlockSize} must equal the superblock's (0 = take the superblock's). */
-    public static ThinPool open(Path metadata, Path data, PoolOptions options) throws IOException {
-        throw new UnsupportedOperationException("engine not landed yet");
+    /** Opens an existing pool, validating its metadata. */
+    public static ThinPool open(Path metadataPath, Path dataPath, PoolOptions options) throws IOException {
+        FileBlockDevice dev = FileBlockDevice.open(metadataPath, !options.readOnly());
+        ThinMetadata md;
+        try {
+            md = ThinMetadata.open(dev, !options.readOnly(), options.cacheBlocks());
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+        DataFile df;
+        try {
+            df = new DataFile(dataPath, !options.readOnly());
+        } catch (IOException e) {
+            md.close();
+            throw e;
+        }
+        long need = md.dataSpace().nrBlocks() * (long) md.dataBlockSectors() * Layout.SECTOR_SIZE;
+        if (!options.readOnly()) {
+            df.ensureSize(need);
+        }
+        return new ThinPool(md, df, metadataPath, options);
     }
 
     /** Bytes per data block. */
     public long dataBlockSize() {
-        throw new UnsupportedOperationException();
+        return blockSize;
     }
 
     public SortedSet<Long> deviceIds() {
-        throw new UnsupportedOperationException();
+        return withMetadata(metadata::deviceIds);
     }
 
     public ThinDevice createThin(long id) {
-        throw new UnsupportedOperationException();
+        changeMetadata(() -> {
+            metadata.createThin(id);
+            return null;
+        });
+        return device(id);
     }
 
     /** O(1) snapshot: {@code id} shares {@code originId}'s mapping tree. */
     public ThinDevice createSnapshot(long id, long originId) {
-        throw new UnsupportedOperationException();
+        return createSnapshots(List.of(new long[]{id, originId})).get(0);
+    }
+
+    /**
+     * Several snapshots in one step: each pair is {new id, origin id}. All or none are created (a failure rolls the
+     * metadata back to the last commit), and no write lands between them, so the set is consistent across origins.
+     */
+    public List<ThinDevice> createSnapshots(List<long[]> pairs) {
+        gate.writeLock().lock();
+        try {
+            changeMetadata(() -> {
+                for (long[] p : pairs) {
+                    metadata.createSnapshot(p[0], p[1]);
+                }
+                return null;
+            });
+        } finally {
+            gate.writeLock().unlock();
+        }
+        List<ThinDevice> out = new ArrayList<>();
+        for (long[] p : pairs) {
+            out.add(device(p[0]));
+        }
+        return out;
     }
 
     public void delete(long id) {
-        throw new UnsupportedOperationException();
+        gate.writeLock().lock();
+        try {
+            changeMetadata(() -> {
+                metadata.delete(id);
+                return null;
+            });
+            handles.remove(id);
+        } finally {
+            gate.writeLock().unlock();
+        }
     }
 
     public ThinDevice device(long id) {
-        throw new UnsupportedOperationException();
+        if (!withMetadata(() -> metadata.exists(id))) {
+            throw new org.thinfs.core.NoSuchDeviceException(id);
+        }
+        return handles.computeIfAbsent(id, k -> new ThinDevice(this, k));
     }
 
     public DeviceDetails details(long id) {
-        throw new UnsupportedOperationException();
+        return withMetadata(() -> metadata.details(id));
     }
 
     public long transactionId() {
-        throw new UnsupportedOperationException();
+        return withMetadata(metadata::transactionId);
     }
 
     public void setTransactionId(long expectedOld, long newId) {
-        throw new UnsupportedOperationException();
+        changeMetadata(() -> {
+            metadata.setTransactionId(expectedOld, newId);
+            return null;
+        });
     }
 
     /** Makes every acknowledged write durable: data file flushed, then metadata committed (superblock last). */
     public void commit() {
-        throw new UnsupportedOperationException();
+        if (readOnlyReason != null) {
+            return;
+        }
+        gate.writeLock().lock();
+        try {
+            data.flush();
+            List<Long> toPunch;
+            metadataLock.lock();
+            try {
+                if (readOnlyReason != null || !metadata.hasUncommittedChanges()) {
+                    return;
+                }
+                try {
+                    metadata.commit();
+                } catch (RuntimeException e) {
+                    fail(e);
+                    throw e;
+                }
+                toPunch = new ArrayList<>();
+                for (long b : freedData) {
+                    if (metadata.dataSpace().count(b) == 0) {
+                        toPunch.add(b);
+                    }
+                }
+                freedData.clear();
+            } finally {
+                metadataLock.unlock();
+            }
+            punch(toPunch);
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    private void punch(List<Long> blocks) {
+        if (blocks.isEmpty() || options.holePuncher() == DataHolePuncher.NONE) {
+            return;
+        }
+        Collections.sort(blocks);
+        int i = 0;
+        while (i < blocks.size()) {
+            int j = i;
+            while (j + 1 < blocks.size() && blocks.get(j + 1) == blocks.get(j) + 1) {
+                j++;
+            }
+            try {
+                options.holePuncher().punch(blocks.get(i) * blockSize, (blocks.get(j) - blocks.get(i) + 1) * blockSize);
+            } catch (IOException e) {
+                LOG.warn("could not give freed data blocks {}..{} back to the host filesystem: {}", blocks.get(i),
+                        blocks.get(j), e.getMessage());
+            }
+            i = j + 1;
+        }
     }
 
     public PoolUsage usage() {
-        throw new UnsupportedOperationException();
+        return withMetadata(() -> new PoolUsage(blockSize, metadata.dataSpace().nrBlocks(),
+                metadata.dataSpace().nrAllocated(), metadata.metadataSpace().nrBlocks(),
+                metadata.metadataSpace().nrAllocated(), metadata.transactionId(), metadata.time()));
     }
 
     /** Grows the data space to {@code newDataBlocks} (the data file is extended as needed). */
     public void resizeData(long newDataBlocks) {
-        throw new UnsupportedOperationException();
+        gate.writeLock().lock();
+        try {
+            changeMetadata(() -> {
+                metadata.resizeData(newDataBlocks);
+                return null;
+            });
+            data.ensureSize(newDataBlocks * blockSize);
+        } finally {
+            gate.writeLock().unlock();
+        }
+        commit();
     }
 
     /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed). */
-    public void resizeMetadata(long newMetadataBlocks) {
-        throw new UnsupportedOperationException();
+    public void resizeMetadata(long newMetadataBlocks) throws IOException {
+        gate.writeLock().lock();
+        try {
+            try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
+                long bytes = newMetadataBlocks * Layout.BLOCK_SIZE;
+                if (f.length() < bytes) {
+                    f.setLength(bytes);
+                }
+            }
+            changeMetadata(() -> {
+                metadata.resizeMetadata(newMetadataBlocks);
+                return null;
+            });
+        } finally {
+            gate.writeLock().unlock();
+        }
+        commit();
     }
 
     public boolean isReadOnly() {
-        throw new UnsupportedOperationException();
+        return readOnlyReason != null;
+    }
+
+    /** Why the pool refuses changes, or null. */
+    public String readOnlyReason() {
+        return readOnlyReason;
     }
 
     /** Commits and closes both files. */
     @Override
     public void close() throws IOException {
-        throw new UnsupportedOperationException();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        try {
+            commit();
+        } finally {
+            try {
+                data.close();
+            } finally {
+                metadata.close();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- for ThinDevice
+
+    DataFile dataFile() {
+        return data;
+    }
+
+    ThinMetadata metadataUnderLock() {
+        assert metadataLock.isHeldByCurrentThread();
+        return metadata;
+    }
+
+    /** Runs a read-only metadata query under the metadata lock. */
+    <T> T withMetadata(Supplier<T> query) {
+        metadataLock.lock();
+        try {
+            return query.get();
+        } finally {
+            metadata.trimCache();
+            metadataLock.unlock();
+        }
+    }
+
+    /**
+     * Runs a metadata change under the metadata lock. A failure that may have left the in-memory trees half
+     * changed (corruption, I/O error, metadata space exhausted) rolls back to the last commit and switches the
+     * pool to read-only, as dm-thin does.
+     */
+    <T> T changeMetadata(Supplier<T> change) {
+        metadataLock.lock();
+        try {
+            requireWritable();
+            try {
+                return change.get();
+            } catch (CorruptMetadataException | MetadataIOException | OutOfMetadataSpaceException e) {
+                fail(e);
+                throw e;
+            }
+        } finally {
+            metadata.trimCache();
+            metadataLock.unlock();
+        }
+    }
+
+    void requireWritable() {
+        String reason = readOnlyReason;
+        if (reason != null) {
+            throw new MetadataReadOnlyException("pool " + metadataPath + " is read-only: " + reason);
+        }
+    }
+
+    private void fail(RuntimeException e) {
+        readOnlyReason = "metadata operation failed (" + e.getMessage() + "); uncommitted changes were rolled back";
+        LOG.error("pool {} switched to read-only: {}", metadataPath, e.getMessage());
+        try {
+            metadata.abort();
+        } catch (ThinfsException | IllegalStateException again) {
+            LOG.error("pool {}: rollback failed too: {}", metadataPath, again.getMessage());
+        }
+        freedData.clear();
     }
 }

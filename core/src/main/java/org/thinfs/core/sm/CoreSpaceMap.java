@@ -33,7 +33,7 @@ public class CoreSpaceMap implements SpaceMap {
         boolean dirty;
         /** Changed since the last commit (committed bits need recomputing). */
         boolean touched;
-        /** Location of this chunk's bitmap block in the committed state; 0 if it has none yet. */
+        /** Location of this chunk's bitmap block (the shadow, once written in this transaction); 0 if none yet. */
         long bitmapBlock;
     }
 
@@ -51,6 +51,7 @@ public class CoreSpaceMap implements SpaceMap {
     private long thresholdFree = -1;
     private Runnable thresholdCallback;
     private boolean thresholdFired;
+    private java.util.function.LongConsumer freeListener = b -> { };
 
     public CoreSpaceMap(String what, long nrBlocks, Supplier<ThinfsException> exhausted) {
         this.what = what;
@@ -149,6 +150,11 @@ public class CoreSpaceMap implements SpaceMap {
         thresholdFired = false;
     }
 
+    /** Called with every block whose count drops to zero (the pool punches freed data blocks after commit). */
+    public void setFreeListener(java.util.function.LongConsumer listener) {
+        this.freeListener = listener;
+    }
+
     @Override
     public void setThreshold(long freeBlocks, Runnable callback) {
         this.thresholdFree = freeBlocks;
@@ -181,13 +187,65 @@ public class CoreSpaceMap implements SpaceMap {
         }
     }
 
+    // ---------------------------------------------------------------- for persistent subclasses
+
+    protected int chunkCount() {
+        return chunks.size();
+    }
+
+    /** min(count, 3) of every entry of chunk {@code k}: exactly the chunk's 2-bit bitmap values. */
+    protected byte[] chunkValues(int k) {
+        return chunks.get(k).counts;
+    }
+
+    /** Returns whether chunk {@code k} changed since its bitmap was last written, and clears the mark. */
+    protected boolean takeDirty(int k) {
+        Chunk c = chunks.get(k);
+        boolean d = c.dirty;
+        c.dirty = false;
+        return d;
+    }
+
+    /** Where chunk {@code k}'s bitmap block is now (0 when it has none yet). */
+    protected long bitmapBlock(int k) {
+        return chunks.get(k).bitmapBlock;
+    }
+
+    protected void setBitmapBlock(int k, long nr) {
+        chunks.get(k).bitmapBlock = nr;
+    }
+
+    /** Removes and returns the next block whose ref-count tree entry is stale, or null. */
+    protected Long pollOverflowDirty() {
+        return overflowDirty.pollFirst();
+    }
+
+    /** Records an exact count of 3 or more read from the on-disk ref-count tree. */
+    protected void loadOverflow(long block, int count) {
+        overflow.put(block, count);
+    }
+
+    /** Blocks whose bitmap value is 3 but whose exact count was not loaded. */
+    protected long firstMissingOverflow() {
+        for (int k = 0; k < chunks.size(); k++) {
+            byte[] v = chunks.get(k).counts;
+            for (int i = 0; i < entriesIn(k); i++) {
+                long b = (long) k * ENTRIES + i;
+                if (v[i] == 3 && !overflow.containsKey(b)) {
+                    return b;
+                }
+            }
+        }
+        return -1;
+    }
+
     /** Number of real entries in chunk {@code k} (the last one may be partial). */
-    int entriesIn(int k) {
+    protected int entriesIn(int k) {
         return (int) Math.min(ENTRIES, nrBlocks - (long) k * ENTRIES);
     }
 
     /** Loads a chunk's 2-bit values as read from disk (the committed state); counts of 3 come with overflow. */
-    void loadChunk(int k, byte[] twoBit, long bitmapBlock) {
+    protected void loadChunk(int k, byte[] twoBit, long bitmapBlock) {
         Chunk c = chunks.get(k);
         System.arraycopy(twoBit, 0, c.counts, 0, ENTRIES);
         c.committed.clear();
@@ -208,7 +266,7 @@ public class CoreSpaceMap implements SpaceMap {
     }
 
     /** Index of the first free entry of chunk {@code k}, or its entry count if none. */
-    int firstFree(int k) {
+    protected int firstFree(int k) {
         Chunk c = chunks.get(k);
         int n = entriesIn(k);
         for (int i = 0; i < n; i++) {
@@ -219,7 +277,7 @@ public class CoreSpaceMap implements SpaceMap {
         return n;
     }
 
-    int freeEntries(int k) {
+    protected int freeEntries(int k) {
         Chunk c = chunks.get(k);
         int n = entriesIn(k);
         int free = 0;
@@ -264,6 +322,7 @@ public class CoreSpaceMap implements SpaceMap {
             }
         } else if (old > 0 && now == 0) {
             nrAllocated--;
+            freeListener.accept(block);
             if (!c.committed.get(i)) {
                 c.unavailable.clear(i);
                 nrAvailable++;
