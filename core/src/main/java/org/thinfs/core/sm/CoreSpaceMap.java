@@ -182,7 +182,8 @@ public class CoreSpaceMap implements SpaceMap {
             available += entriesIn(k) - c.unavailable.cardinality();
         }
         nrAvailable = available;
-        if (nrAvailable > thresholdFree) {
+        // Re-arm only well above the mark, so a pool hovering at the mark does not warn on every commit.
+        if (nrAvailable > thresholdFree + Math.max(1, thresholdFree / 2)) {
             thresholdFired = false;
         }
     }
