@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link PoolModel}. After commits the real thin_check must pass, and at every check the data space map must count
  * exactly the data blocks some device maps. Failures name the seed and the operation number.
  */
-class PoolRandomTest {
+public class PoolRandomTest {
     private static final int BLOCK = 64 * 1024;
     private static final long VOLUME_BLOCKS = 600;
 
@@ -167,7 +167,7 @@ class PoolRandomTest {
                 where + ": data blocks in use must equal the distinct blocks mapped");
     }
 
-    static void thinCheck(Path meta, String where) throws IOException, InterruptedException {
+    public static void thinCheck(Path meta, String where) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("thin_check", meta.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "thin_check timed out");

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of thinfs: unit, randomized model, thin-provisioning-tools oracle, real FUSE mounts and the
+# real Linux kernel (under QEMU). Installs what the tests need when it is missing (needs root for apt-get).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v thin_check >/dev/null 2>&1 || need+=(thin-provisioning-tools)
+command -v fusermount >/dev/null 2>&1 || need+=(fuse)
+ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || need+=(libfuse2)
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v losetup >/dev/null 2>&1 || need+=(mount)
+command -v fallocate >/dev/null 2>&1 || need+=(util-linux)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: need root to install ${need[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+[ -e /dev/fuse ] || modprobe fuse 2>/dev/null || true
+
+exec mvn -B -ntp verify "$@"
