@@ -1,0 +1,140 @@
+package org.thinfs.core.pool;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Writers on two volumes (own blocks and a contended hot range) while another thread takes snapshots and commits.
+ * Every block of a volume or snapshot must hold exactly one complete version that some writer wrote to that block
+ * (or zeros), the volumes must end with each writer's last version of its own blocks, and thin_check must pass.
+ */
+class ConcurrencyTest {
+    private static final int BLOCK = 64 * 1024;
+    private static final int WRITERS = 4;
+    private static final int OWN_BLOCKS = 24;
+    private static final int HOT_BLOCKS = 4;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void writersSnapshotsAndCommits() throws Exception {
+        Path meta = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        List<Long> snapshots = new CopyOnWriteArrayList<>();
+        // (volume, block) -> every stamp ever written there; stamp 0 means zeros.
+        Map<String, Set<Integer>> history = new ConcurrentHashMap<>();
+        int[][] last = new int[2][WRITERS * OWN_BLOCKS + HOT_BLOCKS];
+        try (ThinPool pool = ThinPool.create(meta, data, new PoolConfig(BLOCK, 4000L * BLOCK, 8L << 20),
+                PoolOptions.DEFAULT)) {
+            pool.createThin(1);
+            pool.createThin(2);
+            ExecutorService ex = Executors.newFixedThreadPool(WRITERS + 1);
+            AtomicBoolean done = new AtomicBoolean();
+            List<Future<?>> writers = new ArrayList<>();
+            for (int t = 0; t < WRITERS; t++) {
+                int thread = t;
+                writers.add(ex.submit(() -> {
+                    Random rnd = new Random(thread);
+                    ByteBuffer buf = ByteBuffer.allocate(BLOCK);
+                    for (int i = 1; i <= 400; i++) {
+                        int vol = rnd.nextInt(2);
+                        boolean hot = rnd.nextInt(5) == 0;
+                        int block = hot ? WRITERS * OWN_BLOCKS + rnd.nextInt(HOT_BLOCKS)
+                                : thread * OWN_BLOCKS + rnd.nextInt(OWN_BLOCKS);
+                        int stamp = (thread + 1) << 20 | i;
+                        history.computeIfAbsent(vol + "/" + block, k -> ConcurrentHashMap.newKeySet()).add(stamp);
+                        fill(buf, stamp);
+                        pool.device(vol + 1).write((long) block * BLOCK, buf);
+                        if (!hot) {
+                            last[vol][block] = stamp;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            Future<?> snapper = ex.submit(() -> {
+                long id = 10;
+                while (!done.get() && snapshots.size() < 12) {
+                    pool.createSnapshot(id, 1 + (id % 2));
+                    snapshots.add(id++);
+                    pool.commit();
+                    Thread.sleep(5);
+                }
+                return null;
+            });
+            for (Future<?> f : writers) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            done.set(true);
+            snapper.get(60, TimeUnit.SECONDS);
+            ex.shutdown();
+
+            ByteBuffer buf = ByteBuffer.allocate(BLOCK);
+            for (int vol = 0; vol < 2; vol++) {
+                for (int b = 0; b < last[vol].length; b++) {
+                    buf.clear();
+                    pool.device(vol + 1).read((long) b * BLOCK, buf);
+                    int stamp = stampOf(buf, "volume " + (vol + 1) + " block " + b);
+                    if (b < WRITERS * OWN_BLOCKS) {
+                        assertEquals(last[vol][b], stamp, "volume " + (vol + 1) + " block " + b);
+                    } else {
+                        assertTrue(stamp == 0 || history.get(vol + "/" + b).contains(stamp));
+                    }
+                }
+            }
+            for (long snap : snapshots) {
+                int vol = (int) (snap % 2);
+                for (int b = 0; b < last[vol].length; b++) {
+                    buf.clear();
+                    pool.device(snap).read((long) b * BLOCK, buf);
+                    int stamp = stampOf(buf, "snapshot " + snap + " block " + b);
+                    Set<Integer> h = history.get(vol + "/" + b);
+                    assertTrue(stamp == 0 || (h != null && h.contains(stamp)),
+                            "snapshot " + snap + " block " + b + " holds stamp " + stamp + " never written there");
+                }
+            }
+            assertTrue(snapshots.size() >= 2, "snapshots were taken while writers ran");
+        }
+        PoolRandomTest.thinCheck(meta, "after concurrent run");
+    }
+
+    private static void fill(ByteBuffer buf, int stamp) {
+        buf.clear();
+        while (buf.hasRemaining()) {
+            buf.putInt(stamp);
+        }
+        buf.flip();
+    }
+
+    /** The block's stamp; fails if the block mixes versions (a torn or misplaced write). */
+    private static int stampOf(ByteBuffer buf, String where) {
+        int s = buf.getInt(0);
+        for (int i = 0; i < BLOCK; i += 4) {
+            if (buf.getInt(i) != s) {
+                throw new AssertionError(where + " mixes stamps " + s + " and " + buf.getInt(i) + " at byte " + i);
+            }
+        }
+        return s;
+    }
+}
