@@ -223,6 +223,27 @@ public final class ThinPool implements Closeable {
         });
     }
 
+    /** Takes the metadata snapshot that {@code thin_dump -m} reads (commits first, as the kernel does). */
+    public void reserveMetadataSnapshot() {
+        gate.writeLock().lock();
+        try {
+            data.flush();
+            changeMetadata(() -> {
+                metadata.reserveMetadataSnapshot();
+                return null;
+            });
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    public void releaseMetadataSnapshot() {
+        changeMetadata(() -> {
+            metadata.releaseMetadataSnapshot();
+            return null;
+        });
+    }
+
     /** Makes every acknowledged write durable: data file flushed, then metadata committed (superblock last). */
     public void commit() {
         if (readOnlyReason != null) {
