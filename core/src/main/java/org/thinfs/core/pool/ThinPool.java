@@ -208,6 +208,14 @@ public final class ThinPool implements Closeable {
         return handles.computeIfAbsent(id, k -> new ThinDevice(this, k));
     }
 
+    /** Visits device {@code id}'s mappings with virtual block in [from, to), in order, under the metadata lock. */
+    public void forEachMapping(long id, long from, long to, ThinMetadata.MappingVisitor visitor) {
+        withMetadata(() -> {
+            metadata.lookupRange(id, from, to, visitor);
+            return null;
+        });
+    }
+
     public DeviceDetails details(long id) {
         return withMetadata(() -> metadata.details(id));
     }
