@@ -434,6 +434,11 @@ public final class ThinPool implements Closeable {
         LOG.error("pool {} switched to read-only: {}", metadataPath, e.getMessage());
         try {
             metadata.abort();
+            if (e instanceof CorruptMetadataException) {
+                // As dm-thin: corruption found while working keeps the pool read-only until it is checked.
+                metadata.setNeedsCheck();
+                readOnlyReason += "; the metadata is flagged NEEDS_CHECK: run 'thinfs check'";
+            }
         } catch (ThinfsException | IllegalStateException again) {
             LOG.error("pool {}: rollback failed too: {}", metadataPath, again.getMessage());
         }

@@ -26,6 +26,10 @@ final class SuperblockIO {
     }
 
     static Superblock read(BlockManager bm, boolean writable) {
+        return read(bm, writable, false);
+    }
+
+    static Superblock read(BlockManager bm, boolean writable, boolean allowNeedsCheck) {
         if (bm.nrBlocks() < 1) {
             throw new CorruptMetadataException(0, "the metadata device is empty");
         }
@@ -53,7 +57,7 @@ final class SuperblockIO {
             throw new CorruptMetadataException(0, "metadata block size is " + sb.metadataBlockSize()
                     + " sectors, only 8 is supported");
         }
-        if (writable && sb.needsCheck()) {
+        if (writable && sb.needsCheck() && !allowNeedsCheck) {
             throw new MetadataReadOnlyException("the metadata is flagged NEEDS_CHECK after an earlier failure: "
                     + "run 'thinfs check' (or thin_check --clear-needs-check-flag) before using it read-write");
         }

@@ -463,6 +463,17 @@ public final class ThinMetadata implements Closeable {
         committed = sb;
     }
 
+    /** Clears NEEDS_CHECK (after a clean check), leaving everything else of the superblock as it is. */
+    public static void clearNeedsCheck(BlockDevice device) {
+        BlockManager bm = new BlockManager(device, 64, true);
+        Superblock sb = SuperblockIO.read(bm, true, true);
+        if (sb.needsCheck()) {
+            SuperblockIO.write(bm, sb.withCommitState(sb.flags() & ~Layout.FLAG_NEEDS_CHECK, sb.time(),
+                    sb.transactionId(), sb.heldRoot(), sb.dataSpaceMap(), sb.metadataSpaceMap(),
+                    sb.dataMappingRoot(), sb.deviceDetailsRoot()), Layout.SUPERBLOCK_LOCATION);
+        }
+    }
+
     @Override
     public void close() throws IOException {
         bm.close();
