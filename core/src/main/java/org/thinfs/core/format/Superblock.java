@@ -58,6 +58,11 @@ public record Superblock(int flags, long blocknr, byte[] uuid, long magic, int v
                 compatRoFlags, incompatFlags);
     }
 
+    public Superblock withFlags(int newFlags) {
+        return withCommitState(newFlags, time, transactionId, heldRoot, dataSpaceMap, metadataSpaceMap,
+                dataMappingRoot, deviceDetailsRoot);
+    }
+
     public Superblock withBlocknr(long nr) {
         return new Superblock(flags, nr, uuid, magic, version, time, transactionId, heldRoot, dataSpaceMap,
                 metadataSpaceMap, dataMappingRoot, deviceDetailsRoot, dataBlockSize, metadataBlockSize,

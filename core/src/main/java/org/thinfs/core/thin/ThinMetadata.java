@@ -456,9 +456,7 @@ public final class ThinMetadata implements Closeable {
 
     /** Sets NEEDS_CHECK in the superblock at once, outside a commit, as the kernel does after a metadata failure. */
     public void setNeedsCheck() {
-        Superblock sb = committed.withCommitState(committed.flags() | Layout.FLAG_NEEDS_CHECK, committed.time(),
-                committed.transactionId(), committed.heldRoot(), committed.dataSpaceMap(),
-                committed.metadataSpaceMap(), committed.dataMappingRoot(), committed.deviceDetailsRoot());
+        Superblock sb = committed.withFlags(committed.flags() | Layout.FLAG_NEEDS_CHECK);
         SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
         committed = sb;
     }
@@ -468,9 +466,7 @@ public final class ThinMetadata implements Closeable {
         BlockManager bm = new BlockManager(device, 64, true);
         Superblock sb = SuperblockIO.read(bm, true, true);
         if (sb.needsCheck()) {
-            SuperblockIO.write(bm, sb.withCommitState(sb.flags() & ~Layout.FLAG_NEEDS_CHECK, sb.time(),
-                    sb.transactionId(), sb.heldRoot(), sb.dataSpaceMap(), sb.metadataSpaceMap(),
-                    sb.dataMappingRoot(), sb.deviceDetailsRoot()), Layout.SUPERBLOCK_LOCATION);
+            SuperblockIO.write(bm, sb.withFlags(sb.flags() & ~Layout.FLAG_NEEDS_CHECK), Layout.SUPERBLOCK_LOCATION);
         }
     }
 
