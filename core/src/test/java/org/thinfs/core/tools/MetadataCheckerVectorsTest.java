@@ -15,7 +15,6 @@ class MetadataCheckerVectorsTest {
     @MethodSource("org.thinfs.core.tools.MetadataReaderTest#vectors")
     void vectorIsClean(Path meta) {
         CheckReport r = MetadataChecker.check(meta);
-        System.err.println(meta.getFileName() + ":\n" + r);
         assertTrue(r.isClean(), meta + ":\n" + r);
         assertEquals(0, r.errorCount());
     }
