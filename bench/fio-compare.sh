@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Side-by-side fio: the jnr-fuse passthrough ceiling, qcow2 through qemu-storage-daemon's FUSE export, and thinfs
+# (fresh, provisioned, first writes after a snapshot, ext4 on a loop device). Prints MiB/s, IOPS and thinfs's
+# ratio to the ceiling and to qcow2. Targets are measured in alternation, round by round, so drift cancels.
+#
+#   bench/fio-compare.sh [--size 2G] [--runtime 15] [--rounds 2] [--tiny] [--work DIR]
+#
+# --tiny: 64 MiB and 2 s per job, one round: only proves the harness runs (CI uses it).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+size=2G; runtime=15; rounds=2; work=/tmp/thinfs-bench
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size=$2; shift 2 ;;
+        --runtime) runtime=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --work) work=$2; shift 2 ;;
+        --tiny) size=64M; runtime=2; rounds=1; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+need=()
+command -v fio >/dev/null || need+=(fio)
+command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
+command -v qemu-img >/dev/null || need+=(qemu-utils)
+ldconfig -p | grep -q libfuse.so.2 || need+=(libfuse2 fuse)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+"$root/thinfs" --help >/dev/null            # builds the jar when needed
+jar="$root/fs/target/thinfs.jar"
+
+rm -rf "$work"; mkdir -p "$work"
+pids=(); mounts=(); loops=()
+cleanup() {
+    set +e
+    for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || fusermount -u -z "$m" 2>/dev/null; done
+    for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+wait_mount() { for _ in $(seq 100); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
+
+# --- ceiling: passthrough of one file
+mkdir -p "$work/pt"; truncate -s "$size" "$work/pt.img"
+java --add-opens java.base/java.nio=ALL-UNNAMED -cp "$jar" org.thinfs.fs.bench.PassthroughFuse "$work/pt.img" "$work/pt" \
+    >"$work/pt.log" 2>&1 & pids+=($!)
+wait_mount "$work/pt"; mounts+=("$work/pt")
+
+# --- qcow2 through qemu-storage-daemon (fresh image, and an external snapshot overlay)
+qemu-img create -q -f qcow2 "$work/base.qcow2" "$size"
+touch "$work/qcow2.disk"
+qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/base.qcow2" \
+    --blockdev driver=qcow2,node-name=q,file=f --export type=fuse,id=e,node-name=q,mountpoint="$work/qcow2.disk",writable=on \
+    >"$work/qsd.log" 2>&1 & pids+=($!)
+wait_mount "$work/qcow2.disk"; mounts+=("$work/qcow2.disk")
+
+# --- thinfs
+"$root/thinfs" create "$work/pool" --size "$(( $(numfmt --from=iec "$size") * 4 ))" >/dev/null
+mkdir -p "$work/mnt"
+"$root/thinfs" mount "$work/pool" "$work/mnt"; mounts+=("$work/mnt")
+truncate -s "$size" "$work/mnt/fresh"
+truncate -s "$size" "$work/mnt/full"
+dd if=/dev/zero of="$work/mnt/full" bs=1M count="$(( $(numfmt --from=iec "$size") >> 20 ))" conv=notrunc,fsync status=none
+truncate -s "$size" "$work/mnt/ext4vol"
+loop=$(losetup --find --show "$work/mnt/ext4vol"); loops+=("$loop")
+mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$loop"; mkdir -p "$work/ext4"; mount "$loop" "$work/ext4"
+mounts=("$work/ext4" "${mounts[@]}")
+
+declare -A result
+run_job() {  # target file, job name, rw, bs, numjobs
+    local file=$1 name=$2 rw=$3 bs=$4 jobs=$5 out
+    out=$(fio --name="$name" --filename="$file" --rw="$rw" --bs="$bs" --size="$size" --numjobs="$jobs" \
+        --time_based --runtime="$runtime" --ioengine=psync --end_fsync=1 --group_reporting --output-format=json)
+    python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; s=j["write"] if j["write"]["io_bytes"] else j["read"]; print("%.1f %.0f" % (s["bw_bytes"]/1048576, s["iops"]))' <<<"$out"
+}
+
+jobs=("seqwrite write 1M 1" "seqread read 1M 1" "randwrite randwrite 4k 1" "randread randread 4k 1"
+      "seqwrite4 write 1M 4" "seqread4 read 1M 4" "randwrite4 randwrite 4k 4" "randread4 randread 4k 4")
+for round in $(seq "$rounds"); do
+    for j in "${jobs[@]}"; do
+        set -- $j
+        for target in ceiling qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+            case $target in
+                ceiling) f="$work/pt/disk" ;;
+                qcow2) f="$work/qcow2.disk" ;;
+                thinfs-fresh) f="$work/mnt/fresh" ;;
+                thinfs-full) f="$work/mnt/full" ;;
+                thinfs-ext4) f="$work/ext4/fio.dat" ;;
+            esac
+            r=$(run_job "$f" "$1" "$2" "$3" "$4")
+            result[$target/$1]="${result[$target/$1]:-} $r"
+        done
+    done
+done
+
+# first writes after a snapshot (copy-on-write), against qcow2 after an external snapshot
+mkdir "$work/mnt/snapshots/x"
+cow=$(run_job "$work/mnt/full" cow randwrite 4k 1)
+printf '\n%-12s %-14s %10s %10s %10s %10s\n' job target MiB/s IOPS vs-ceiling vs-qcow2
+for j in "${jobs[@]}"; do
+    set -- $j
+    avg() { echo "$1" | awk '{b=0;i=0;n=0; for(k=1;k<=NF;k+=2){b+=$k;i+=$(k+1);n++} printf "%.1f %.0f", b/n, i/n}'; }
+    read -r cb ci <<<"$(avg "${result[ceiling/$1]}")"
+    read -r qb qi <<<"$(avg "${result[qcow2/$1]}")"
+    for target in ceiling qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+        read -r b i <<<"$(avg "${result[$target/$1]}")"
+        printf '%-12s %-14s %10s %10s %10s %10s\n' "$1" "$target" "$b" "$i" \
+            "$(awk -v a="$b" -v c="$cb" 'BEGIN{printf "%.2f", c>0?a/c:0}')" \
+            "$(awk -v a="$b" -v c="$qb" 'BEGIN{printf "%.2f", c>0?a/c:0}')"
+    done
+done
+printf '%-12s %-14s %10s\n' cow4k thinfs-cow "$cow"
