@@ -219,6 +219,57 @@ public final class ThinMetadata implements Closeable {
         return root;
     }
 
+    // ---------------------------------------------------------------- restore
+
+    /**
+     * For restoring a dump: takes the superblock fields a dump carries. The uuid is stored as its first 16 bytes;
+     * flags, time and transaction id are committed with the next commit.
+     */
+    public void restoreHeader(byte[] uuid, int version, int newFlags, int newTime, long newTransactionId) {
+        requireWritable();
+        Superblock c = committed;
+        committed = new Superblock(c.flags(), c.blocknr(), java.util.Arrays.copyOf(uuid, 16), c.magic(), version,
+                c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
+                c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
+                c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
+        flags = newFlags;
+        time = newTime;
+        transactionId = newTransactionId;
+        changed = true;
+    }
+
+    /** Supplies a restored device's mappings in ascending virtual block order. */
+    public interface MappingSource {
+        void forEach(MappingVisitor visitor);
+    }
+
+    /**
+     * For restoring a dump: adds device {@code id} with a tree of its own (as thin_restore does: nothing shared, so
+     * each mapping holds one reference on its data block) and the given details, whose mapped_blocks is replaced
+     * by the number of mappings.
+     */
+    public void restoreDevice(long id, DeviceDetails d, MappingSource mappings) {
+        requireWritable();
+        checkNewId(id);
+        long[] root = {deviceTree.create()};
+        long[] count = {0};
+        mappings.forEach((vblock, dataBlock, t) -> {
+            dataSpace.inc(dataBlock);
+            BTree.Result r = deviceTree.insertLong(root[0], vblock, BlockTime.pack(dataBlock, t));
+            if (r.existed()) {
+                throw new IllegalArgumentException("device " + id + " maps virtual block " + vblock + " twice");
+            }
+            root[0] = r.root();
+            if ((++count[0] & 0x3FFF) == 0) {
+                bm.trim();
+            }
+        });
+        mappingRoot = topTree.insertLong(mappingRoot, id, root[0]).root();
+        details.put(id, d.withMappedBlocks(count[0]));
+        changed = true;
+        bm.trim();
+    }
+
     // ---------------------------------------------------------------- mappings
 
     /** The block_time value mapped at {@code vblock}, or -1. */

@@ -2,23 +2,14 @@ package org.thinfs.core.tools;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.thinfs.core.btree.BTree;
-import org.thinfs.core.btree.ValueType;
-import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
 import org.thinfs.core.format.Layout;
-import org.thinfs.core.format.SpaceMapRoot;
-import org.thinfs.core.format.Superblock;
 import org.thinfs.core.io.BlockDevice;
-import org.thinfs.core.io.BlockManager;
 import org.thinfs.core.io.FileBlockDevice;
-import org.thinfs.core.io.Validators;
-import org.thinfs.core.sm.disk.DiskSpaceMap;
-import org.thinfs.core.tm.TransactionManager;
+import org.thinfs.core.thin.ThinMetadata;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,8 +17,8 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * {@code thinfs restore}: writes new metadata holding a dump's pool, built with the engine's btrees, space maps and
- * transaction manager, committed once at the end (the superblock last). As {@code thin_restore} 0.9.0 does: every
+ * {@code thinfs restore}: writes new metadata holding a dump's pool through {@link ThinMetadata}'s restore
+ * operations, committed once at the end (the superblock last). As {@code thin_restore} 0.9.0 does: every
  * device gets a tree of its own (nothing shared, so each data block counts once per device mapping it), mapped_blocks
  * is recomputed from the mappings, the superblock takes uuid (its first 16 bytes), time, transaction, flags, version,
  * data_block_size and nr_data_blocks from the dump, and the whole device is metadata space (up to the format's
@@ -41,15 +32,9 @@ public final class ThinRestore implements MetadataVisitor {
     private static final Logger LOG = LoggerFactory.getLogger(ThinRestore.class);
     private static final int CACHE_BLOCKS = 4096;
 
-    private final BlockManager bm;
+    private final BlockDevice target;
     private PoolHeader header;
-    private DiskSpaceMap metadataSpace;
-    private DiskSpaceMap dataSpace;
-    private BTree deviceTree;
-    private BTree topTree;
-    private BTree detailsTree;
-    private long mappingRoot;
-    private long detailsRoot;
+    private ThinMetadata md;
     private final Set<Long> devices = new HashSet<>();
     private DeviceHeader device;
     private MappingList.Builder mappings;
@@ -57,7 +42,7 @@ public final class ThinRestore implements MetadataVisitor {
 
     /** Restores onto {@code device}, which must hold at least 16 blocks; the caller closes it. */
     public ThinRestore(BlockDevice device) {
-        this.bm = new BlockManager(device, CACHE_BLOCKS, true);
+        this.target = device;
     }
 
     /** Restores the XML dump {@code xml} into the existing metadata file {@code metadata}. */
@@ -86,19 +71,16 @@ public final class ThinRestore implements MetadataVisitor {
                     + " exceeds 2^40");
         }
         header = h;
-        long metaBlocks = Math.min(bm.nrBlocks(), Layout.MAX_METADATA_BLOCKS);
-        if (bm.nrBlocks() > Layout.MAX_METADATA_BLOCKS) {
-            LOG.warn("truncating metadata device to {} 4k blocks", Layout.MAX_METADATA_BLOCKS);
+        try {
+            if (target.nrBlocks() > Layout.MAX_METADATA_BLOCKS) {
+                LOG.warn("truncating metadata device to {} 4k blocks", Layout.MAX_METADATA_BLOCKS);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        metadataSpace = DiskSpaceMap.newMetadata(metaBlocks);
-        TransactionManager tm = new TransactionManager(bm, metadataSpace);
-        metadataSpace.attachNew(tm);
-        dataSpace = DiskSpaceMap.formatData(tm, h.nrDataBlocks());
-        deviceTree = new BTree(tm, blockTimes(dataSpace));
-        topTree = new BTree(tm, subtrees(tm, deviceTree));
-        detailsTree = new BTree(tm, ValueType.plain(DeviceDetails.SIZE));
-        detailsRoot = detailsTree.create();
-        mappingRoot = topTree.create();
+        md = ThinMetadata.format(target, (int) h.dataBlockSize(), h.nrDataBlocks(), CACHE_BLOCKS);
+        md.restoreHeader(h.uuid().getBytes(StandardCharsets.UTF_8), (int) h.version(), (int) h.flags(),
+                (int) h.time(), h.transaction());
     }
 
     @Override
@@ -137,27 +119,13 @@ public final class ThinRestore implements MetadataVisitor {
     public void endDevice() {
         MappingList m = mappings.build();
         long[] order = sortedOrder(m);
-        long root = deviceTree.create();
-        long prev = -1;
-        for (int k = 0; k < order.length; k++) {
-            int i = (int) order[k];
-            if (k > 0 && m.origin(i) == prev) {
-                throw new IllegalArgumentException("device " + device.devId() + " maps virtual block "
-                        + Long.toUnsignedString(prev) + " twice");
-            }
-            prev = m.origin(i);
-            dataSpace.inc(m.data(i));
-            root = deviceTree.insertLong(root, m.origin(i), BlockTime.pack(m.data(i), m.time(i))).root();
-            if ((k & 0x3FFF) == 0x3FFF) {
-                bm.trim();
-            }
-        }
-        mappingRoot = topTree.insertLong(mappingRoot, device.devId(), root).root();
-        byte[] v = new byte[DeviceDetails.SIZE];
-        new DeviceDetails(m.size(), device.transaction(), (int) device.creationTime(), (int) device.snapTime())
-                .encode(ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN), 0);
-        detailsRoot = detailsTree.insert(detailsRoot, device.devId(), v).root();
-        bm.trim();
+        md.restoreDevice(device.devId(), new DeviceDetails(m.size(), device.transaction(), (int) device.creationTime(),
+                (int) device.snapTime()), visitor -> {
+                    for (long k : order) {
+                        int i = (int) k;
+                        visitor.mapping(m.origin(i), m.data(i), m.time(i));
+                    }
+                });
         device = null;
         mappings = null;
     }
@@ -178,64 +146,15 @@ public final class ThinRestore implements MetadataVisitor {
         return order;
     }
 
-    /** Commits: data space map, metadata space map, every block but the superblock, then the superblock. */
+    /** Commits once: data space map, metadata space map, every block but the superblock, then the superblock. */
     @Override
     public void endSuperblock() {
         if (header == null || device != null || done) {
             throw new IllegalStateException("superblock end out of order");
         }
-        SpaceMapRoot data = dataSpace.commit();
-        SpaceMapRoot meta = metadataSpace.commit();
-        bm.flush();
-        byte[] uuid = Arrays.copyOf(header.uuid().getBytes(StandardCharsets.UTF_8), 16);
-        Superblock sb = new Superblock((int) header.flags(), 0, uuid, Layout.MAGIC, (int) header.version(),
-                (int) header.time(), header.transaction(), 0, data, meta, mappingRoot, detailsRoot,
-                (int) header.dataBlockSize(), Layout.METADATA_BLOCK_SECTORS, metadataSpace.nrBlocks(), 0, 0, 0);
-        ByteBuffer b = ByteBuffer.allocate(Layout.BLOCK_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        sb.encode(b);
-        bm.writeAndFlush(Layout.SUPERBLOCK_LOCATION, b, Validators.SUPERBLOCK);
+        md.commit();
         done = true;
         LOG.info("restored {} devices: {} metadata blocks, {} data blocks in use", devices.size(),
-                meta.nrAllocated(), data.nrAllocated());
-    }
-
-    /** Bottom-level values: each mapping holds a reference on its data block (FORMAT.md 9.2). */
-    private static ValueType blockTimes(DiskSpaceMap data) {
-        return new ValueType() {
-            @Override
-            public int size() {
-                return 8;
-            }
-
-            @Override
-            public void inc(ByteBuffer leaf, int offset) {
-                data.inc(BlockTime.dataBlock(leaf.getLong(offset)));
-            }
-
-            @Override
-            public void dec(ByteBuffer leaf, int offset) {
-                data.dec(BlockTime.dataBlock(leaf.getLong(offset)));
-            }
-        };
-    }
-
-    /** Top-level values: each holds a reference on a device tree's root. */
-    private static ValueType subtrees(TransactionManager tm, BTree deviceTree) {
-        return new ValueType() {
-            @Override
-            public int size() {
-                return 8;
-            }
-
-            @Override
-            public void inc(ByteBuffer leaf, int offset) {
-                tm.inc(leaf.getLong(offset));
-            }
-
-            @Override
-            public void dec(ByteBuffer leaf, int offset) {
-                deviceTree.delete(leaf.getLong(offset));
-            }
-        };
+                md.metadataSpace().nrAllocated(), md.dataSpace().nrAllocated());
     }
 }
