@@ -12,6 +12,7 @@ import ru.serce.jnrfuse.struct.Statvfs;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import org.thinfs.fs.fuse.NativeBuffers;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

@@ -1,4 +1,4 @@
-package org.thinfs.fs.bench;
+package org.thinfs.fs.fuse;
 
 import java.lang.reflect.Constructor;
 import java.nio.ByteBuffer;

@@ -1,0 +1,199 @@
+package org.thinfs.fs.cli;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.fuse.Mounter;
+import org.thinfs.fs.model.PoolFileSystem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+@Command(name = "mount", mixinStandardHelpOptions = true,
+        description = {"Mount a pool. Runs in the background unless --foreground; unmount with 'thinfs umount',",
+                "'fusermount -u' or SIGTERM: each commits and closes the pool.",
+                "A pool made by the kernel or LVM: thinfs mount --metadata FILE --data FILE --block-size N MOUNTPOINT"})
+final class MountCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(MountCommand.class);
+    /** mount(8) / fstab options that are not FUSE options. */
+    private static final Set<String> NOT_FOR_FUSE = Set.of("defaults", "auto", "noauto", "nofail", "_netdev", "user",
+            "users", "nouser", "rw", "dev", "suid", "exec", "nodev", "nosuid", "noexec", "relatime", "noatime");
+
+    @Parameters(arity = "1..2", paramLabel = "[POOL] MOUNTPOINT",
+            description = "Pool directory and mount point (only the mount point with --metadata/--data).")
+    List<Path> paths;
+
+    @Option(names = "-o", split = ",", paramLabel = "OPTIONS",
+            description = "FUSE mount options, e.g. allow_other (off by default), ro.")
+    List<String> options = new ArrayList<>();
+
+    @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")
+    boolean foreground;
+
+    @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
+            description = "How often changes are committed (default: ${DEFAULT-VALUE}); fsync commits at once.")
+    Duration commitInterval;
+
+    @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
+    Path metadata;
+
+    @Option(names = "--data", description = "Data file of a foreign pool.")
+    Path data;
+
+    @Option(names = "--block-size", converter = Sizes.class,
+            description = "Data block size of a foreign pool, in bytes (must match its superblock).")
+    Long blockSize;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean foreign = metadata != null || data != null;
+        if (foreign && (metadata == null || data == null || paths.size() != 1)) {
+            throw new Main.UsageError("a foreign pool needs --metadata FILE --data FILE and one MOUNTPOINT");
+        }
+        if (!foreign && paths.size() != 2) {
+            throw new Main.UsageError("usage: thinfs mount POOL MOUNTPOINT");
+        }
+        Path mnt = paths.get(paths.size() - 1).toAbsolutePath().normalize();
+        if (!Files.isDirectory(mnt)) {
+            throw new Main.UsageError("mount point " + mnt + " is not a directory");
+        }
+        if (MountTable.isMounted(mnt)) {
+            throw new Main.UsageError(mnt + " is already a mount point");
+        }
+        PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
+        if (!foreground) {
+            return daemonize(pool, mnt);
+        }
+        List<String> fuseOptions = fuseOptions();
+        boolean readOnly = fuseOptions.contains("ro");
+        if (foreign) {
+            return runForeign(mnt, fuseOptions, readOnly);
+        }
+        try (FileChannel lockFile = FileChannel.open(pool.lock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new Main.UsageError("pool " + pool.dir() + " is already mounted by another thinfs process");
+            }
+            PoolFileSystem fs = Pools.openFileSystem(pool, readOnly);
+            Path pid = pool.dir().resolve("thinfs.pid");
+            Files.writeString(pid, ProcessHandle.current().pid() + "\n");
+            try {
+                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, Ids.uid(), Ids.gid());
+            } finally {
+                Files.deleteIfExists(pid);
+            }
+        }
+        return 0;
+    }
+
+    private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
+        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString());
+        if (blockSize != null && blockSize != tp.dataBlockSize()) {
+            long actual = tp.dataBlockSize();
+            tp.close();
+            throw new Main.UsageError("--block-size " + blockSize + " does not match the superblock's " + actual
+                    + " bytes");
+        }
+        PoolFileSystem fs = PoolFileSystem.open(tp, null);
+        Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, Ids.uid(),
+                Ids.gid());
+        return 0;
+    }
+
+    private List<String> fuseOptions() {
+        List<String> out = new ArrayList<>();
+        for (String o : options) {
+            String t = o.trim();
+            if (!t.isEmpty() && !NOT_FOR_FUSE.contains(t) && !t.startsWith("x-")) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    /** Re-runs this command with --foreground in a new session, logging to a file; returns once mounted. */
+    private int daemonize(PoolDir pool, Path mnt) throws Exception {
+        Path log = pool != null ? pool.log() : Path.of(metadata.toAbsolutePath() + ".thinfs.log");
+        List<String> cmd = new ArrayList<>();
+        if (new File("/usr/bin/setsid").canExecute()) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("--add-opens");
+        cmd.add("java.base/java.nio=ALL-UNNAMED");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("mount");
+        cmd.add("--foreground");
+        cmd.addAll(Arrays.asList(rebuildArgs(pool, mnt)));
+        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (MountTable.isMounted(mnt)) {
+                System.out.println("mounted " + (pool != null ? pool.dir() : metadata) + " on " + mnt
+                        + " (pid " + p.pid() + ", log " + log + ")");
+                return 0;
+            }
+            if (!p.isAlive()) {
+                throw new IllegalStateException("the thinfs daemon exited with status " + p.exitValue() + ": "
+                        + lastLine(log));
+            }
+            Thread.sleep(50);
+        }
+        p.destroy();
+        throw new IllegalStateException("the mount did not appear within 60 s; see " + log);
+    }
+
+    private String[] rebuildArgs(PoolDir pool, Path mnt) {
+        List<String> a = new ArrayList<>();
+        if (pool != null) {
+            a.add(pool.dir().toString());
+        } else {
+            a.addAll(List.of("--metadata", metadata.toAbsolutePath().toString(), "--data",
+                    data.toAbsolutePath().toString()));
+            if (blockSize != null) {
+                a.addAll(List.of("--block-size", Long.toString(blockSize)));
+            }
+        }
+        a.add(mnt.toString());
+        a.add("--commit-interval");
+        a.add(commitInterval.toMillis() + "ms");
+        for (String o : options) {
+            a.add("-o");
+            a.add(o);
+        }
+        return a.toArray(new String[0]);
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                String l = lines.get(i).trim();
+                if (l.startsWith("thinfs ") || l.contains("ERROR")) {
+                    return l;
+                }
+            }
+            return lines.isEmpty() ? "(empty log)" : lines.get(lines.size() - 1);
+        } catch (IOException e) {
+            return "see " + log;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.thinfs.fs.fuse;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.fs.model.PoolFileSystem;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs a mounted pool until it is unmounted ({@code fusermount -u}, {@code umount}) or the process gets SIGTERM or
+ * SIGINT; either way the pool is committed and closed. A periodic commit bounds what a crash can lose.
+ */
+public final class Mounter {
+    private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
+    /** Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. */
+    static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=131072";
+
+    private Mounter() {
+    }
+
+    public static List<String> fuseArguments(String fsName, List<String> userOptions) {
+        List<String> args = new ArrayList<>();
+        args.add("-o");
+        args.add("fsname=" + fsName.replace(",", "_") + ",subtype=thinfs," + DEFAULT_OPTIONS);
+        for (String o : userOptions) {
+            args.add("-o");
+            args.add(o);
+        }
+        return args;
+    }
+
+    /** Mounts and blocks until unmounted; returns normally after the pool is committed and closed. */
+    public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
+                           Duration commitInterval, long uid, long gid) throws IOException {
+        ThinFuse fuse = new ThinFuse(fs, uid, gid);
+        ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "thinfs-commit");
+            t.setDaemon(true);
+            return t;
+        });
+        long ms = commitInterval.toMillis();
+        committer.scheduleWithFixedDelay(() -> {
+            try {
+                fs.commit();
+            } catch (IOException | RuntimeException e) {
+                LOG.error("periodic commit failed: {}", e.getMessage());
+            }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+        CountDownLatch closed = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            LOG.info("signal received: unmounting {}", mountPoint);
+            fuse.umount();
+            try {
+                closed.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "thinfs-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            LOG.info("mounting {} on {}", fsName, mountPoint);
+            fuse.mount(mountPoint, true, false, fuseArguments(fsName, userOptions).toArray(new String[0]));
+        } finally {
+            committer.shutdownNow();
+            try {
+                fs.close();
+                LOG.info("unmounted {}; pool committed and closed", mountPoint);
+            } finally {
+                closed.countDown();
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook itself is running
+            }
+        }
+    }
+}

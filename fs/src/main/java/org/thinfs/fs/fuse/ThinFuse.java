@@ -1,0 +1,274 @@
+package org.thinfs.fs.fuse;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import org.thinfs.fs.model.PoolFileSystem;
+import org.thinfs.fs.model.PoolFileSystem.Attr;
+import org.thinfs.fs.model.PoolFileSystem.Handle;
+import ru.serce.jnrfuse.ErrorCodes;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
+
+/**
+ * Translates FUSE calls into {@link PoolFileSystem} calls and nothing more: resolve, call, map errors in
+ * {@link Errno}. The data path moves bytes between FUSE's request buffer and the data file through a direct
+ * ByteBuffer over the request memory, so no heap copy is made.
+ */
+public final class ThinFuse extends FuseStubFS {
+    private static final int O_ACCMODE = 3;
+    private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final ThreadLocal<ByteBuffer> FALLBACK = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+
+    private final PoolFileSystem fs;
+    private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
+    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final long uid;
+    private final long gid;
+
+    public ThinFuse(PoolFileSystem fs, long uid, long gid) {
+        this.fs = fs;
+        this.uid = uid;
+        this.gid = gid;
+    }
+
+    private static int call(String op, String path, IntSupplier body) {
+        try {
+            return body.getAsInt();
+        } catch (RuntimeException | Error e) {
+            return Errno.of(op, path, e);
+        }
+    }
+
+    private static int run(String op, String path, Runnable body) {
+        return call(op, path, () -> {
+            body.run();
+            return 0;
+        });
+    }
+
+    @Override
+    public int getattr(String path, FileStat stat) {
+        return call("getattr", path, () -> {
+            Attr a = fs.getattr(path);
+            stat.st_mode.set((a.directory() ? FileStat.S_IFDIR : FileStat.S_IFREG) | a.mode());
+            stat.st_nlink.set(a.nlink());
+            stat.st_size.set(a.size());
+            stat.st_blocks.set(a.bytesUsed() / 512);
+            stat.st_blksize.set(65536);
+            stat.st_uid.set(uid);
+            stat.st_gid.set(gid);
+            long sec = a.mtimeMillis() / 1000;
+            long nsec = (a.mtimeMillis() % 1000) * 1_000_000;
+            stat.st_mtim.tv_sec.set(sec);
+            stat.st_mtim.tv_nsec.set(nsec);
+            stat.st_ctim.tv_sec.set(sec);
+            stat.st_ctim.tv_nsec.set(nsec);
+            stat.st_atim.tv_sec.set(sec);
+            stat.st_atim.tv_nsec.set(nsec);
+            return 0;
+        });
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
+        return call("readdir", path, () -> {
+            filter.apply(buf, ".", null, 0);
+            filter.apply(buf, "..", null, 0);
+            for (String name : fs.list(path)) {
+                filter.apply(buf, name, null, 0);
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        return call("create", path, () -> {
+            fs.createVolume(path, (int) mode);
+            fi.fh.set(register(fs.open(path, true)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, long rdev) {
+        if ((mode & FileStat.S_IFMT) != FileStat.S_IFREG && (mode & FileStat.S_IFMT) != 0) {
+            return -ErrorCodes.EPERM();
+        }
+        return run("mknod", path, () -> fs.createVolume(path, (int) mode));
+    }
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        return call("open", path, () -> {
+            boolean write = (fi.flags.get() & O_ACCMODE) != 0;
+            fi.fh.set(register(fs.open(path, write)));
+            return 0;
+        });
+    }
+
+    private long register(Handle h) {
+        long id = nextHandle.getAndIncrement();
+        handles.put(id, h);
+        return id;
+    }
+
+    private Handle handle(FuseFileInfo fi) {
+        Handle h = handles.get(fi.fh.get());
+        if (h == null) {
+            throw new org.thinfs.fs.model.FsException(org.thinfs.fs.model.FsException.Code.EIO, "stale file handle");
+        }
+        return h;
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        handles.remove(fi.fh.get());
+        return 0;
+    }
+
+    @Override
+    public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        return call("read", path, () -> {
+            Handle h = handle(fi);
+            if (NativeBuffers.available()) {
+                return fs.read(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
+            }
+            ByteBuffer tmp = FALLBACK.get().clear();
+            int done = 0;
+            while (done < size) {
+                tmp.clear().limit((int) Math.min(tmp.capacity(), size - done));
+                int n = fs.read(h, offset + done, tmp);
+                if (n == 0) {
+                    break;
+                }
+                tmp.flip();
+                byte[] chunk = new byte[n];
+                tmp.get(chunk);
+                buf.put(done, chunk, 0, n);
+                done += n;
+            }
+            return done;
+        });
+    }
+
+    @Override
+    public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        return call("write", path, () -> {
+            Handle h = handle(fi);
+            if (NativeBuffers.available()) {
+                fs.write(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
+                return (int) size;
+            }
+            byte[] copy = new byte[(int) size];
+            buf.get(0, copy, 0, copy.length);
+            fs.write(h, offset, ByteBuffer.wrap(copy));
+            return (int) size;
+        });
+    }
+
+    @Override
+    public int truncate(String path, @off_t long size) {
+        return run("truncate", path, () -> fs.truncate(path, size));
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        return run("ftruncate", path, () -> fs.truncate(path, size));
+    }
+
+    @Override
+    public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
+        if ((mode & FALLOC_FL_PUNCH_HOLE) == 0) {
+            return -ErrorCodes.EOPNOTSUPP();
+        }
+        return run("fallocate", path, () -> fs.punchHole(handle(fi), off, length));
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        return run("fsync", path, () -> {
+            try {
+                fs.commit();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int unlink(String path) {
+        return run("unlink", path, () -> fs.unlink(path));
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        return run("mkdir", path, () -> fs.mkdir(path));
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return run("rmdir", path, () -> fs.rmdir(path));
+    }
+
+    @Override
+    public int link(String oldpath, String newpath) {
+        return run("link", oldpath, () -> fs.link(oldpath, newpath));
+    }
+
+    @Override
+    public int rename(String oldpath, String newpath) {
+        return run("rename", oldpath, () -> fs.rename(oldpath, newpath));
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        return run("chmod", path, () -> fs.chmod(path, (int) mode));
+    }
+
+    @Override
+    public int chown(String path, long uid, long gid) {
+        return (uid == -1 || uid == this.uid) && (gid == -1 || gid == this.gid) ? 0 : -ErrorCodes.EPERM();
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        return run("utimens", path, () -> {
+            long millis = timespec != null && timespec.length > 1
+                    ? timespec[1].tv_sec.get() * 1000 + timespec[1].tv_nsec.longValue() / 1_000_000
+                    : System.currentTimeMillis();
+            fs.setMtime(path, millis);
+        });
+    }
+
+    @Override
+    public int statfs(String path, Statvfs st) {
+        return call("statfs", path, () -> {
+            PoolFileSystem.Space s = fs.space();
+            long frsize = 4096;
+            st.f_bsize.set(s.blockSize());
+            st.f_frsize.set(frsize);
+            st.f_blocks.set(s.total() / frsize);
+            st.f_bfree.set(s.free() / frsize);
+            st.f_bavail.set(s.free() / frsize);
+            st.f_namemax.set(255);
+            return 0;
+        });
+    }
+}

@@ -1,0 +1,110 @@
+package org.thinfs.fs.model;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.TreeMap;
+
+/**
+ * Names, virtual sizes and snapshot sets: what the dm-thin format does not store. Kept as JSON in two slots in the
+ * pool directory, {@code catalog.0.json} and {@code catalog.1.json}, each stamped with the metadata transaction id it
+ * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N (fsynced), then commits
+ * the metadata with transaction id N+1; opening picks the slot whose stamp equals the metadata's id. A crash at any
+ * point therefore leaves a catalog that matches the metadata exactly. See fs/CATALOG.md.
+ */
+public final class Catalog {
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+
+    /** One named thin device. */
+    public static final class Entry {
+        public long id;
+        public long size;
+        public int mode = 0644;
+        public long mtime;
+
+        public Entry() {
+        }
+
+        Entry(long id, long size, int mode, long mtime) {
+            this.id = id;
+            this.size = size;
+            this.mode = mode;
+            this.mtime = mtime;
+        }
+
+        public Entry copy() {
+            return new Entry(id, size, mode, mtime);
+        }
+    }
+
+    /** A snapshot set: the volumes as they were at one {@code mkdir snapshots/NAME}. */
+    public static final class SnapshotSet {
+        public long created;
+        public TreeMap<String, Entry> volumes = new TreeMap<>();
+    }
+
+    /** The document stored in a slot. */
+    public static final class Document {
+        public int format = 1;
+        public long transactionId;
+        public TreeMap<String, Entry> volumes = new TreeMap<>();
+        public TreeMap<String, SnapshotSet> snapshots = new TreeMap<>();
+    }
+
+    private Catalog() {
+    }
+
+    static Path slot(Path dir, long transactionId) {
+        return dir.resolve("catalog." + (transactionId & 1) + ".json");
+    }
+
+    /** Writes {@code doc} (stamped with its transaction id) durably into its slot. */
+    static void write(Path dir, Document doc) throws IOException {
+        Path target = slot(dir, doc.transactionId);
+        Path tmp = dir.resolve(target.getFileName() + ".tmp");
+        byte[] bytes = JSON.writeValueAsBytes(doc);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes));
+            ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // Some file systems cannot fsync a directory; the rename is still ordered before the metadata commit.
+        }
+    }
+
+    /**
+     * Reads the slot that belongs to metadata transaction {@code transactionId}. Returns an empty catalog when the
+     * pool has none yet (a new pool, or a pool made by the kernel or LVM) or when no slot matches; devices the
+     * metadata holds but the catalog does not name then show up in lost+found.
+     */
+    public static Document read(Path dir, long transactionId) throws IOException {
+        try {
+            Document d = JSON.readValue(slot(dir, transactionId).toFile(), Document.class);
+            if (d.transactionId == transactionId) {
+                return d;
+            }
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            // no catalog in that slot
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IOException("catalog " + slot(dir, transactionId) + " is damaged: " + e.getOriginalMessage(),
+                    e);
+        }
+        Document empty = new Document();
+        empty.transactionId = transactionId;
+        return empty;
+    }
+}

@@ -1,0 +1,578 @@
+package org.thinfs.fs.model;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.NoSuchDeviceException;
+import org.thinfs.core.OutOfDataSpaceException;
+import org.thinfs.core.format.Layout;
+import org.thinfs.core.pool.PoolUsage;
+import org.thinfs.core.pool.ThinDevice;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.Catalog.Entry;
+import org.thinfs.fs.model.Catalog.SnapshotSet;
+import org.thinfs.fs.model.FsException.Code;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeMap;
+
+/**
+ * File semantics of a pool, without FUSE: top-level files are thin volumes, {@code snapshots/SET/NAME} are
+ * read-only snapshot volumes, {@code lost+found/dev-ID} are devices the metadata holds but the catalog does not name.
+ *
+ * <p>Locking: the namespace (the catalog document and sizes) is guarded by {@code this}. Data I/O goes straight to
+ * {@link ThinDevice}, which is thread-safe, and takes {@code this} only afterwards to extend a size, never while
+ * inside the pool; commit holds {@code this} and then waits in the pool for in-flight I/O. So no lock cycle exists.
+ */
+public final class PoolFileSystem implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PoolFileSystem.class);
+
+    private final ThinPool pool;
+    /** Where the catalog lives; null for a foreign pool (kernel or LVM), whose names are not ours to store. */
+    private final Path catalogDir;
+    private final long blockSize;
+    /** Guarded by this. */
+    private final Catalog.Document doc;
+    /** Devices the metadata holds that the catalog does not name. Guarded by this. */
+    private final TreeMap<Long, Entry> lost = new TreeMap<>();
+    /** Something changed since the last commit. Guarded by this. */
+    private boolean dirty;
+
+    /** Attributes of a path. */
+    public record Attr(boolean directory, long size, long bytesUsed, int mode, long mtimeMillis, int nlink) {
+    }
+
+    /** An open volume. */
+    public static final class Handle {
+        final ThinDevice device;
+        final Entry entry;
+        final boolean readOnly;
+
+        Handle(ThinDevice device, Entry entry, boolean readOnly) {
+            this.device = device;
+            this.entry = entry;
+            this.readOnly = readOnly;
+        }
+
+        public boolean readOnly() {
+            return readOnly;
+        }
+    }
+
+    /** Space of the pool for statfs, in bytes. */
+    public record Space(long total, long free, long blockSize) {
+    }
+
+    private PoolFileSystem(ThinPool pool, Path catalogDir, Catalog.Document doc) {
+        this.pool = pool;
+        this.catalogDir = catalogDir;
+        this.blockSize = pool.dataBlockSize();
+        this.doc = doc;
+    }
+
+    /**
+     * Opens the file system of a pool directory ({@code catalogDir} non-null) or of a foreign pool (null: every
+     * device shows as a top-level {@code dev-ID} and names cannot change).
+     */
+    public static PoolFileSystem open(ThinPool pool, Path catalogDir) throws IOException {
+        Catalog.Document doc = catalogDir == null ? new Catalog.Document()
+                : Catalog.read(catalogDir, pool.transactionId());
+        PoolFileSystem fs = new PoolFileSystem(pool, catalogDir, doc);
+        fs.reconcile();
+        return fs;
+    }
+
+    /** Drops catalog entries whose device is gone; lists devices nobody names as lost (or, foreign, as volumes). */
+    private synchronized void reconcile() {
+        SortedSet<Long> ids = pool.deviceIds();
+        java.util.Set<Long> named = new java.util.HashSet<>();
+        doc.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
+        for (SnapshotSet s : doc.snapshots.values()) {
+            s.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
+        }
+        doc.volumes.values().forEach(e -> named.add(e.id));
+        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> named.add(e.id)));
+        for (long id : ids) {
+            if (!named.contains(id)) {
+                Entry e = new Entry(id, extentOf(id), 0644, System.currentTimeMillis());
+                if (catalogDir == null) {
+                    doc.volumes.put("dev-" + id, e);
+                } else {
+                    lost.put(id, e);
+                    LOG.warn("thin device {} is not named in the catalog: it is in lost+found/dev-{}", id, id);
+                }
+            }
+        }
+    }
+
+    private boolean dropIfMissing(SortedSet<Long> ids, String name, Entry e) {
+        if (!ids.contains(e.id)) {
+            LOG.warn("catalog names '{}' as thin device {}, which the metadata does not hold: dropped", name, e.id);
+            return true;
+        }
+        return false;
+    }
+
+    /** A device without a recorded size ends after its last mapped block. */
+    private long extentOf(long id) {
+        long[] last = {-1};
+        pool.forEachMapping(id, 0, Long.MAX_VALUE, (v, d, t) -> last[0] = v);
+        return (last[0] + 1) * blockSize;
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    public synchronized Attr getattr(String path) {
+        FsPath p = FsPath.parse(path);
+        switch (p.kind()) {
+            case ROOT:
+                return dir(0755, 2 + (catalogDir == null ? 0 : 2));
+            case SNAPSHOTS_DIR:
+                requireCatalog(p);
+                return dir(0755, 2 + doc.snapshots.size());
+            case LOST_FOUND_DIR:
+                requireCatalog(p);
+                return dir(0755, 2);
+            case SNAPSHOT_SET:
+                SnapshotSet s = set(p.set());
+                return new Attr(true, 0, 0, 0555, s.created, 2);
+            default:
+                Entry e = entry(p);
+                long used = pool.details(e.id).mappedBlocks() * blockSize;
+                return new Attr(false, e.size, used, p.kind() == FsPath.Kind.SNAPSHOT_VOLUME ? e.mode & 0444 : e.mode,
+                        e.mtime, 1);
+        }
+    }
+
+    private static Attr dir(int mode, int nlink) {
+        return new Attr(true, 0, 0, mode, System.currentTimeMillis(), nlink);
+    }
+
+    public synchronized List<String> list(String path) {
+        FsPath p = FsPath.parse(path);
+        List<String> out = new ArrayList<>();
+        switch (p.kind()) {
+            case ROOT -> {
+                if (catalogDir != null) {
+                    out.add(FsPath.SNAPSHOTS);
+                    out.add(FsPath.LOST_FOUND);
+                }
+                out.addAll(doc.volumes.keySet());
+            }
+            case SNAPSHOTS_DIR -> out.addAll(doc.snapshots.keySet());
+            case LOST_FOUND_DIR -> lost.keySet().forEach(id -> out.add("dev-" + id));
+            case SNAPSHOT_SET -> out.addAll(set(p.set()).volumes.keySet());
+            case VOLUME, SNAPSHOT_VOLUME, LOST_DEVICE -> {
+                entry(p);
+                throw new FsException(Code.ENOTDIR, path + " is a volume");
+            }
+            default -> throw new FsException(Code.ENOENT, path);
+        }
+        return out;
+    }
+
+    private SnapshotSet set(String name) {
+        SnapshotSet s = doc.snapshots.get(name);
+        if (s == null) {
+            throw new FsException(Code.ENOENT, "no snapshot set " + name);
+        }
+        return s;
+    }
+
+    /** The catalog entry of a file path. */
+    private Entry entry(FsPath p) {
+        Entry e = switch (p.kind()) {
+            case VOLUME -> doc.volumes.get(p.name());
+            case SNAPSHOT_VOLUME -> set(p.set()).volumes.get(p.name());
+            case LOST_DEVICE -> catalogDir == null ? null : lost.get(p.lostId());
+            case ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, SNAPSHOT_SET -> throw new FsException(Code.EISDIR,
+                    "a directory");
+            default -> null;
+        };
+        if (e == null) {
+            throw new FsException(Code.ENOENT, "no such volume");
+        }
+        return e;
+    }
+
+    private void requireCatalog(FsPath p) {
+        if (catalogDir == null) {
+            throw new FsException(Code.ENOENT, "a foreign pool has no " + p.kind());
+        }
+    }
+
+    private void requireNames() {
+        if (catalogDir == null) {
+            throw new FsException(Code.EPERM, "a foreign pool (made by the kernel or LVM) keeps its device ids: "
+                    + "names and snapshots cannot change here");
+        }
+    }
+
+    // ---------------------------------------------------------------- namespace changes
+
+    /** Creates an empty volume (size 0) at a top-level name. */
+    public synchronized void createVolume(String path, int mode) {
+        requireNames();
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(p.kind() == FsPath.Kind.INVALID ? Code.ENOENT : Code.EPERM,
+                    "volumes are created at the top level only");
+        }
+        Names.check(p.name());
+        if (doc.volumes.containsKey(p.name())) {
+            throw new FsException(Code.EEXIST, p.name() + " exists");
+        }
+        long id = freeId();
+        pool.createThin(id);
+        doc.volumes.put(p.name(), new Entry(id, 0, mode & 07777, System.currentTimeMillis()));
+        dirty = true;
+    }
+
+    /** Takes {@code snapshots/SET}: a snapshot of every volume, all in one metadata step. */
+    public synchronized void mkdir(String path) {
+        requireNames();
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
+            throw new FsException(p.kind() == FsPath.Kind.VOLUME && doc.volumes.containsKey(p.name())
+                    ? Code.EEXIST : Code.EPERM, "only snapshots/NAME directories can be made");
+        }
+        Names.check(p.set());
+        if (doc.snapshots.containsKey(p.set())) {
+            throw new FsException(Code.EEXIST, "snapshot set " + p.set() + " exists");
+        }
+        SnapshotSet set = new SnapshotSet();
+        set.created = System.currentTimeMillis();
+        List<long[]> pairs = new ArrayList<>();
+        long next = freeId();
+        for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {
+            while (pool.deviceIds().contains(next) || isNamed(next)) {
+                next++;
+            }
+            pairs.add(new long[]{next, v.getValue().id});
+            set.volumes.put(v.getKey(), new Entry(next, v.getValue().size, v.getValue().mode,
+                    v.getValue().mtime));
+            next++;
+        }
+        if (!pairs.isEmpty()) {
+            pool.createSnapshots(pairs);
+        }
+        doc.snapshots.put(p.set(), set);
+        dirty = true;
+    }
+
+    public synchronized void rmdir(String path) {
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
+            throw new FsException(p.isDirectory() ? Code.EPERM : Code.ENOTDIR, "cannot remove " + path);
+        }
+        SnapshotSet s = set(p.set());
+        if (!s.volumes.isEmpty()) {
+            throw new FsException(Code.ENOTEMPTY, "snapshot set " + p.set() + " still holds volumes");
+        }
+        doc.snapshots.remove(p.set());
+        dirty = true;
+    }
+
+    /** Deletes a volume, snapshot volume or lost device and the blocks only it held. */
+    public synchronized void unlink(String path) {
+        FsPath p = FsPath.parse(path);
+        Entry e = entry(p);
+        requireNames();
+        pool.delete(e.id);
+        switch (p.kind()) {
+            case VOLUME -> doc.volumes.remove(p.name());
+            case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
+            default -> lost.remove(e.id);
+        }
+        dirty = true;
+    }
+
+    /** {@code ln FROM TO}: a writable O(1) clone of any volume, snapshot volume or lost device. */
+    public synchronized void link(String from, String to) {
+        requireNames();
+        Entry src = entry(FsPath.parse(from));
+        FsPath t = FsPath.parse(to);
+        if (t.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(Code.EPERM, "clones are made at the top level");
+        }
+        Names.check(t.name());
+        if (doc.volumes.containsKey(t.name())) {
+            throw new FsException(Code.EEXIST, t.name() + " exists");
+        }
+        long id = freeId();
+        pool.createSnapshot(id, src.id);
+        doc.volumes.put(t.name(), new Entry(id, src.size, (src.mode | 0200) & 07777, System.currentTimeMillis()));
+        dirty = true;
+    }
+
+    /**
+     * {@code mv}: renames a volume (atomically replacing an existing target, whose device is deleted), a snapshot
+     * set, or moves a snapshot volume or lost device to a top-level volume name.
+     */
+    public synchronized void rename(String from, String to) {
+        requireNames();
+        FsPath f = FsPath.parse(from);
+        FsPath t = FsPath.parse(to);
+        if (f.kind() == FsPath.Kind.SNAPSHOT_SET && t.kind() == FsPath.Kind.SNAPSHOT_SET) {
+            Names.check(t.set());
+            SnapshotSet s = set(f.set());
+            if (doc.snapshots.containsKey(t.set()) && !f.set().equals(t.set())) {
+                if (!doc.snapshots.get(t.set()).volumes.isEmpty()) {
+                    throw new FsException(Code.ENOTEMPTY, "snapshot set " + t.set() + " is not empty");
+                }
+            }
+            doc.snapshots.remove(f.set());
+            doc.snapshots.put(t.set(), s);
+            dirty = true;
+            return;
+        }
+        Entry e = entry(f);
+        if (t.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(t.isDirectory() ? Code.EISDIR : Code.EPERM, "volumes move to top-level names only");
+        }
+        Names.check(t.name());
+        if (f.kind() == FsPath.Kind.VOLUME && f.name().equals(t.name())) {
+            return;
+        }
+        Entry replaced = doc.volumes.get(t.name());
+        if (replaced != null) {
+            pool.delete(replaced.id);
+        }
+        switch (f.kind()) {
+            case VOLUME -> doc.volumes.remove(f.name());
+            case SNAPSHOT_VOLUME -> set(f.set()).volumes.remove(f.name());
+            default -> lost.remove(e.id);
+        }
+        e.mode |= 0200;
+        doc.volumes.put(t.name(), e);
+        dirty = true;
+    }
+
+    public synchronized void chmod(String path, int mode) {
+        Entry e = entry(FsPath.parse(path));
+        requireNames();
+        e.mode = mode & 07777;
+        dirty = true;
+    }
+
+    public synchronized void setMtime(String path, long millis) {
+        FsPath p = FsPath.parse(path);
+        if (p.isDirectory()) {
+            return;
+        }
+        entry(p).mtime = millis;
+        dirty = true;
+    }
+
+    /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
+    public void truncate(String path, long size) {
+        if (size < 0) {
+            throw new FsException(Code.EINVAL, "negative size");
+        }
+        Entry e;
+        ThinDevice dev;
+        synchronized (this) {
+            FsPath p = FsPath.parse(path);
+            e = entry(p);
+            if (p.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
+                throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+            }
+            dev = pool.device(e.id);
+            if (size >= e.size) {
+                e.size = size;
+                e.mtime = System.currentTimeMillis();
+                dirty = true;
+                return;
+            }
+        }
+        long old = e.size;
+        dev.discard(size, Math.max(old, size) - size);
+        synchronized (this) {
+            e.size = Math.min(e.size, size);
+            e.mtime = System.currentTimeMillis();
+            dirty = true;
+        }
+    }
+
+    // ---------------------------------------------------------------- data
+
+    public synchronized Handle open(String path, boolean write) {
+        FsPath p = FsPath.parse(path);
+        Entry e = entry(p);
+        boolean ro = p.kind() == FsPath.Kind.SNAPSHOT_VOLUME;
+        if (write && ro) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
+        }
+        return new Handle(pool.device(e.id), e, ro);
+    }
+
+    /** Reads up to dst.remaining() bytes at {@code offset}, stopping at the volume's end; returns bytes read. */
+    public int read(Handle h, long offset, ByteBuffer dst) {
+        long size = h.entry.size;
+        if (offset >= size) {
+            return 0;
+        }
+        int n = (int) Math.min(dst.remaining(), size - offset);
+        dst.limit(dst.position() + n);
+        try {
+            h.device.read(offset, dst);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        return n;
+    }
+
+    /** Writes all of {@code src} at {@code offset}, growing the volume when the write ends past it. */
+    public void write(Handle h, long offset, ByteBuffer src) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        long end = offset + src.remaining();
+        try {
+            h.device.write(offset, src);
+        } catch (OutOfDataSpaceException e) {
+            throw new FsException(Code.ENOSPC, e.getMessage());
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        synchronized (this) {
+            if (end > h.entry.size) {
+                h.entry.size = end;
+            }
+            dirty = true;
+        }
+    }
+
+    /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
+    public void punchHole(Handle h, long offset, long length) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        long end = Math.min(h.entry.size, offset + length);
+        if (end > offset) {
+            h.device.discard(offset, end - offset);
+        }
+        synchronized (this) {
+            dirty = true;
+        }
+    }
+
+    public Space space() {
+        PoolUsage u = pool.usage();
+        long total = u.dataBlocks() * u.dataBlockSize();
+        return new Space(total, (u.dataBlocks() - u.dataBlocksUsed()) * u.dataBlockSize(), u.dataBlockSize());
+    }
+
+    // ---------------------------------------------------------------- commit
+
+    /**
+     * Makes everything so far durable: the catalog for transaction N+1 goes to its slot first, then the pool
+     * flushes data and commits metadata with transaction id N+1 (superblock last). A crash in between leaves
+     * transaction N with its own catalog slot intact.
+     */
+    public synchronized void commit() throws IOException {
+        if (!dirty) {
+            return;
+        }
+        if (pool.isReadOnly()) {
+            throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
+        }
+        if (catalogDir != null) {
+            long n = pool.transactionId();
+            doc.transactionId = n + 1;
+            Catalog.write(catalogDir, doc);
+            pool.setTransactionId(n, n + 1);
+        }
+        pool.commit();
+        dirty = false;
+    }
+
+    public synchronized boolean isDirty() {
+        return dirty;
+    }
+
+    /** The thin device behind an open handle (for bulk tools such as import-diff). */
+    public ThinDevice deviceOf(Handle h) {
+        return h.device;
+    }
+
+    /** Records a change made directly on a device, so the next commit covers it. */
+    public synchronized void markDirty() {
+        dirty = true;
+    }
+
+    public ThinPool pool() {
+        return pool;
+    }
+
+    /** The catalog as it stands, for status reports. */
+    public synchronized Catalog.Document catalog() {
+        return doc;
+    }
+
+    /**
+     * A device named on the command line: a volume name, {@code snapshots/SET/NAME}, {@code lost+found/dev-ID},
+     * {@code dev-ID} or a bare thin device id. Returns its id and size.
+     */
+    public synchronized Entry resolve(String name) {
+        if (name.matches("\\d+")) {
+            long id = Long.parseLong(name);
+            if (!pool.deviceIds().contains(id)) {
+                throw new FsException(Code.ENOENT, "no thin device " + id);
+            }
+            return new Entry(id, extentOf(id), 0644, 0);
+        }
+        FsPath p = FsPath.parse("/" + name);
+        if (p.kind() == FsPath.Kind.VOLUME && !doc.volumes.containsKey(p.name()) && p.name().startsWith("dev-")) {
+            p = FsPath.parse("/" + FsPath.LOST_FOUND + "/" + p.name());
+        }
+        try {
+            return entry(p).copy();
+        } catch (FsException e) {
+            throw new FsException(Code.ENOENT, "no volume named " + name);
+        }
+    }
+
+    public synchronized Map<Long, Entry> lostDevices() {
+        return new TreeMap<>(lost);
+    }
+
+    private long freeId() {
+        SortedSet<Long> ids = pool.deviceIds();
+        long id = 1;
+        while (ids.contains(id) || isNamed(id)) {
+            id++;
+        }
+        if (id > Layout.MAX_THIN_DEVICE_ID) {
+            throw new FsException(Code.ENOSPC, "no free thin device id");
+        }
+        return id;
+    }
+
+    private boolean isNamed(long id) {
+        for (Entry e : doc.volumes.values()) {
+            if (e.id == id) {
+                return true;
+            }
+        }
+        return lost.containsKey(id);
+    }
+
+    /** Commits and closes the pool. */
+    @Override
+    public synchronized void close() throws IOException {
+        try {
+            if (!pool.isReadOnly()) {
+                commit();
+            }
+        } finally {
+            pool.close();
+        }
+    }
+}
