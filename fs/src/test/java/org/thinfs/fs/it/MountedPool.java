@@ -1,0 +1,62 @@
+package org.thinfs.fs.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A pool created and mounted through the thinfs jar, as a user does it. {@link #close()} unmounts (lazily if it
+ * must) and waits for the daemon, so a failing test never leaves a mount behind.
+ */
+final class MountedPool implements AutoCloseable {
+    static final Path JAR = Path.of("target/thinfs.jar").toAbsolutePath();
+
+    final Path dir;
+    final Path pool;
+    final Path mnt;
+
+    MountedPool(Path dir, String size, String... createArgs) throws Exception {
+        this.dir = dir;
+        this.pool = dir.resolve("pool");
+        this.mnt = dir.resolve("mnt");
+        Files.createDirectories(mnt);
+        List<String> create = new ArrayList<>(List.of("create", pool.toString(), "--size", size));
+        create.addAll(List.of(createArgs));
+        thinfs(create.toArray(new String[0])).ok();
+        mount();
+    }
+
+    void mount() throws Exception {
+        thinfs("mount", pool.toString(), mnt.toString(), "--commit-interval", "300ms").ok();
+    }
+
+    Sh.Result thinfs(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("java", "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        return Sh.run(dir, cmd);
+    }
+
+    Sh.Result sh(String script) throws Exception {
+        return Sh.bash(mnt, script);
+    }
+
+    boolean mounted() throws IOException {
+        return Files.readString(Path.of("/proc/mounts")).contains(" " + mnt + " ");
+    }
+
+    void unmount() throws Exception {
+        thinfs("umount", mnt.toString()).ok();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (mounted()) {
+            Sh.Result r = thinfs("umount", mnt.toString());
+            if (r.code() != 0 || mounted()) {
+                Sh.run(dir, List.of("fusermount", "-u", "-z", mnt.toString()));
+            }
+        }
+    }
+}

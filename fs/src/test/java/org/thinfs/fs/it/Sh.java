@@ -1,0 +1,37 @@
+package org.thinfs.fs.it;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs a command with a timeout; output and exit code come back together. */
+final class Sh {
+    record Result(int code, String out) {
+        Result ok() {
+            if (code != 0) {
+                throw new AssertionError("exit " + code + ": " + out);
+            }
+            return this;
+        }
+    }
+
+    private Sh() {
+    }
+
+    static Result run(Path dir, List<String> cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("timed out: " + cmd);
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    /** Runs a bash snippet in {@code dir}. */
+    static Result bash(Path dir, String script) throws IOException, InterruptedException {
+        return run(dir, List.of("bash", "-c", "set -o pipefail; " + script));
+    }
+}
