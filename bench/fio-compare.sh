@@ -58,18 +58,20 @@ qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/base.qcow
 wait_mount "$work/qcow2.disk"; mounts+=("$work/qcow2.disk")
 
 # --- thinfs
-"$root/thinfs" create "$work/pool" --size "$(( $(numfmt --from=iec "$size") * 4 ))" >/dev/null
+bytes=$(numfmt --from=iec "$size")
+"$root/thinfs" create "$work/pool" --size "$(( bytes * 6 ))" >/dev/null
 mkdir -p "$work/mnt"
 "$root/thinfs" mount "$work/pool" "$work/mnt"; mounts+=("$work/mnt")
 truncate -s "$size" "$work/mnt/fresh"
 truncate -s "$size" "$work/mnt/full"
 dd if=/dev/zero of="$work/mnt/full" bs=1M count="$(( $(numfmt --from=iec "$size") >> 20 ))" conv=notrunc,fsync status=none
-truncate -s "$size" "$work/mnt/ext4vol"
+truncate -s "$(( bytes * 2 ))" "$work/mnt/ext4vol"     # room for ext4's own metadata
 loop=$(losetup --find --show "$work/mnt/ext4vol"); loops+=("$loop")
 mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$loop"; mkdir -p "$work/ext4"; mount "$loop" "$work/ext4"
 mounts=("$work/ext4" "${mounts[@]}")
 
 declare -A result
+ratio() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.2f", a / c; else printf "-" }'; }
 run_job() {  # target file, job name, rw, bs, numjobs
     local file=$1 name=$2 rw=$3 bs=$4 jobs=$5 out
     out=$(fio --name="$name" --filename="$file" --rw="$rw" --bs="$bs" --size="$size" --numjobs="$jobs" \
@@ -96,9 +98,18 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# first writes after a snapshot (copy-on-write), against qcow2 after an external snapshot
-mkdir "$work/mnt/snapshots/x"
+# First writes after a snapshot (copy-on-write) against qcow2's first writes after an external snapshot.
+start=$(date +%s%N); mkdir "$work/mnt/snapshots/x"; snap_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cow=$(run_job "$work/mnt/full" cow randwrite 4k 1)
+qsd_pid=${pids[1]}
+fusermount -u "$work/qcow2.disk"; kill "$qsd_pid" 2>/dev/null; wait "$qsd_pid" 2>/dev/null || true
+qemu-img create -q -f qcow2 -b "$work/base.qcow2" -F qcow2 "$work/overlay.qcow2"
+qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/overlay.qcow2" \
+    --blockdev driver=qcow2,node-name=q,file=f --export type=fuse,id=e,node-name=q,mountpoint="$work/qcow2.disk",writable=on \
+    >>"$work/qsd.log" 2>&1 & pids+=($!)
+wait_mount "$work/qcow2.disk"
+qcow=$(run_job "$work/qcow2.disk" cow randwrite 4k 1)
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/pool/thinfs.pid")/status")
 printf '\n%-12s %-14s %10s %10s %10s %10s\n' job target MiB/s IOPS vs-ceiling vs-qcow2
 for j in "${jobs[@]}"; do
     set -- $j
@@ -108,8 +119,12 @@ for j in "${jobs[@]}"; do
     for target in ceiling qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
         read -r b i <<<"$(avg "${result[$target/$1]}")"
         printf '%-12s %-14s %10s %10s %10s %10s\n' "$1" "$target" "$b" "$i" \
-            "$(awk -v a="$b" -v c="$cb" 'BEGIN{printf "%.2f", c>0?a/c:0}')" \
-            "$(awk -v a="$b" -v c="$qb" 'BEGIN{printf "%.2f", c>0?a/c:0}')"
+            "$(ratio "$b" "$cb")" "$(ratio "$b" "$qb")"
     done
 done
-printf '%-12s %-14s %10s\n' cow4k thinfs-cow "$cow"
+read -r tb ti <<<"$cow"; read -r qb qi <<<"$qcow"
+printf '%-12s %-14s %10s %10s %10s %10s\n' cow4k thinfs-cow "$tb" "$ti" - "$(ratio "$tb" "$qb")"
+printf '%-12s %-14s %10s %10s\n' cow4k qcow2-snap "$qb" "$qi"
+echo
+echo "mkdir snapshots/x: ${snap_ms} ms (volumes: $(ls "$work/mnt" | grep -vc -e snapshots -e lost+found))"
+echo "thinfs daemon resident memory: $(( rss / 1024 )) MiB"

@@ -133,6 +133,18 @@ final class MountCommand implements Callable<Integer> {
             cmd.add("/usr/bin/setsid");
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        // A bounded heap keeps the daemon's memory predictable; the metadata cache is the part that grows.
+        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms64m -Xmx384m -XX:+UseSerialGC");
+        for (String o : opts.trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                cmd.add(o);
+            }
+        }
+        for (String p : List.of("org.slf4j.simpleLogger.defaultLogLevel", "org.slf4j.simpleLogger.showDateTime")) {
+            if (System.getProperty(p) != null) {
+                cmd.add("-D" + p + "=" + System.getProperty(p));
+            }
+        }
         cmd.add("--add-opens");
         cmd.add("java.base/java.nio=ALL-UNNAMED");
         cmd.add("-cp");
