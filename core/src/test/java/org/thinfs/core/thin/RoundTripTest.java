@@ -52,15 +52,20 @@ class RoundTripTest {
 
     /** Every device's details and mappings as text, read through the engine. */
     static String content(Path meta) throws Exception {
-        StringBuilder sb = new StringBuilder();
         try (ThinMetadata md = ThinMetadata.open(FileBlockDevice.open(meta, false), false, 1024)) {
-            sb.append("time ").append(md.time()).append(" trans ").append(md.transactionId()).append('\n');
-            for (long id : md.deviceIds()) {
-                sb.append(id).append(' ').append(md.details(id)).append('\n');
-                md.lookupRange(id, 0, Long.MAX_VALUE, (v, b, t) -> sb.append(v).append(':').append(b).append('@')
-                        .append(t).append(' '));
-                sb.append('\n');
-            }
+            return content(md);
+        }
+    }
+
+    /** Every device's details and mappings as text, plus the pool's time and transaction id. */
+    static String content(ThinMetadata md) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("time ").append(md.time()).append(" trans ").append(md.transactionId()).append('\n');
+        for (long id : md.deviceIds()) {
+            sb.append(id).append(' ').append(md.details(id)).append('\n');
+            md.lookupRange(id, 0, Long.MAX_VALUE, (v, b, t) -> sb.append(v).append(':').append(b).append('@')
+                    .append(t).append(' '));
+            sb.append('\n');
         }
         return sb.toString();
     }
