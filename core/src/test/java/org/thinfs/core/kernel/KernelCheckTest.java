@@ -1,0 +1,173 @@
+package org.thinfs.core.kernel;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.thinfs.core.pool.PoolConfig;
+import org.thinfs.core.pool.PoolOptions;
+import org.thinfs.core.pool.PoolRandomTest;
+import org.thinfs.core.pool.ThinDevice;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.core.testing.TestVectors;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The real Linux kernel (Debian 6.1 under QEMU, ../shared/tools/kernel-check.sh) as the oracle: a pool thinfs wrote
+ * activates with dm-thin and reads the same bytes; then the kernel snapshots, writes, discards, deletes and creates
+ * on it, and thinfs reads exactly what the kernel wrote and keeps working on it. About a minute under TCG.
+ */
+@Tag("kernel")
+class KernelCheckTest {
+    private static final int BLOCK = 64 * 1024;
+    private static final long SECTORS = 16L * 1024 * 1024 / 512;   // 16 MiB per device
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void thinfsPoolsActivateInTheKernelAndKernelChangesReadBackInThinfs() throws Exception {
+        Path meta = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        Random rnd = new Random(6);
+        try (ThinPool pool = ThinPool.create(meta, data, new PoolConfig(BLOCK, 64L << 20, 4L << 20),
+                PoolOptions.DEFAULT)) {
+            ThinDevice d1 = pool.createThin(1);
+            for (int i = 0; i < 40; i++) {
+                byte[] b = new byte[1 + rnd.nextInt(3 * BLOCK)];
+                rnd.nextBytes(b);
+                d1.write(rnd.nextInt((int) (SECTORS * 512) - b.length), ByteBuffer.wrap(b));
+            }
+            pool.createSnapshot(2, 1);
+            d1.write(5000, ByteBuffer.wrap(new byte[70000]));           // copy-on-write, partial blocks
+            pool.device(2).write(BLOCK * 3L + 17, ByteBuffer.wrap("snapshot diverges".getBytes(StandardCharsets.UTF_8)));
+            ThinDevice d3 = pool.createThin(3);
+            for (int v = 0; v < 256; v++) {                                // a two-level device tree
+                ByteBuffer b = ByteBuffer.allocate(512);
+                b.putInt(0, v);
+                d3.write((long) v * BLOCK, b);
+            }
+            d1.discard(BLOCK * 10L, BLOCK * 4L);
+            pool.createThin(4);
+            pool.device(4).write(0, ByteBuffer.allocate(BLOCK));
+            pool.delete(4);
+            pool.setTransactionId(0, 1);
+        }
+        Map<Long, String> expect = hashes(meta, data, 1, 2, 3);
+        Result first = kernelCheck(meta, data, List.of("--verify"), 1, 2, 3);
+        for (long id = 1; id <= 3; id++) {
+            assertEquals(expect.get(id), first.devices.get(id), "device " + id + " as the kernel reads it");
+        }
+
+        // The kernel now changes the pool thinfs wrote.
+        Result second = kernelCheck(meta, data, List.of(
+                "--op", "snap 5 1", "--op", "activate 5 " + SECTORS,
+                "--op", "write 5 0 1048576 0xAB",
+                "--op", "write 1 65536 4096 stamp",
+                "--op", "discard 3 0 4194304",
+                "--op", "delete 2",
+                "--op", "create_thin 9", "--op", "activate 9 " + SECTORS,
+                "--op", "write 9 0 200000 stamp",
+                "--op", "msg set_transaction_id 1 2"), 1, 2, 3);
+        assertTrue(second.out.contains("THIN_CHECK ok"), second.out);
+        PoolRandomTest.thinCheck(meta, "after the kernel changed the pool");
+        try (ThinPool pool = ThinPool.open(meta, data, PoolOptions.DEFAULT)) {
+            assertEquals(java.util.Set.of(1L, 3L, 5L, 9L), pool.deviceIds());
+            assertEquals(2, pool.transactionId());
+            byte[] five = read(pool, 5, 0, 1 << 20);
+            for (byte b : five) {
+                assertEquals((byte) 0xAB, b);
+            }
+            assertEquals(stamp(1, 65536, 4096), new String(read(pool, 1, 65536, 4096), StandardCharsets.US_ASCII));
+            assertEquals(stamp(9, 0, 200000), new String(read(pool, 9, 0, 200000), StandardCharsets.US_ASCII));
+            byte[] three = read(pool, 3, 0, 4 << 20);
+            for (byte b : three) {
+                assertEquals(0, b);
+            }
+            assertEquals(64, ByteBuffer.wrap(read(pool, 3, 64L * BLOCK, 4)).getInt(), "blocks past the discard stay");
+            // thinfs keeps working on the kernel's metadata.
+            pool.device(9).write(300000, ByteBuffer.wrap("thinfs again".getBytes(StandardCharsets.UTF_8)));
+            pool.createSnapshot(10, 9);
+            pool.device(3).write(0, ByteBuffer.wrap(new byte[]{1, 2, 3}));
+        }
+        Map<Long, String> after = hashes(meta, data, 1, 3, 5, 9, 10);
+        Result third = kernelCheck(meta, data, List.of("--verify"), 1, 3, 5, 9, 10);
+        for (long id : after.keySet()) {
+            assertEquals(after.get(id), third.devices.get(id), "device " + id + " after thinfs wrote again");
+        }
+    }
+
+    private static byte[] read(ThinPool pool, long id, long off, int len) {
+        ByteBuffer b = ByteBuffer.allocate(len);
+        pool.device(id).read(off, b);
+        return b.array();
+    }
+
+    /** The kernel-check 'stamp' pattern: every 32 bytes at offset o hold "thin N byte o", padded, newline. */
+    static String stamp(long dev, long off, int len) {
+        StringBuilder sb = new StringBuilder();
+        for (long o = off; o < off + len; o += 32) {
+            sb.append(String.format("%-31s", "thin " + dev + " byte " + o)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static Map<Long, String> hashes(Path meta, Path data, long... ids) throws Exception {
+        Map<Long, String> out = new HashMap<>();
+        try (ThinPool pool = ThinPool.open(meta, data, PoolOptions.DEFAULT.withReadOnly(true))) {
+            for (long id : ids) {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                for (long off = 0; off < SECTORS * 512; off += buf.capacity()) {
+                    buf.clear();
+                    pool.device(id).read(off, buf);
+                    buf.flip();
+                    md.update(buf);
+                }
+                out.put(id, HexFormat.of().formatHex(md.digest()));
+            }
+        }
+        return out;
+    }
+
+    record Result(String out, Map<Long, String> devices) {
+    }
+
+    private static Result kernelCheck(Path meta, Path data, List<String> options, long... ids) throws Exception {
+        Path script = TestVectors.shared().resolve("tools/kernel-check.sh");
+        List<String> cmd = new ArrayList<>(List.of("bash", script.toString(), meta.toString(), data.toString(),
+                "128"));
+        for (long id : ids) {
+            cmd.add(id + ":" + SECTORS);
+        }
+        cmd.addAll(options);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, TimeUnit.MINUTES), "kernel-check timed out");
+        assertEquals(0, p.exitValue(), "kernel-check failed:\n" + out);
+        assertTrue(out.contains("RESULT ok"), out);
+        Map<Long, String> devs = new HashMap<>();
+        for (String line : out.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[0].equals("DEV") && !devs.containsKey(Long.parseLong(f[1]))) {
+                devs.put(Long.parseLong(f[1]), f[2]);
+            }
+        }
+        return new Result(out, devs);
+    }
+}
