@@ -36,6 +36,12 @@ public final class Main implements Runnable {
             }
             return e instanceof UsageError ? 2 : 1;
         });
+        cl.setParameterExceptionHandler((e, a) -> {
+            CommandLine cmd = e.getCommandLine();
+            String name = cmd.getParent() == null ? "thinfs" : "thinfs " + cmd.getCommandName();
+            cmd.getErr().println(name + ": " + e.getMessage() + " (see '" + name + " --help')");
+            return 2;
+        });
         return cl.execute(args);
     }
 
@@ -51,7 +57,8 @@ public final class Main implements Runnable {
             return "permission denied: " + m;
         }
         if (e instanceof ThinfsException || e instanceof IOException || e instanceof IllegalArgumentException
-                || e instanceof IllegalStateException) {
+                || e instanceof IllegalStateException || e instanceof UsageError
+                || e instanceof org.thinfs.fs.model.FsException) {
             return m == null ? e.getClass().getSimpleName() : m;
         }
         return e + (m == null ? "" : "");
