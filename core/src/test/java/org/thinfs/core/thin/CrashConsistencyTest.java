@@ -112,6 +112,8 @@ class CrashConsistencyTest {
             checked++;
         }
         assertTrue(checked > 50, "crash points checked: " + checked);
+        org.slf4j.LoggerFactory.getLogger(CrashConsistencyTest.class).info("{}: {} crash points of {} writes recovered "
+                + "the last commit", mode, checked, total);
     }
 
     private static void newFile(Path meta) throws Exception {
