@@ -107,6 +107,7 @@ public class PoolRandomTest {
                     pool.close();
                     thinCheck(meta, where);
                     pool = ThinPool.open(meta, data, PoolOptions.DEFAULT);
+                    assertDumpMatchesEngine(meta, pool, where);
                 }
                 if (op % 250 == 0 || op == ops - 1) {
                     verifyAll(pool, model, where);
@@ -118,6 +119,24 @@ public class PoolRandomTest {
         thinCheck(meta, "seed " + seed + " end");
         if (dataBlocks < 300) {
             assertTrue(outOfSpace > 0, "the small pool never ran out of space; the test lost its point");
+        }
+    }
+
+    /** thin_dump's devices, details and every mapping equal what the engine holds. */
+    private static void assertDumpMatchesEngine(Path meta, ThinPool pool, String where) {
+        org.thinfs.core.tools.PoolDump dump = org.thinfs.core.testing.ThinTools.dumpIr(meta, false);
+        assertEquals(pool.deviceIds().size(), dump.devices().size(), where);
+        for (org.thinfs.core.tools.DeviceDump d : dump.devices()) {
+            DeviceDetails det = pool.details(d.devId());
+            assertEquals(det.mappedBlocks(), d.mappings().size(), where + ": mappings of device " + d.devId());
+            List<long[]> engine = new ArrayList<>();
+            pool.forEachMapping(d.devId(), 0, Long.MAX_VALUE, (v, b, t) -> engine.add(new long[]{v, b, t}));
+            for (int i = 0; i < engine.size(); i++) {
+                long[] e = engine.get(i);
+                assertEquals(e[0], d.mappings().origin(i), where);
+                assertEquals(e[1], d.mappings().data(i), where);
+                assertEquals(e[2], d.mappings().time(i), where);
+            }
         }
     }
 

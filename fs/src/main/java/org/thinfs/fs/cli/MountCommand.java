@@ -140,11 +140,8 @@ final class MountCommand implements Callable<Integer> {
                 cmd.add(o);
             }
         }
-        for (String p : List.of("org.slf4j.simpleLogger.defaultLogLevel", "org.slf4j.simpleLogger.showDateTime")) {
-            if (System.getProperty(p) != null) {
-                cmd.add("-D" + p + "=" + System.getProperty(p));
-            }
-        }
+        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel="
+                + System.getProperty("thinfs.daemon.logLevel", "info"));
         cmd.add("--add-opens");
         cmd.add("java.base/java.nio=ALL-UNNAMED");
         cmd.add("-cp");

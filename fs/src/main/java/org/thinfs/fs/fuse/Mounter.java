@@ -69,7 +69,13 @@ public final class Mounter {
             LOG.info("mounting {} on {}", fsName, mountPoint);
             fuse.mount(mountPoint, true, false, fuseArguments(fsName, userOptions).toArray(new String[0]));
         } finally {
-            committer.shutdownNow();
+            // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
+            committer.shutdown();
+            try {
+                committer.awaitTermination(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 fs.close();
                 LOG.info("unmounted {}; pool committed and closed", mountPoint);

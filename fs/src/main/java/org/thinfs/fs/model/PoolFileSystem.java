@@ -105,7 +105,7 @@ public final class PoolFileSystem implements Closeable {
                     doc.volumes.put("dev-" + id, e);
                 } else {
                     lost.put(id, e);
-                    LOG.warn("thin device {} is not named in the catalog: it is in lost+found/dev-{}", id, id);
+                    LOG.info("thin device {} is not named in the catalog: it is in lost+found/dev-{}", id, id);
                 }
             }
         }

@@ -28,6 +28,20 @@ final class MountedPool implements AutoCloseable {
         mount();
     }
 
+    private MountedPool(Path dir) {
+        this.dir = dir;
+        this.pool = dir.resolve("pool");
+        this.mnt = dir.resolve("mnt");
+    }
+
+    /** Mounts an existing pool directory {@code dir/pool}. */
+    static MountedPool existing(Path dir) throws Exception {
+        MountedPool p = new MountedPool(dir);
+        Files.createDirectories(p.mnt);
+        p.mount();
+        return p;
+    }
+
     void mount() throws Exception {
         thinfs("mount", pool.toString(), mnt.toString(), "--commit-interval", "300ms").ok();
     }
