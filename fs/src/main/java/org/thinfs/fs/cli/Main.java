@@ -12,7 +12,8 @@ import java.io.UncheckedIOException;
         description = "A thin-provisioning pool in user space, dm-thin compatible, mounted with FUSE.",
         subcommands = {UpCommand.class, CreateCommand.class, MountCommand.class, UmountCommand.class,
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
-                DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, ResizeCommand.class,
+                DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
+                ResizeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
