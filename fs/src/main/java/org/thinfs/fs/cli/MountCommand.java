@@ -92,7 +92,8 @@ final class MountCommand implements Callable<Integer> {
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             try {
-                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, Ids.uid(), Ids.gid());
+                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, Ids.uid(), Ids.gid(),
+                        () -> ResizeRequests.serve(pool, fs.pool()));
             } finally {
                 Files.deleteIfExists(pid);
             }
@@ -110,7 +111,7 @@ final class MountCommand implements Callable<Integer> {
         }
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
         Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, Ids.uid(),
-                Ids.gid());
+                Ids.gid(), () -> { });
         return 0;
     }
 

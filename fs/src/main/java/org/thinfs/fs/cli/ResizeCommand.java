@@ -12,7 +12,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "resize", mixinStandardHelpOptions = true,
-        description = "Grow a pool's data or metadata space (shrinking is refused: blocks past the end may be in use).")
+        description = {"Grow a pool's data or metadata space, also while it is mounted (the daemon does it).",
+                "Shrinking is refused: blocks past the end may be in use."})
 final class ResizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;
@@ -30,7 +31,10 @@ final class ResizeCommand implements Callable<Integer> {
             throw new Main.UsageError("give --data SIZE or --metadata SIZE");
         }
         if (Files.isRegularFile(pool.dir().resolve("thinfs.pid"))) {
-            throw new Main.UsageError("pool " + dir + " is mounted: unmount it, resize, and mount it again");
+            ResizeRequests.request(pool, dataSize, metadataSize, java.time.Duration.ofSeconds(60));
+            System.out.println("resized the mounted pool " + dir + "; 'thinfs status' shows the new sizes after the "
+                    + "next commit");
+            return 0;
         }
         try (ThinPool tp = Pools.open(pool.metadata(), pool.data(), false, dir.toString())) {
             PoolUsage u = tp.usage();

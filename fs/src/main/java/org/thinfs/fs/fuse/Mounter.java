@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a mounted pool until it is unmounted ({@code fusermount -u}, {@code umount}) or the process gets SIGTERM or
- * SIGINT; either way the pool is committed and closed. A periodic commit bounds what a crash can lose.
+ * SIGINT; either way the pool is committed and closed. A periodic commit bounds what a crash can lose; the same
+ * tick runs the caller's maintenance (requests from other commands).
  */
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
@@ -39,7 +40,7 @@ public final class Mounter {
 
     /** Mounts and blocks until unmounted; returns normally after the pool is committed and closed. */
     public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
-                           Duration commitInterval, long uid, long gid) throws IOException {
+                           Duration commitInterval, long uid, long gid, Runnable everyTick) throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "thinfs-commit");
@@ -49,6 +50,7 @@ public final class Mounter {
         long ms = commitInterval.toMillis();
         committer.scheduleWithFixedDelay(() -> {
             try {
+                everyTick.run();
                 fs.commit();
             } catch (IOException | RuntimeException e) {
                 LOG.error("periodic commit failed: {}", e.getMessage());

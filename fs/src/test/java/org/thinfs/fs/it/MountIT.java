@@ -167,6 +167,23 @@ class MountIT {
         }
     }
 
+    @Test
+    void resizeWhileMounted() throws Exception {
+        try (MountedPool p = new MountedPool(tmp, "16M")) {
+            p.sh("truncate -s 64M v").ok();
+            Sh.Result full = p.sh("dd if=/dev/zero of=v bs=1M count=32 conv=notrunc,fsync status=none");
+            assertNotEquals(0, full.code(), "16 MiB cannot hold 32 MiB");
+            p.thinfs("resize", p.pool.toString(), "--data", "64M", "--metadata", "8M").ok();
+            assertEquals("67108864", p.sh("df -B1 --output=size . | tail -1").ok().out().trim());
+            p.sh("dd if=/dev/zero of=v bs=1M count=32 conv=notrunc,fsync status=none").ok();
+            Sh.Result shrink = p.thinfs("resize", p.pool.toString(), "--data", "32M");
+            assertNotEquals(0, shrink.code());
+            assertTrue(shrink.out().contains("cannot shrink"), shrink.out());
+            p.unmount();
+            assertCheckedAndNamed(p);
+        }
+    }
+
     /** thin_check passes and thin_dump's devices are exactly the ones the catalog names. */
     static void assertCheckedAndNamed(MountedPool p) throws Exception {
         Path meta = p.pool.resolve("metadata");
