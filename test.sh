@@ -12,6 +12,11 @@ command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v losetup >/dev/null 2>&1 || need+=(mount)
 command -v fallocate >/dev/null 2>&1 || need+=(util-linux)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# The benchmark harness smoke test (BenchHarnessIT) needs fio and qemu-storage-daemon.
+command -v fio >/dev/null 2>&1 || need+=(fio)
+command -v qemu-storage-daemon >/dev/null 2>&1 || need+=(qemu-system-common)
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v fsfreeze >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,28 @@
+package org.thinfs.fs.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** CI runs the benchmark harness on a tiny size only to prove it works; figures come from on-demand runs. */
+class BenchHarnessIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void fioHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "fio-compare.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("w").toString()));
+        assertEquals(0, r.code(), r.out());
+        for (String target : List.of("ceiling", "qcow2", "thinfs-fresh", "thinfs-full", "thinfs-ext4", "thinfs-cow",
+                "qcow2-snap")) {
+            assertTrue(r.out().contains(target), target + " missing:\n" + r.out());
+        }
+        assertTrue(r.out().contains("mkdir snapshots/x:"), r.out());
+    }
+}
