@@ -110,7 +110,9 @@ public final class ThinDevice {
                 releaseNew(n, target, action);
                 throw e;
             }
-            publish(first, n, target, action);
+            if (countNew(action, n) > 0) {
+                publish(first, n, target, action);
+            }
         } finally {
             pool.blockLocks.unlock(id, first, last);
             pool.gate.readLock().unlock();
