@@ -23,6 +23,13 @@ final class DeviceNames {
         return n;
     }
 
+    /** The name of each named device, for listings. */
+    Map<Long, String> byId() {
+        Map<Long, String> out = new HashMap<>();
+        byName.forEach((n, e) -> out.put(e.id, n));
+        return out;
+    }
+
     /** The thin device id named {@code name}. */
     long id(String name) {
         Catalog.Entry e = byName.get(name);

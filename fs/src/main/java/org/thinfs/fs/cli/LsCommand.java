@@ -4,13 +4,10 @@ import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.tools.LsRow;
 import org.thinfs.core.tools.MetadataReader;
 import org.thinfs.core.tools.ThinLs;
-import org.thinfs.fs.model.Catalog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -24,17 +21,12 @@ final class LsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path meta = Pools.metadataOf(target);
-        Map<Long, String> names = new HashMap<>();
+        Map<Long, String> names;
         List<LsRow> rows;
         try (FileBlockDevice dev = FileBlockDevice.open(meta, false)) {
             MetadataReader reader = MetadataReader.open(dev, false);
             rows = ThinLs.compute(reader);
-            if (Files.isDirectory(target)) {
-                Catalog.Document doc = Catalog.read(target, reader.header().transaction());
-                doc.volumes.forEach((n, e) -> names.put(e.id, n));
-                doc.snapshots.forEach((s, set) -> set.volumes.forEach((n, e) -> names.put(e.id,
-                        "snapshots/" + s + "/" + n)));
-            }
+            names = DeviceNames.of(target, reader.header().transaction()).byId();
         }
         System.out.printf("%-8s %-30s %14s %16s %14s %12s %12s %10s%n", "DEV", "NAME", "MAPPED_BLOCKS",
                 "EXCLUSIVE_BLOCKS", "SHARED_BLOCKS", "TRANSACTION", "CREATE_TIME", "SNAP_TIME");
