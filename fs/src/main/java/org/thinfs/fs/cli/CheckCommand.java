@@ -1,5 +1,6 @@
 package org.thinfs.fs.cli;
 
+import org.thinfs.core.io.BlockDevice;
 import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.thin.ThinMetadata;
 import org.thinfs.core.tools.CheckReport;
@@ -14,7 +15,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Verify metadata: checksums, btree structure, every reference count of both space maps,",
-                "device details against mappings. Exit 0 when clean, 1 when a problem is found."})
+                "device details against mappings. Exit 0 when clean, 1 when a problem is found.",
+                "Shows a progress bar on a terminal for large metadata."})
 final class CheckCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL|METADATA")
     Path target;
@@ -28,7 +30,10 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path meta = Pools.metadataOf(target);
-        CheckReport report = MetadataChecker.check(meta);
+        CheckReport report;
+        try (BlockDevice dev = ProgressBar.wrap(FileBlockDevice.open(meta, false), "checking", quiet)) {
+            report = MetadataChecker.check(dev);
+        }
         if (!quiet) {
             for (Problem p : report.problems()) {
                 System.out.println(p);
