@@ -41,6 +41,11 @@ final class Errno {
             LOG.warn("{} {}: {}", op, path, t.getMessage());
             return -ErrorCodes.EINVAL();
         }
+        if (t instanceof org.thinfs.core.MetadataIOException) {
+            boolean full = String.valueOf(t.getMessage()).contains("No space left");
+            LOG.error("{} {}: {}", op, path, t.getMessage());
+            return full ? -ErrorCodes.ENOSPC() : -ErrorCodes.EIO();
+        }
         if (t instanceof CorruptMetadataException) {
             LOG.error("{} {}: metadata corruption: {}", op, path, t.getMessage());
             return -ErrorCodes.EIO();
