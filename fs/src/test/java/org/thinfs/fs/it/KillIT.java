@@ -67,6 +67,44 @@ class KillIT {
         }
     }
 
+    /**
+     * Kills the daemon while it deletes a large volume and while it grows the pool: after remount the volume is
+     * either whole or gone (never half), the size is the old or the new one, and nothing is left unnamed.
+     */
+    @Test
+    void killDuringRemovalOfALargeVolumeAndDuringResize() throws Exception {
+        try (MountedPool p = new MountedPool(tmp, "512M")) {
+            p.sh("truncate -s 256M big && dd if=/dev/urandom of=big bs=1M count=96 conv=notrunc,fsync status=none"
+                    + " && sha256sum < big > " + tmp.resolve("big.sum")).ok();
+            for (int round = 0; round < 3; round++) {
+                long pid = Long.parseLong(Files.readString(p.pool.resolve("thinfs.pid")).trim());
+                Process rm = new ProcessBuilder("bash", "-c", round == 2
+                        ? "java -jar " + MountedPool.JAR + " resize " + p.pool + " --data 1G"
+                        : "rm " + p.mnt.resolve("big") + " && sync").start();
+                Thread.sleep(new Random(round).nextInt(round == 2 ? 1500 : 300));
+                Sh.run(tmp, List.of("kill", "-9", Long.toString(pid))).ok();
+                ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+                rm.destroyForcibly().waitFor();
+                Sh.run(tmp, List.of("fusermount", "-u", "-z", p.mnt.toString()));
+                Files.deleteIfExists(p.pool.resolve("thinfs.pid"));
+                Files.deleteIfExists(p.pool.resolve("resize.request"));
+                assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode(), "round " + round);
+                p.mount();
+                if (Files.exists(p.mnt.resolve("big"))) {
+                    assertEquals(Files.readString(tmp.resolve("big.sum")), p.sh("sha256sum < big").ok().out(),
+                            "round " + round + ": the volume survived whole");
+                } else {
+                    p.sh("truncate -s 256M big && dd if=/dev/urandom of=big bs=1M count=96 conv=notrunc,fsync "
+                            + "status=none && sha256sum < big > " + tmp.resolve("big.sum")).ok();
+                }
+                String df = p.sh("df -B1M --output=size . | tail -1").ok().out().trim();
+                assertTrue(df.equals("512") || df.equals("1024"), "size is the old or the new one: " + df);
+            }
+            p.unmount();
+            MountIT.assertCheckedAndNamed(p);
+        }
+    }
+
     /** Writes stamped blocks until the daemon dies; fsyncs now and then and records what is then durable. */
     private static void write(Path vol, Path mnt, Random rnd, Map<Integer, List<Long>> versions,
                               Map<Integer, Long> synced, AtomicBoolean stop) {
