@@ -2,15 +2,14 @@ package org.thinfs.core.pool;
 
 import org.thinfs.core.MetadataIOException;
 
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** The data device: positional reads and writes of data-block contents, zero fill and block copy. */
-final class DataFile implements Closeable {
+/** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
+public final class DataFile implements DataStore {
     private static final int CHUNK = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
     private static final ThreadLocal<ByteBuffer> COPY_BUFFER = ThreadLocal.withInitial(
@@ -19,14 +18,15 @@ final class DataFile implements Closeable {
     private final FileChannel channel;
     private final Path path;
 
-    DataFile(Path path, boolean writable) throws IOException {
+    public DataFile(Path path, boolean writable) throws IOException {
         this.path = path;
         this.channel = writable
                 ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(path, StandardOpenOption.READ);
     }
 
-    long size() {
+    @Override
+    public long size() {
         try {
             return channel.size();
         } catch (IOException e) {
@@ -34,8 +34,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    /** Extends the file (sparse) to at least {@code bytes}. */
-    void ensureSize(long bytes) {
+    @Override
+    public void ensureSize(long bytes) {
         try {
             if (channel.size() < bytes) {
                 channel.write(ByteBuffer.allocate(1), bytes - 1);
@@ -45,8 +45,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    /** Reads dst.remaining() bytes at {@code pos}; bytes past the end of the file read as zeros. */
-    void read(long pos, ByteBuffer dst) {
+    @Override
+    public void read(long pos, ByteBuffer dst) {
         try {
             while (dst.hasRemaining()) {
                 int n = channel.read(dst, pos);
@@ -61,7 +61,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    void write(long pos, ByteBuffer src) {
+    @Override
+    public void write(long pos, ByteBuffer src) {
         try {
             while (src.hasRemaining()) {
                 pos += channel.write(src, pos);
@@ -71,7 +72,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    void writeZeros(long pos, long length) {
+    @Override
+    public void writeZeros(long pos, long length) {
         while (length > 0) {
             int n = (int) Math.min(length, CHUNK);
             write(pos, ZEROS.duplicate().limit(n));
@@ -80,8 +82,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    /** Copies {@code length} bytes from {@code from} to {@code to} within the file. */
-    void copy(long from, long to, long length) {
+    @Override
+    public void copy(long from, long to, long length) {
         ByteBuffer buf = COPY_BUFFER.get();
         while (length > 0) {
             int n = (int) Math.min(length, CHUNK);
@@ -95,7 +97,8 @@ final class DataFile implements Closeable {
         }
     }
 
-    void flush() {
+    @Override
+    public void flush() {
         try {
             channel.force(false);
         } catch (IOException e) {

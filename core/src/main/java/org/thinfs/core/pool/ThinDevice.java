@@ -63,7 +63,7 @@ public final class ThinDevice {
                         (vblock, dataBlock, time) -> mapped[(int) (vblock - first)] = dataBlock);
                 return null;
             });
-            DataFile data = pool.dataFile();
+            DataStore data = pool.dataFile();
             long pos = offset;
             int limit = dst.limit();
             for (int i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ public final class ThinDevice {
     }
 
     private void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
-        DataFile data = pool.dataFile();
+        DataStore data = pool.dataFile();
         long pos = offset;
         int limit = src.limit();
         for (int i = 0; i < target.length; i++) {

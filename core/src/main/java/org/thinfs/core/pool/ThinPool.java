@@ -9,6 +9,7 @@ import org.thinfs.core.OutOfMetadataSpaceException;
 import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.DeviceDetails;
 import org.thinfs.core.format.Layout;
+import org.thinfs.core.io.BlockDevice;
 import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.thin.ThinMetadata;
 
@@ -48,8 +49,11 @@ public final class ThinPool implements Closeable {
 
     /** Guarded by {@link #metadataLock}. */
     private final ThinMetadata metadata;
-    private final DataFile data;
+    private final DataStore data;
+    /** The metadata file, when the pool was opened by path (needed to grow it); null otherwise. */
     private final Path metadataPath;
+    /** How the pool is named in messages. */
+    private final String name;
     private final long blockSize;
     private final PoolOptions options;
     final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
@@ -61,10 +65,11 @@ public final class ThinPool implements Closeable {
     private volatile String readOnlyReason;
     private boolean closed;
 
-    private ThinPool(ThinMetadata metadata, DataFile data, Path metadataPath, PoolOptions options) {
+    private ThinPool(ThinMetadata metadata, DataStore data, Path metadataPath, String name, PoolOptions options) {
         this.metadata = metadata;
         this.data = data;
         this.metadataPath = metadataPath;
+        this.name = name;
         this.options = options;
         this.blockSize = (long) metadata.dataBlockSectors() * Layout.SECTOR_SIZE;
         if (options.readOnly()) {
@@ -74,12 +79,12 @@ public final class ThinPool implements Closeable {
             long low = options.lowWaterBlocks() > 0 ? options.lowWaterBlocks()
                     : metadata.dataSpace().nrBlocks() / 20;
             metadata.dataSpace().setThreshold(low, () -> LOG.warn(
-                    "pool {} is running out of data space: {} of {} data blocks free", metadataPath,
+                    "pool {} is running out of data space: {} of {} data blocks free", name,
                     metadata.dataSpace().nrFree(), metadata.dataSpace().nrBlocks()));
             long metaLow = Math.max(16, metadata.metadataSpace().nrBlocks() / 20);
             metadata.metadataSpace().setThreshold(metaLow, () -> LOG.warn(
                     "pool {} is running out of metadata space: {} of {} blocks free; grow it with "
-                            + "'thinfs resize --metadata'", metadataPath, metadata.metadataSpace().nrFree(),
+                            + "'thinfs resize --metadata'", name, metadata.metadataSpace().nrFree(),
                     metadata.metadataSpace().nrBlocks()));
         }
     }
@@ -90,57 +95,92 @@ public final class ThinPool implements Closeable {
      */
     public static ThinPool create(Path metadataPath, Path dataPath, PoolConfig config, PoolOptions options)
             throws IOException {
-        long bs = config.dataBlockSize();
-        if (bs % (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE) != 0
-                || !Layout.isValidDataBlockSectors(bs / Layout.SECTOR_SIZE)) {
-            throw new IllegalArgumentException("data block size must be a multiple of 64 KiB from 64 KiB to 1 GiB, "
-                    + "not " + bs + " bytes");
-        }
-        long nrData = config.dataSize() / bs;
-        if (nrData < 1) {
-            throw new IllegalArgumentException("the data size " + config.dataSize()
-                    + " bytes holds no whole data block of " + bs + " bytes");
-        }
         try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
             if (f.length() < config.metadataSize()) {
                 f.setLength(config.metadataSize());
             }
         }
         FileBlockDevice dev = FileBlockDevice.open(metadataPath, true);
-        ThinMetadata md;
+        DataFile df;
         try {
-            md = ThinMetadata.format(dev, (int) (bs / Layout.SECTOR_SIZE), nrData, options.cacheBlocks());
-        } catch (RuntimeException e) {
+            df = new DataFile(dataPath, true);
+        } catch (IOException e) {
             dev.close();
             throw e;
         }
-        DataFile df = new DataFile(dataPath, true);
-        df.ensureSize(nrData * bs);
-        return new ThinPool(md, df, metadataPath, options);
+        return create(dev, df, metadataPath, config, options);
+    }
+
+    /**
+     * Formats a new pool on a metadata device and a data store (the pool owns and closes both). Without a metadata
+     * path the metadata cannot be grown.
+     */
+    public static ThinPool create(BlockDevice metadataDevice, DataStore dataStore, Path metadataPath,
+                                  PoolConfig config, PoolOptions options) throws IOException {
+        long bs = config.dataBlockSize();
+        if (bs % (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE) != 0
+                || !Layout.isValidDataBlockSectors(bs / Layout.SECTOR_SIZE)) {
+            closeBoth(metadataDevice, dataStore);
+            throw new IllegalArgumentException("data block size must be a multiple of 64 KiB from 64 KiB to 1 GiB, "
+                    + "not " + bs + " bytes");
+        }
+        long nrData = config.dataSize() / bs;
+        if (nrData < 1) {
+            closeBoth(metadataDevice, dataStore);
+            throw new IllegalArgumentException("the data size " + config.dataSize()
+                    + " bytes holds no whole data block of " + bs + " bytes");
+        }
+        ThinMetadata md;
+        try {
+            md = ThinMetadata.format(metadataDevice, (int) (bs / Layout.SECTOR_SIZE), nrData, options.cacheBlocks());
+            dataStore.ensureSize(nrData * bs);
+        } catch (RuntimeException e) {
+            closeBoth(metadataDevice, dataStore);
+            throw e;
+        }
+        return new ThinPool(md, dataStore, metadataPath, nameOf(metadataDevice, metadataPath), options);
     }
 
     /** Opens an existing pool, validating its metadata. */
     public static ThinPool open(Path metadataPath, Path dataPath, PoolOptions options) throws IOException {
         FileBlockDevice dev = FileBlockDevice.open(metadataPath, !options.readOnly());
-        ThinMetadata md;
-        try {
-            md = ThinMetadata.open(dev, !options.readOnly(), options.cacheBlocks());
-        } catch (RuntimeException e) {
-            dev.close();
-            throw e;
-        }
         DataFile df;
         try {
             df = new DataFile(dataPath, !options.readOnly());
         } catch (IOException e) {
-            md.close();
+            dev.close();
+            throw e;
+        }
+        return open(dev, df, metadataPath, options);
+    }
+
+    /** Opens an existing pool on a metadata device and a data store (the pool owns and closes both). */
+    public static ThinPool open(BlockDevice metadataDevice, DataStore dataStore, Path metadataPath,
+                                PoolOptions options) throws IOException {
+        ThinMetadata md;
+        try {
+            md = ThinMetadata.open(metadataDevice, !options.readOnly(), options.cacheBlocks());
+        } catch (RuntimeException e) {
+            closeBoth(metadataDevice, dataStore);
             throw e;
         }
         long need = md.dataSpace().nrBlocks() * (long) md.dataBlockSectors() * Layout.SECTOR_SIZE;
         if (!options.readOnly()) {
-            df.ensureSize(need);
+            dataStore.ensureSize(need);
         }
-        return new ThinPool(md, df, metadataPath, options);
+        return new ThinPool(md, dataStore, metadataPath, nameOf(metadataDevice, metadataPath), options);
+    }
+
+    private static String nameOf(BlockDevice dev, Path metadataPath) {
+        return metadataPath != null ? metadataPath.toString() : dev.toString();
+    }
+
+    private static void closeBoth(BlockDevice dev, DataStore store) throws IOException {
+        try {
+            dev.close();
+        } finally {
+            store.close();
+        }
     }
 
     /** Bytes per data block. */
@@ -335,6 +375,9 @@ public final class ThinPool implements Closeable {
 
     /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed). */
     public void resizeMetadata(long newMetadataBlocks) throws IOException {
+        if (metadataPath == null) {
+            throw new ThinfsException("pool " + name + " was opened on a device, not a file: grow it yourself");
+        }
         gate.writeLock().lock();
         try {
             try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
@@ -384,7 +427,7 @@ public final class ThinPool implements Closeable {
 
     // ---------------------------------------------------------------- for ThinDevice
 
-    DataFile dataFile() {
+    DataStore dataFile() {
         return data;
     }
 
@@ -428,13 +471,13 @@ public final class ThinPool implements Closeable {
     void requireWritable() {
         String reason = readOnlyReason;
         if (reason != null) {
-            throw new MetadataReadOnlyException("pool " + metadataPath + " is read-only: " + reason);
+            throw new MetadataReadOnlyException("pool " + name + " is read-only: " + reason);
         }
     }
 
     private void fail(RuntimeException e) {
         readOnlyReason = "metadata operation failed (" + e.getMessage() + "); uncommitted changes were rolled back";
-        LOG.error("pool {} switched to read-only: {}", metadataPath, e.getMessage());
+        LOG.error("pool {} switched to read-only: {}", name, e.getMessage());
         try {
             metadata.abort();
             if (e instanceof CorruptMetadataException) {
@@ -443,7 +486,7 @@ public final class ThinPool implements Closeable {
                 readOnlyReason += "; the metadata is flagged NEEDS_CHECK: run 'thinfs check'";
             }
         } catch (ThinfsException | IllegalStateException again) {
-            LOG.error("pool {}: rollback failed too: {}", metadataPath, again.getMessage());
+            LOG.error("pool {}: rollback failed too: {}", name, again.getMessage());
         }
         freedData.clear();
     }

@@ -1,0 +1,52 @@
+package org.thinfs.core.pool;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The data device of a pool: data block {@code d} occupies bytes {@code d × blockSize} onwards. Writes are durable
+ * only after {@link #flush()}; the pool flushes before every metadata commit. The file implementation is the
+ * production one; tests wrap it to lose, tear or reorder what was not flushed.
+ */
+public interface DataStore extends Closeable {
+    long size();
+
+    /** Extends the store (sparsely) to at least {@code bytes}. */
+    void ensureSize(long bytes);
+
+    /** Reads dst.remaining() bytes at {@code pos}; bytes past the end read as zeros. */
+    void read(long pos, ByteBuffer dst);
+
+    void write(long pos, ByteBuffer src);
+
+    void flush();
+
+    default void writeZeros(long pos, long length) {
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 16));
+        while (length > 0) {
+            int n = (int) Math.min(length, zeros.capacity());
+            write(pos, zeros.clear().limit(n));
+            pos += n;
+            length -= n;
+        }
+    }
+
+    /** Copies {@code length} bytes from {@code from} to {@code to} within the store. */
+    default void copy(long from, long to, long length) {
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+        while (length > 0) {
+            int n = (int) Math.min(length, buf.capacity());
+            buf.clear().limit(n);
+            read(from, buf);
+            buf.flip();
+            write(to, buf);
+            from += n;
+            to += n;
+            length -= n;
+        }
+    }
+
+    @Override
+    void close() throws IOException;
+}
