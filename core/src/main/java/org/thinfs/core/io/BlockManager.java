@@ -3,7 +3,7 @@ package org.thinfs.core.io;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -45,7 +45,7 @@ public final class BlockManager implements Closeable {
         try {
             this.nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot size the metadata device " + device, e);
+            throw new StorageIOException("cannot size the metadata device " + device, e);
         }
     }
 
@@ -58,7 +58,7 @@ public final class BlockManager implements Closeable {
         try {
             nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot size the metadata device " + device, e);
+            throw new StorageIOException("cannot size the metadata device " + device, e);
         }
         return nrBlocks;
     }
@@ -82,7 +82,7 @@ public final class BlockManager implements Closeable {
         try {
             device.read(nr, b.data().clear());
         } catch (IOException e) {
-            throw new MetadataIOException("cannot read metadata block " + nr, e);
+            throw new StorageIOException("cannot read metadata block " + nr, e);
         }
         validator.check(b.data(), nr);
         cache.put(nr, b);
@@ -102,7 +102,7 @@ public final class BlockManager implements Closeable {
         try {
             device.read(nr, buf);
         } catch (IOException e) {
-            throw new MetadataIOException("cannot read metadata block " + nr, e);
+            throw new StorageIOException("cannot read metadata block " + nr, e);
         }
         return buf.clear();
     }
@@ -148,7 +148,7 @@ public final class BlockManager implements Closeable {
         try {
             device.flush();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot flush the metadata device", e);
+            throw new StorageIOException("cannot flush the metadata device", e);
         }
     }
 
@@ -161,7 +161,7 @@ public final class BlockManager implements Closeable {
             device.write(nr, buf.duplicate().clear());
             device.flush();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot write metadata block " + nr, e);
+            throw new StorageIOException("cannot write metadata block " + nr, e);
         }
     }
 
@@ -195,7 +195,7 @@ public final class BlockManager implements Closeable {
         try {
             device.write(b.nr(), b.data().duplicate().clear());
         } catch (IOException e) {
-            throw new MetadataIOException("cannot write metadata block " + b.nr(), e);
+            throw new StorageIOException("cannot write metadata block " + b.nr(), e);
         }
         b.setDirty(false);
         LOG.trace("wrote metadata block {}", b.nr());

@@ -1,6 +1,6 @@
 package org.thinfs.core.pool;
 
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,7 +30,7 @@ public final class DataFile implements DataStore {
         try {
             return channel.size();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot size the data file " + path, e);
+            throw new StorageIOException("cannot size the data file " + path, e);
         }
     }
 
@@ -41,7 +41,7 @@ public final class DataFile implements DataStore {
                 channel.write(ByteBuffer.allocate(1), bytes - 1);
             }
         } catch (IOException e) {
-            throw new MetadataIOException("cannot grow the data file " + path, e);
+            throw new StorageIOException("cannot grow the data file " + path, e);
         }
     }
 
@@ -57,7 +57,7 @@ public final class DataFile implements DataStore {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new MetadataIOException("cannot read the data file " + path + " at byte " + pos, e);
+            throw new StorageIOException("cannot read the data file " + path + " at byte " + pos, e);
         }
     }
 
@@ -68,7 +68,7 @@ public final class DataFile implements DataStore {
                 pos += channel.write(src, pos);
             }
         } catch (IOException e) {
-            throw new MetadataIOException("cannot write the data file " + path + " at byte " + pos, e);
+            throw new StorageIOException("cannot write the data file " + path + " at byte " + pos, e);
         }
     }
 
@@ -102,7 +102,7 @@ public final class DataFile implements DataStore {
         try {
             channel.force(false);
         } catch (IOException e) {
-            throw new MetadataIOException("cannot flush the data file " + path, e);
+            throw new StorageIOException("cannot flush the data file " + path, e);
         }
     }
 

@@ -3,7 +3,7 @@ package org.thinfs.core.pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 import org.thinfs.core.MetadataReadOnlyException;
 import org.thinfs.core.OutOfMetadataSpaceException;
 import org.thinfs.core.ThinfsException;
@@ -458,7 +458,7 @@ public final class ThinPool implements Closeable {
             requireWritable();
             try {
                 return change.get();
-            } catch (CorruptMetadataException | MetadataIOException | OutOfMetadataSpaceException e) {
+            } catch (CorruptMetadataException | StorageIOException | OutOfMetadataSpaceException e) {
                 fail(e);
                 throw e;
             }

@@ -1,7 +1,7 @@
 package org.thinfs.core.tools;
 
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 import org.thinfs.core.io.BlockValidator;
 
 import java.nio.ByteBuffer;
@@ -115,7 +115,7 @@ final class CheckContext {
             return blocks.read(nr, validator);
         } catch (CorruptMetadataException e) {
             error(nr, e.getMessage().replaceFirst("^metadata block \\d+: ", ""));
-        } catch (MetadataIOException e) {
+        } catch (StorageIOException e) {
             error(nr, "cannot be read: " + e.getMessage());
         }
         return null;

@@ -1,7 +1,7 @@
 package org.thinfs.core.tools;
 
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 import org.thinfs.core.format.Layout;
 import org.thinfs.core.io.BlockDevice;
 import org.thinfs.core.io.BlockValidator;
@@ -23,7 +23,7 @@ final class MetadataBlocks {
         try {
             this.nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new MetadataIOException("cannot size the metadata device " + device, e);
+            throw new StorageIOException("cannot size the metadata device " + device, e);
         }
     }
 
@@ -41,7 +41,7 @@ final class MetadataBlocks {
         try {
             device.read(nr, b);
         } catch (IOException e) {
-            throw new MetadataIOException("cannot read metadata block " + nr + ": " + e.getMessage(), e);
+            throw new StorageIOException("cannot read metadata block " + nr + ": " + e.getMessage(), e);
         }
         return b.clear();
     }

@@ -2,7 +2,7 @@ package org.thinfs.core.thin;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.thinfs.core.MetadataIOException;
+import org.thinfs.core.StorageIOException;
 import org.thinfs.core.io.FaultyBlockDevice;
 import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.pool.PoolRandomTest;
@@ -46,10 +46,10 @@ class IoErrorTest {
                 try {
                     md.commit();
                     continue; // the commit wrote fewer blocks than failAt
-                } catch (MetadataIOException expected) {
+                } catch (StorageIOException expected) {
                     faults++;
                 }
-                assertThrows(MetadataIOException.class, md::commit, "still failing");
+                assertThrows(StorageIOException.class, md::commit, "still failing");
                 dev.heal();
                 md.abort();
                 assertEquals(committed, RoundTripTest.content(md), "rolled back to the last commit, fault at " + failAt);
@@ -77,7 +77,7 @@ class IoErrorTest {
         try (FaultyBlockDevice dev = new FaultyBlockDevice(FileBlockDevice.open(meta, false))) {
             ThinMetadata md = ThinMetadata.open(dev, false, 64);
             dev.failReadsAfter(3);
-            assertThrows(MetadataIOException.class, () -> RoundTripTest.content(md));
+            assertThrows(StorageIOException.class, () -> RoundTripTest.content(md));
             dev.heal();
             assertEquals(before, RoundTripTest.content(md));
         }

@@ -41,7 +41,7 @@ final class Errno {
             LOG.warn("{} {}: {}", op, path, t.getMessage());
             return -ErrorCodes.EINVAL();
         }
-        if (t instanceof org.thinfs.core.MetadataIOException) {
+        if (t instanceof org.thinfs.core.StorageIOException) {
             boolean full = String.valueOf(t.getMessage()).contains("No space left");
             LOG.error("{} {}: {}", op, path, t.getMessage());
             return full ? -ErrorCodes.ENOSPC() : -ErrorCodes.EIO();
