@@ -105,4 +105,35 @@ class DataIoErrorTest {
         }
         PoolRandomTest.thinCheck(meta, "after data EIO");
     }
+
+    @Test
+    void metadataWriteFailureSwitchesThePoolToReadOnlyAndKeepsTheLastCommit() throws Exception {
+        Path meta = dir.resolve("meta2");
+        Path data = dir.resolve("data2");
+        Files.createFile(data);
+        try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
+            f.setLength(1L << 20);
+        }
+        org.thinfs.core.io.FaultyBlockDevice dev = new org.thinfs.core.io.FaultyBlockDevice(
+                FileBlockDevice.open(meta, true));
+        byte[] ones = new byte[BLOCK];
+        java.util.Arrays.fill(ones, (byte) 1);
+        ThinPool pool = ThinPool.create(dev, new DataFile(data, true), meta, new PoolConfig(BLOCK, 100L * BLOCK,
+                1L << 20), PoolOptions.DEFAULT);
+        pool.createThin(1).write(0, ByteBuffer.wrap(ones));
+        pool.commit();
+        pool.device(1).write(BLOCK, ByteBuffer.wrap(ones));
+        dev.failWritesAfter(1);
+        assertThrows(StorageIOException.class, pool::commit);
+        assertEquals(true, pool.isReadOnly(), "a metadata write failure makes the pool read-only");
+        assertThrows(org.thinfs.core.MetadataReadOnlyException.class,
+                () -> pool.device(1).write(0, ByteBuffer.allocate(1)));
+        dev.heal();
+        pool.close();
+        PoolRandomTest.thinCheck(meta, "after a failed commit");
+        try (ThinPool again = ThinPool.open(meta, data, PoolOptions.DEFAULT)) {
+            assertEquals(1, again.device(1).mappedBlocks(), "the last commit, nothing of the failed one");
+            again.device(1).write(BLOCK, ByteBuffer.wrap(ones));
+        }
+    }
 }

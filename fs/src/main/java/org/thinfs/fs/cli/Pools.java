@@ -33,6 +33,12 @@ final class Pools {
 
     static PoolDir requirePool(Path dir) {
         PoolDir p = new PoolDir(dir);
+        for (Path f : new Path[]{p.metadata(), p.data(), dir.resolve("catalog.0.json"), dir.resolve("catalog.1.json")}) {
+            if (Files.isSymbolicLink(f)) {
+                throw new Main.UsageError("refusing to follow the symbolic link " + f
+                        + ": a pool's files must live in its directory");
+            }
+        }
         if (!p.exists()) {
             throw new Main.UsageError(dir + " is not a thinfs pool (expected " + p.metadata() + " and " + p.data()
                     + "); make one with 'thinfs create'");

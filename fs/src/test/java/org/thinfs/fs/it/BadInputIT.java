@@ -77,6 +77,22 @@ class BadInputIT {
     }
 
     @Test
+    void symlinksOutOfThePoolAreNotFollowed() throws Exception {
+        try (MountedPool p = new MountedPool(tmp, "64M")) {
+            p.unmount();
+            Path outside = tmp.resolve("outside.json");
+            Files.writeString(outside, "{}");
+            Path slot = p.pool.resolve("catalog.1.json");
+            Files.deleteIfExists(slot);
+            Files.createSymbolicLink(slot, outside);
+            Sh.Result r = p.thinfs("mount", p.pool.toString(), p.mnt.toString());
+            assertNotEquals(0, r.code());
+            assertTrue(r.out().contains("symbolic link"), r.out());
+            assertEquals("{}", Files.readString(outside), "the link target was not touched");
+        }
+    }
+
+    @Test
     void otherUsersAreDeniedByDefault() throws Exception {
         try (MountedPool p = new MountedPool(tmp, "64M")) {
             p.sh("truncate -s 1M secret").ok();
