@@ -10,11 +10,6 @@ import java.nio.file.StandardOpenOption;
 
 /** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
 public final class DataFile implements DataStore {
-    private static final int CHUNK = 1 << 20;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
-    private static final ThreadLocal<ByteBuffer> COPY_BUFFER = ThreadLocal.withInitial(
-            () -> ByteBuffer.allocateDirect(CHUNK));
-
     private final FileChannel channel;
     private final Path path;
 
@@ -51,7 +46,7 @@ public final class DataFile implements DataStore {
             while (dst.hasRemaining()) {
                 int n = channel.read(dst, pos);
                 if (n < 0) {
-                    zero(dst, dst.remaining());
+                    DataBuffers.zero(dst, dst.remaining());
                     return;
                 }
                 pos += n;
@@ -73,31 +68,6 @@ public final class DataFile implements DataStore {
     }
 
     @Override
-    public void writeZeros(long pos, long length) {
-        while (length > 0) {
-            int n = (int) Math.min(length, CHUNK);
-            write(pos, ZEROS.duplicate().limit(n));
-            pos += n;
-            length -= n;
-        }
-    }
-
-    @Override
-    public void copy(long from, long to, long length) {
-        ByteBuffer buf = COPY_BUFFER.get();
-        while (length > 0) {
-            int n = (int) Math.min(length, CHUNK);
-            buf.clear().limit(n);
-            read(from, buf);
-            buf.flip();
-            write(to, buf);
-            from += n;
-            to += n;
-            length -= n;
-        }
-    }
-
-    @Override
     public void flush() {
         try {
             channel.force(false);
@@ -109,13 +79,5 @@ public final class DataFile implements DataStore {
     @Override
     public void close() throws IOException {
         channel.close();
-    }
-
-    static void zero(ByteBuffer dst, int n) {
-        int end = dst.position() + n;
-        while (dst.position() < end) {
-            int chunk = Math.min(end - dst.position(), CHUNK);
-            dst.put(ZEROS.duplicate().limit(chunk));
-        }
     }
 }

@@ -23,28 +23,12 @@ public interface DataStore extends Closeable {
     void flush();
 
     default void writeZeros(long pos, long length) {
-        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 16));
-        while (length > 0) {
-            int n = (int) Math.min(length, zeros.capacity());
-            write(pos, zeros.clear().limit(n));
-            pos += n;
-            length -= n;
-        }
+        DataBuffers.writeZeros(this, pos, length);
     }
 
     /** Copies {@code length} bytes from {@code from} to {@code to} within the store. */
     default void copy(long from, long to, long length) {
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
-        while (length > 0) {
-            int n = (int) Math.min(length, buf.capacity());
-            buf.clear().limit(n);
-            read(from, buf);
-            buf.flip();
-            write(to, buf);
-            from += n;
-            to += n;
-            length -= n;
-        }
+        DataBuffers.copy(this, from, to, length);
     }
 
     @Override

@@ -70,7 +70,7 @@ public final class ThinDevice {
                 long within = pos % blockSize;
                 int len = (int) Math.min(blockSize - within, limit - dst.position());
                 if (mapped[i] < 0) {
-                    DataFile.zero(dst, len);
+                    DataBuffers.zero(dst, len);
                 } else {
                     dst.limit(dst.position() + len);
                     data.read(mapped[i] * blockSize + within, dst);

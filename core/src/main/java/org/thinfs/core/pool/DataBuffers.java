@@ -1,0 +1,46 @@
+package org.thinfs.core.pool;
+
+import java.nio.ByteBuffer;
+
+/** Zero fill and copy for any {@link DataStore}, with reused buffers: no garbage on the copy-on-write path. */
+final class DataBuffers {
+    private static final int CHUNK = 1 << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
+    private static final ThreadLocal<ByteBuffer> COPY_BUFFER = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(CHUNK));
+
+    private DataBuffers() {
+    }
+
+    static void writeZeros(DataStore store, long pos, long length) {
+        while (length > 0) {
+            int n = (int) Math.min(length, CHUNK);
+            store.write(pos, ZEROS.duplicate().limit(n));
+            pos += n;
+            length -= n;
+        }
+    }
+
+    static void copy(DataStore store, long from, long to, long length) {
+        ByteBuffer buf = COPY_BUFFER.get();
+        while (length > 0) {
+            int n = (int) Math.min(length, CHUNK);
+            buf.clear().limit(n);
+            store.read(from, buf);
+            buf.flip();
+            store.write(to, buf);
+            from += n;
+            to += n;
+            length -= n;
+        }
+    }
+
+    /** Puts {@code n} zero bytes into {@code dst} at its position. */
+    static void zero(ByteBuffer dst, int n) {
+        int end = dst.position() + n;
+        while (dst.position() < end) {
+            int chunk = Math.min(end - dst.position(), CHUNK);
+            dst.put(ZEROS.duplicate().limit(chunk));
+        }
+    }
+}
