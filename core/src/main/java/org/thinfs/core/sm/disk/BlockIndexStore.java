@@ -38,11 +38,17 @@ final class BlockIndexStore implements IndexStore {
 
     @Override
     public void beginCommit() {
-        current = root == 0 ? tm.newBlock(Validators.INDEX) : tm.shadow(root, Validators.INDEX).block();
-        root = current.nr();
-        for (int off = ENTRIES_OFFSET; off < Layout.BLOCK_SIZE; off += 8) {
-            current.data().putLong(off, 0);
+        // A shadow keeps the committed entries: a commit saves only the chunks it changed, and every other entry
+        // must still name its bitmap. Only a brand-new index block starts from zeros.
+        if (root == 0) {
+            current = tm.newBlock(Validators.INDEX);
+            for (int off = ENTRIES_OFFSET; off < Layout.BLOCK_SIZE; off += 8) {
+                current.data().putLong(off, 0);
+            }
+        } else {
+            current = tm.shadow(root, Validators.INDEX).block();
         }
+        root = current.nr();
     }
 
     @Override
