@@ -1,13 +1,17 @@
 package org.thinfs.core.pool;
 
+import org.thinfs.core.io.DirectBufferPool;
+
 import java.nio.ByteBuffer;
 
-/** Zero fill and copy for any {@link DataStore}, with reused buffers: no garbage on the copy-on-write path. */
+/**
+ * Zero fill and copy for any {@link DataStore}, with shared reused buffers: no garbage on the copy-on-write path,
+ * and native memory bounded at 1 MiB of zeros plus {@link #COPY_BUFFERS} (4 MiB) whatever threads come and go.
+ */
 final class DataBuffers {
     private static final int CHUNK = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
-    private static final ThreadLocal<ByteBuffer> COPY_BUFFER = ThreadLocal.withInitial(
-            () -> ByteBuffer.allocateDirect(CHUNK));
+    private static final DirectBufferPool COPY_BUFFERS = new DirectBufferPool(16, 256 << 10);
 
     private DataBuffers() {
     }
@@ -22,16 +26,20 @@ final class DataBuffers {
     }
 
     static void copy(DataStore store, long from, long to, long length) {
-        ByteBuffer buf = COPY_BUFFER.get();
-        while (length > 0) {
-            int n = (int) Math.min(length, CHUNK);
-            buf.clear().limit(n);
-            store.read(from, buf);
-            buf.flip();
-            store.write(to, buf);
-            from += n;
-            to += n;
-            length -= n;
+        ByteBuffer buf = COPY_BUFFERS.acquire();
+        try {
+            while (length > 0) {
+                int n = (int) Math.min(length, buf.capacity());
+                buf.clear().limit(n);
+                store.read(from, buf);
+                buf.flip();
+                store.write(to, buf);
+                from += n;
+                to += n;
+                length -= n;
+            }
+        } finally {
+            COPY_BUFFERS.release(buf);
         }
     }
 

@@ -4,6 +4,7 @@ import jnr.ffi.Pointer;
 import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
+import org.thinfs.core.io.DirectBufferPool;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolFileSystem.Attr;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
@@ -28,7 +29,8 @@ import java.util.function.IntSupplier;
 public final class ThinFuse extends FuseStubFS {
     private static final int O_ACCMODE = 3;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
-    private static final ThreadLocal<ByteBuffer> FALLBACK = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+    /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
+    private static final DirectBufferPool FALLBACK = new DirectBufferPool(8, 1 << 20);
 
     private final PoolFileSystem fs;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
@@ -145,19 +147,23 @@ public final class ThinFuse extends FuseStubFS {
             if (NativeBuffers.available()) {
                 return fs.read(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
             }
-            ByteBuffer tmp = FALLBACK.get().clear();
+            ByteBuffer tmp = FALLBACK.acquire();
             int done = 0;
-            while (done < size) {
-                tmp.clear().limit((int) Math.min(tmp.capacity(), size - done));
-                int n = fs.read(h, offset + done, tmp);
-                if (n == 0) {
-                    break;
+            try {
+                byte[] chunk = new byte[(int) Math.min(tmp.capacity(), size)];
+                while (done < size) {
+                    tmp.clear().limit((int) Math.min(tmp.capacity(), size - done));
+                    int n = fs.read(h, offset + done, tmp);
+                    if (n == 0) {
+                        break;
+                    }
+                    tmp.flip();
+                    tmp.get(chunk, 0, n);
+                    buf.put(done, chunk, 0, n);
+                    done += n;
                 }
-                tmp.flip();
-                byte[] chunk = new byte[n];
-                tmp.get(chunk);
-                buf.put(done, chunk, 0, n);
-                done += n;
+            } finally {
+                FALLBACK.release(tmp);
             }
             return done;
         });

@@ -25,4 +25,12 @@ class BenchHarnessIT {
         }
         assertTrue(r.out().contains("mkdir snapshots/x:"), r.out());
     }
+
+    @Test
+    void snapshotScaleHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "snapshot-scale.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("s").toString()));
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("1000 +[0-9.]+ +[0-9.]+ +[0-9]+M +[0-9]+M")), r.out());
+    }
 }
