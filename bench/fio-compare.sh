@@ -2,6 +2,8 @@
 # Side-by-side fio: the jnr-fuse passthrough ceiling, qcow2 through qemu-storage-daemon's FUSE export, and thinfs
 # (fresh, provisioned, first writes after a snapshot, ext4 on a loop device). Prints MiB/s, IOPS and thinfs's
 # ratio to the ceiling and to qcow2. Targets are measured in alternation, round by round, so drift cancels.
+# A fresh thinfs volume is compared with ceiling-fresh (the passthrough over a file punched to holes before each
+# job), since both make the host file system allocate blocks on every write.
 #
 #   bench/fio-compare.sh [--size 2G] [--runtime 15] [--rounds 2] [--tiny] [--work DIR]
 #
@@ -43,26 +45,34 @@ trap cleanup EXIT
 
 wait_mount() { for _ in $(seq 100); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 
-# --- ceiling: passthrough of one file
-mkdir -p "$work/pt"; truncate -s "$size" "$work/pt.img"
-java --add-opens java.base/java.nio=ALL-UNNAMED -cp "$jar" org.thinfs.fs.bench.PassthroughFuse "$work/pt.img" "$work/pt" \
-    >"$work/pt.log" 2>&1 & pids+=($!)
-wait_mount "$work/pt"; mounts+=("$work/pt")
+bytes=$(numfmt --from=iec "$size")
+# The fresh volume is recreated before every job and is large enough that a job never wraps onto blocks it already
+# provisioned: every write there provisions. Room for that is sparse and given back (hole punched) after each job.
+fresh_size=$(( bytes * 32 ))
+
+# --- ceiling: passthrough of one file; ceiling-fresh: the same over a file whose blocks are all holes before
+# each job, so the host file system allocates on every write as it does under a fresh thinfs volume.
+passthrough() {  # backing file, mount point
+    java --add-opens java.base/java.nio=ALL-UNNAMED -cp "$jar" org.thinfs.fs.bench.PassthroughFuse "$1" "$2" \
+        >>"$work/pt.log" 2>&1 & pids+=($!)
+    wait_mount "$2"; mounts+=("$2")
+}
+mkdir -p "$work/pt" "$work/ptf"; truncate -s "$size" "$work/pt.img"; truncate -s "$fresh_size" "$work/ptf.img"
+passthrough "$work/pt.img" "$work/pt"
+passthrough "$work/ptf.img" "$work/ptf"
 
 # --- qcow2 through qemu-storage-daemon (fresh image, and an external snapshot overlay)
 qemu-img create -q -f qcow2 "$work/base.qcow2" "$size"
 touch "$work/qcow2.disk"
 qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/base.qcow2" \
     --blockdev driver=qcow2,node-name=q,file=f --export type=fuse,id=e,node-name=q,mountpoint="$work/qcow2.disk",writable=on \
-    >"$work/qsd.log" 2>&1 & pids+=($!)
+    >"$work/qsd.log" 2>&1 & pids+=($!); qsd_pid=$!
 wait_mount "$work/qcow2.disk"; mounts+=("$work/qcow2.disk")
 
 # --- thinfs
-bytes=$(numfmt --from=iec "$size")
-"$root/thinfs" create "$work/pool" --size "$(( bytes * 6 ))" >/dev/null
+"$root/thinfs" create "$work/pool" --size "$(( bytes * 6 + runtime * (3 << 30) ))" >/dev/null
 mkdir -p "$work/mnt"
 "$root/thinfs" mount "$work/pool" "$work/mnt"; mounts+=("$work/mnt")
-truncate -s "$size" "$work/mnt/fresh"
 truncate -s "$size" "$work/mnt/full"
 dd if=/dev/zero of="$work/mnt/full" bs=1M count="$(( $(numfmt --from=iec "$size") >> 20 ))" conv=notrunc,fsync status=none
 truncate -s "$(( bytes * 2 ))" "$work/mnt/ext4vol"     # room for ext4's own metadata
@@ -72,11 +82,20 @@ mounts=("$work/ext4" "${mounts[@]}")
 
 declare -A result
 ratio() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.2f", a / c; else printf "-" }'; }
-run_job() {  # target file, job name, rw, bs, numjobs
-    local file=$1 name=$2 rw=$3 bs=$4 jobs=$5 out
-    out=$(fio --name="$name" --filename="$file" --rw="$rw" --bs="$bs" --size="$size" --numjobs="$jobs" \
+run_job() {  # target file, job name, rw, bs, numjobs[, bytes to spread the jobs over]
+    local file=$1 name=$2 rw=$3 bs=$4 jobs=$5 span=${6:-$bytes} out
+    # With several jobs each gets its own slice of the file, as several writers of a disk image would.
+    out=$(fio --name="$name" --filename="$file" --rw="$rw" --bs="$bs" --size="$(( span / jobs ))" \
+        --offset_increment="$(( span / jobs ))" --numjobs="$jobs" \
         --time_based --runtime="$runtime" --ioengine=psync --end_fsync=1 --group_reporting --output-format=json)
     python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; s=j["write"] if j["write"]["io_bytes"] else j["read"]; print("%.1f %.0f" % (s["bw_bytes"]/1048576, s["iops"]))' <<<"$out"
+}
+new_fresh_ceiling() {
+    fallocate -p -o 0 -l "$fresh_size" "$work/ptf.img"
+}
+new_fresh_volume() {
+    rm -f "$work/mnt/fresh"
+    truncate -s "$fresh_size" "$work/mnt/fresh"
 }
 
 jobs=("seqwrite write 1M 1" "seqread read 1M 1" "randwrite randwrite 4k 1" "randread randread 4k 1"
@@ -84,15 +103,17 @@ jobs=("seqwrite write 1M 1" "seqread read 1M 1" "randwrite randwrite 4k 1" "rand
 for round in $(seq "$rounds"); do
     for j in "${jobs[@]}"; do
         set -- $j
-        for target in ceiling qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+        for target in ceiling ceiling-fresh qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+            span=$bytes
             case $target in
                 ceiling) f="$work/pt/disk" ;;
+                ceiling-fresh) f="$work/ptf/disk"; span=$fresh_size; new_fresh_ceiling ;;
                 qcow2) f="$work/qcow2.disk" ;;
-                thinfs-fresh) f="$work/mnt/fresh" ;;
+                thinfs-fresh) f="$work/mnt/fresh"; span=$fresh_size; new_fresh_volume ;;
                 thinfs-full) f="$work/mnt/full" ;;
                 thinfs-ext4) f="$work/ext4/fio.dat" ;;
             esac
-            r=$(run_job "$f" "$1" "$2" "$3" "$4")
+            r=$(run_job "$f" "$1" "$2" "$3" "$4" "$span")
             result[$target/$1]="${result[$target/$1]:-} $r"
         done
     done
@@ -101,7 +122,6 @@ done
 # First writes after a snapshot (copy-on-write) against qcow2's first writes after an external snapshot.
 start=$(date +%s%N); mkdir "$work/mnt/snapshots/x"; snap_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cow=$(run_job "$work/mnt/full" cow randwrite 4k 1)
-qsd_pid=${pids[1]}
 fusermount -u "$work/qcow2.disk"; kill "$qsd_pid" 2>/dev/null; wait "$qsd_pid" 2>/dev/null || true
 qemu-img create -q -f qcow2 -b "$work/base.qcow2" -F qcow2 "$work/overlay.qcow2"
 qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/overlay.qcow2" \
@@ -115,11 +135,14 @@ for j in "${jobs[@]}"; do
     set -- $j
     avg() { echo "$1" | awk '{b=0;i=0;n=0; for(k=1;k<=NF;k+=2){b+=$k;i+=$(k+1);n++} printf "%.1f %.0f", b/n, i/n}'; }
     read -r cb ci <<<"$(avg "${result[ceiling/$1]}")"
+    read -r fb fiops <<<"$(avg "${result[ceiling-fresh/$1]}")"
     read -r qb qi <<<"$(avg "${result[qcow2/$1]}")"
-    for target in ceiling qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+    for target in ceiling ceiling-fresh qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
         read -r b i <<<"$(avg "${result[$target/$1]}")"
+        base=$cb
+        case $target in *-fresh) base=$fb ;; esac    # fresh against fresh: both make the host allocate
         printf '%-12s %-14s %10s %10s %10s %10s\n' "$1" "$target" "$b" "$i" \
-            "$(ratio "$b" "$cb")" "$(ratio "$b" "$qb")"
+            "$(ratio "$b" "$base")" "$(ratio "$b" "$qb")"
     done
 done
 read -r tb ti <<<"$cow"; read -r qb qi <<<"$qcow"

@@ -60,8 +60,13 @@ PY
 )
     pid=$(cat "$pool/thinfs.pid")
     # A leaf holds at most 252 mappings: one read every 126 blocks reaches each leaf at least once.
-    fio --name=leaves --filename="$mnt/vol" --rw=read:$(( 126 * block - 4096 )) --bs=4k \
-        --size=$(( n * block )) --ioengine=psync --output=/dev/null
+    python3 - "$mnt/vol" $(( n * block )) $(( 126 * block )) <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for off in range(0, int(sys.argv[2]), int(sys.argv[3])):
+    os.pread(fd, 4096, off)
+os.close(fd)
+PY
     rss_read=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
     fio --name=cow --filename="$mnt/vol" --rw=randwrite --bs=4k --size=$(( n * block )) --norandommap \
         --time_based --runtime="$write_secs" --ioengine=psync --end_fsync=1 --output=/dev/null

@@ -15,6 +15,10 @@ public record PoolOptions(boolean readOnly, int cacheBlocks, DataHolePuncher hol
         return new PoolOptions(ro, cacheBlocks, holePuncher, lowWaterBlocks);
     }
 
+    public PoolOptions withCacheBlocks(int blocks) {
+        return new PoolOptions(readOnly, blocks, holePuncher, lowWaterBlocks);
+    }
+
     public PoolOptions withHolePuncher(DataHolePuncher p) {
         return new PoolOptions(readOnly, cacheBlocks, p, lowWaterBlocks);
     }

@@ -86,12 +86,14 @@ public final class ThinDevice {
     /**
      * Writes {@code src} at byte {@code offset}, provisioning unmapped blocks and copying shared ones first.
      *
+     * @return how many blocks were newly mapped (provisioned or copied): 0 means the write went in place and changed
+     *     no metadata, so it needs no commit to stay reachable, only a data flush to be durable
      * @throws OutOfDataSpaceException when a needed block cannot be allocated; nothing was written
      */
-    public void write(long offset, ByteBuffer src) {
+    public int write(long offset, ByteBuffer src) {
         checkRange(offset, src.remaining());
         if (!src.hasRemaining()) {
-            return;
+            return 0;
         }
         pool.requireWritable();
         long first = offset / blockSize;
@@ -110,9 +112,11 @@ public final class ThinDevice {
                 releaseNew(n, target, action);
                 throw e;
             }
-            if (countNew(action, n) > 0) {
+            int mapped = countNew(action, n);
+            if (mapped > 0) {
                 publish(first, n, target, action);
             }
+            return mapped;
         } finally {
             pool.blockLocks.unlock(id, first, last);
             pool.gate.readLock().unlock();

@@ -3,19 +3,21 @@ package org.thinfs.fs.bench;
 import jnr.ffi.Pointer;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
+import org.thinfs.fs.fuse.Mounter;
+import org.thinfs.fs.fuse.NativeBuffers;
+import org.thinfs.fs.fuse.PinnedThreadsFuseFS;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
-import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
 import ru.serce.jnrfuse.struct.Statvfs;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import org.thinfs.fs.fuse.NativeBuffers;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -26,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
  * <p>Usage: {@code java --add-opens java.base/java.nio=ALL-UNNAMED -cp thinfs.jar org.thinfs.fs.bench.PassthroughFuse
  * BACKING_FILE MOUNTPOINT}
  */
-public final class PassthroughFuse extends FuseStubFS {
+public final class PassthroughFuse extends PinnedThreadsFuseFS {
     private static final String NAME = "/disk";
     private final FileChannel file;
 
@@ -146,12 +148,13 @@ public final class PassthroughFuse extends FuseStubFS {
             System.exit(2);
         }
         PassthroughFuse fs = new PassthroughFuse(Path.of(args[0]));
-        String[] opts = {"-o", "big_writes,max_write=1048576,max_read=1048576,default_permissions"};
+        // The same options and the same request loop as a thinfs mount, so the two differ only in what they do.
+        List<String> opts = List.of("-o", Mounter.DEFAULT_OPTIONS);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             fs.umount();
             stop.countDown();
         }));
-        fs.mount(Path.of(args[1]), true, false, opts);
+        fs.serve(Path.of(args[1]), opts, Integer.getInteger("thinfs.fuseThreads", 16));
     }
 }

@@ -48,6 +48,15 @@ final class MountCommand implements Callable<Integer> {
             description = "How often changes are committed (default: ${DEFAULT-VALUE}); fsync commits at once.")
     Duration commitInterval;
 
+    @Option(names = "--metadata-cache", defaultValue = "64M", converter = Sizes.class,
+            description = {"Metadata blocks kept in memory (default: ${DEFAULT-VALUE}). The daemon's heap is sized",
+                    "from it and the pool's size unless THINFS_JAVA_OPTS is set."})
+    long metadataCache;
+
+    @Option(names = "--fuse-threads", defaultValue = "16",
+            description = "Threads serving FUSE requests, made once per mount (default: ${DEFAULT-VALUE}).")
+    int fuseThreads;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -88,11 +97,11 @@ final class MountCommand implements Callable<Integer> {
             if (lock == null) {
                 throw new Main.UsageError("pool " + pool.dir() + " is already mounted by another thinfs process");
             }
-            PoolFileSystem fs = Pools.openFileSystem(pool, readOnly);
+            PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache);
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             try {
-                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, Ids.uid(), Ids.gid(),
+                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, fuseThreads, Ids.uid(), Ids.gid(),
                         () -> ResizeRequests.serve(pool, fs.pool()));
             } finally {
                 Files.deleteIfExists(pid);
@@ -102,7 +111,7 @@ final class MountCommand implements Callable<Integer> {
     }
 
     private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
-        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString());
+        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache);
         if (blockSize != null && blockSize != tp.dataBlockSize()) {
             long actual = tp.dataBlockSize();
             tp.close();
@@ -110,7 +119,7 @@ final class MountCommand implements Callable<Integer> {
                     + " bytes");
         }
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
-        Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, Ids.uid(),
+        Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, fuseThreads, Ids.uid(),
                 Ids.gid(), () -> { });
         return 0;
     }
@@ -134,8 +143,14 @@ final class MountCommand implements Callable<Integer> {
             cmd.add("/usr/bin/setsid");
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        // A bounded heap keeps the daemon's memory predictable; the metadata cache is the part that grows.
-        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms64m -Xmx384m -XX:+UseSerialGC");
+        // A bounded heap keeps the daemon's memory predictable: the metadata cache and the space maps' counts are
+        // what grows with the pool, so the heap is sized from them. Direct memory is only the FUSE threads' and the
+        // copy buffers' few MiB.
+        Path meta = pool != null ? pool.metadata() : metadata;
+        Path dataFile = pool != null ? pool.data() : data;
+        long heapMiB = (Pools.daemonHeapBytes(meta, dataFile, metadataCache) + (1 << 20) - 1) >> 20;
+        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS",
+                "-Xms32m -Xmx" + heapMiB + "m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m");
         for (String o : opts.trim().split("\\s+")) {
             if (!o.isEmpty()) {
                 cmd.add(o);
@@ -185,6 +200,10 @@ final class MountCommand implements Callable<Integer> {
         a.add(mnt.toString());
         a.add("--commit-interval");
         a.add(commitInterval.toMillis() + "ms");
+        a.add("--metadata-cache");
+        a.add(Long.toString(metadataCache));
+        a.add("--fuse-threads");
+        a.add(Integer.toString(fuseThreads));
         for (String o : options) {
             a.add("-o");
             a.add(o);

@@ -2,6 +2,7 @@ package org.thinfs.fs.cli;
 
 import org.thinfs.core.CorruptMetadataException;
 import org.thinfs.core.ThinfsException;
+import org.thinfs.core.format.Layout;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.fuse.HolePuncher;
@@ -46,8 +47,16 @@ final class Pools {
         return p;
     }
 
+    /** Metadata cache of a pool opened by a command: the engine's default, 64 MiB. */
+    static final long DEFAULT_CACHE_BYTES = (long) PoolOptions.DEFAULT.cacheBlocks() * Layout.BLOCK_SIZE;
+
     static ThinPool open(Path metadata, Path data, boolean readOnly, String name) throws IOException {
-        PoolOptions opts = PoolOptions.DEFAULT.withReadOnly(readOnly);
+        return open(metadata, data, readOnly, name, DEFAULT_CACHE_BYTES);
+    }
+
+    static ThinPool open(Path metadata, Path data, boolean readOnly, String name, long cacheBytes)
+            throws IOException {
+        PoolOptions opts = PoolOptions.DEFAULT.withReadOnly(readOnly).withCacheBlocks(cacheBlocks(cacheBytes));
         if (!readOnly) {
             opts = opts.withHolePuncher(new HolePuncher(data));
         }
@@ -59,8 +68,31 @@ final class Pools {
         }
     }
 
+    private static int cacheBlocks(long cacheBytes) {
+        long blocks = cacheBytes / Layout.BLOCK_SIZE;
+        if (blocks < 64 || blocks > Integer.MAX_VALUE) {
+            throw new Main.UsageError("the metadata cache must be at least 256k, not " + cacheBytes + " bytes");
+        }
+        return (int) blocks;
+    }
+
+    /**
+     * The daemon's Java heap for a pool: its metadata cache, the in-memory reference counts of both space maps (a
+     * byte per block; the data file's size over the smallest block size bounds the data blocks), and room for
+     * everything else. Resident memory then stays near this plus a few tens of MiB of JVM overhead.
+     */
+    static long daemonHeapBytes(Path metadata, Path data, long cacheBytes) throws IOException {
+        long counts = Files.size(data) / (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE)
+                + Files.size(metadata) / Layout.BLOCK_SIZE;
+        return cacheBytes + counts + (128L << 20);
+    }
+
     static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly) throws IOException {
-        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString());
+        return openFileSystem(pool, readOnly, DEFAULT_CACHE_BYTES);
+    }
+
+    static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly, long cacheBytes) throws IOException {
+        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString(), cacheBytes);
         try {
             return PoolFileSystem.open(tp, pool.dir());
         } catch (IOException | RuntimeException e) {

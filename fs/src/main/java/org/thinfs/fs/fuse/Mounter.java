@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
     /** Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. */
-    static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=131072";
+    public static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=131072";
 
     private Mounter() {
     }
@@ -40,7 +40,8 @@ public final class Mounter {
 
     /** Mounts and blocks until unmounted; returns normally after the pool is committed and closed. */
     public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
-                           Duration commitInterval, long uid, long gid, Runnable everyTick) throws IOException {
+                           Duration commitInterval, int fuseThreads, long uid, long gid, Runnable everyTick)
+            throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "thinfs-commit");
@@ -69,7 +70,7 @@ public final class Mounter {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             LOG.info("mounting {} on {}", fsName, mountPoint);
-            fuse.mount(mountPoint, true, false, fuseArguments(fsName, userOptions).toArray(new String[0]));
+            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), fuseThreads);
         } finally {
             // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
             committer.shutdown();

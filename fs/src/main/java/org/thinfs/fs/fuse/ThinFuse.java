@@ -10,7 +10,6 @@ import org.thinfs.fs.model.PoolFileSystem.Attr;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
-import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
 import ru.serce.jnrfuse.struct.Statvfs;
@@ -26,7 +25,7 @@ import java.util.function.IntSupplier;
  * {@link Errno}. The data path moves bytes between FUSE's request buffer and the data file through a direct
  * ByteBuffer over the request memory, so no heap copy is made.
  */
-public final class ThinFuse extends FuseStubFS {
+public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int O_ACCMODE = 3;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
@@ -206,7 +205,7 @@ public final class ThinFuse extends FuseStubFS {
     public int fsync(String path, int isdatasync, FuseFileInfo fi) {
         return run("fsync", path, () -> {
             try {
-                fs.commit();
+                fs.sync();
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

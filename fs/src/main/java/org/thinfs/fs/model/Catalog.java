@@ -25,10 +25,13 @@ public final class Catalog {
             .enable(SerializationFeature.INDENT_OUTPUT)
             .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
-    /** One named thin device. */
+    /**
+     * One named thin device. {@code size} is volatile and changes only under the entry's own monitor
+     * ({@link #extendTo}, {@link #growTo}, {@link #shrinkTo}), so a write can grow a volume without the file system's namespace lock.
+     */
     public static final class Entry {
         public long id;
-        public long size;
+        public volatile long size;
         public int mode = 0644;
         public long mtime;
 
@@ -44,6 +47,33 @@ public final class Catalog {
 
         public Entry copy() {
             return new Entry(id, size, mode, mtime);
+        }
+
+        /** Grows the size to {@code end} if it is smaller; returns whether it grew. */
+        public boolean extendTo(long end) {
+            if (end > size) {
+                synchronized (this) {
+                    if (end > size) {
+                        size = end;
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+
+        /** Grows the size to {@code newSize}; returns false (and changes nothing) when that would shrink it. */
+        public synchronized boolean growTo(long newSize) {
+            if (newSize < size) {
+                return false;
+            }
+            size = newSize;
+            return true;
+        }
+
+        /** Shrinks the size to {@code newSize} unless it is already smaller. */
+        public synchronized void shrinkTo(long newSize) {
+            size = Math.min(size, newSize);
         }
     }
 

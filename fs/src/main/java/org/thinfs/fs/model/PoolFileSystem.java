@@ -26,9 +26,12 @@ import java.util.TreeMap;
  * File semantics of a pool, without FUSE: top-level files are thin volumes, {@code snapshots/SET/NAME} are
  * read-only snapshot volumes, {@code lost+found/dev-ID} are devices the metadata holds but the catalog does not name.
  *
- * <p>Locking: the namespace (the catalog document and sizes) is guarded by {@code this}. Data I/O goes straight to
- * {@link ThinDevice}, which is thread-safe, and takes {@code this} only afterwards to extend a size, never while
- * inside the pool; commit holds {@code this} and then waits in the pool for in-flight I/O. So no lock cycle exists.
+ * <p>Locking: the namespace (the catalog document) is guarded by {@code this}. Data I/O goes straight to
+ * {@link ThinDevice}, which is thread-safe, and never takes {@code this}: a volume's size has its own lock
+ * ({@link Entry#extendTo}) and {@link #dirty} is volatile. So a commit, which holds {@code this} through the catalog
+ * write and the pool commit (namespace changes stay atomic with it), stalls data I/O only for the pool's own
+ * quiescent section, not for its fsyncs. Commit waits in the pool for in-flight I/O; I/O never waits for
+ * {@code this}. So no lock cycle exists.
  */
 public final class PoolFileSystem implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(PoolFileSystem.class);
@@ -41,8 +44,11 @@ public final class PoolFileSystem implements Closeable {
     private final Catalog.Document doc;
     /** Devices the metadata holds that the catalog does not name. Guarded by this. */
     private final TreeMap<Long, Entry> lost = new TreeMap<>();
-    /** Something changed since the last commit. Guarded by this. */
-    private boolean dirty;
+    /**
+     * Something changed since the last commit started. Set after a change is made; cleared by a commit before it
+     * writes anything, so a change racing with a commit is either in it or marks the next one.
+     */
+    private volatile boolean dirty;
 
     /** Attributes of a path. */
     public record Attr(boolean directory, long size, long bytesUsed, int mode, long mtimeMillis, int nlink) {
@@ -384,8 +390,7 @@ public final class PoolFileSystem implements Closeable {
                 throw new FsException(Code.EROFS, "snapshot volumes are read-only");
             }
             dev = pool.device(e.id);
-            if (size >= e.size) {
-                e.size = size;
+            if (e.growTo(size)) {
                 e.mtime = System.currentTimeMillis();
                 dirty = true;
                 return;
@@ -394,7 +399,7 @@ public final class PoolFileSystem implements Closeable {
         long old = e.size;
         dev.discard(size, Math.max(old, size) - size);
         synchronized (this) {
-            e.size = Math.min(e.size, size);
+            e.shrinkTo(size);
             e.mtime = System.currentTimeMillis();
             dirty = true;
         }
@@ -434,17 +439,17 @@ public final class PoolFileSystem implements Closeable {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only");
         }
         long end = offset + src.remaining();
+        int mapped;
         try {
-            h.device.write(offset, src);
+            mapped = h.device.write(offset, src);
         } catch (OutOfDataSpaceException e) {
             throw new FsException(Code.ENOSPC, e.getMessage());
         } catch (NoSuchDeviceException e) {
             throw new FsException(Code.ENOENT, "the volume was deleted");
         }
-        synchronized (this) {
-            if (end > h.entry.size) {
-                h.entry.size = end;
-            }
+        // A write in place changes neither mappings nor the catalog: no commit is due for it (fsync flushes its
+        // data through sync()), so a steady overwrite workload is not fsynced every commit interval.
+        if (h.entry.extendTo(end) | mapped > 0) {
             dirty = true;
         }
     }
@@ -458,9 +463,7 @@ public final class PoolFileSystem implements Closeable {
         if (end > offset) {
             h.device.discard(offset, end - offset);
         }
-        synchronized (this) {
-            dirty = true;
-        }
+        dirty = true;
     }
 
     public Space space() {
@@ -483,17 +486,34 @@ public final class PoolFileSystem implements Closeable {
         if (pool.isReadOnly()) {
             throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
         }
-        if (catalogDir != null) {
-            long n = pool.transactionId();
-            doc.transactionId = n + 1;
-            Catalog.write(catalogDir, doc);
-            pool.setTransactionId(n, n + 1);
-        }
-        pool.commit();
         dirty = false;
+        try {
+            if (catalogDir != null) {
+                long n = pool.transactionId();
+                doc.transactionId = n + 1;
+                Catalog.write(catalogDir, doc);
+                pool.setTransactionId(n, n + 1);
+            }
+            pool.commit();
+        } catch (IOException | RuntimeException e) {
+            dirty = true;
+            throw e;
+        }
     }
 
-    public synchronized boolean isDirty() {
+    /**
+     * fsync: everything acknowledged so far becomes durable. Commits when something changed; otherwise every
+     * write since the last commit went in place, and flushing the data file is enough.
+     */
+    public void sync() throws IOException {
+        if (dirty) {
+            commit();
+        } else {
+            pool.flushData();
+        }
+    }
+
+    public boolean isDirty() {
         return dirty;
     }
 
@@ -503,7 +523,7 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /** Records a change made directly on a device, so the next commit covers it. */
-    public synchronized void markDirty() {
+    public void markDirty() {
         dirty = true;
     }
 

@@ -19,8 +19,8 @@ class BenchHarnessIT {
         Path script = Path.of("..", "bench", "fio-compare.sh").toAbsolutePath().normalize();
         Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("w").toString()));
         assertEquals(0, r.code(), r.out());
-        for (String target : List.of("ceiling", "qcow2", "thinfs-fresh", "thinfs-full", "thinfs-ext4", "thinfs-cow",
-                "qcow2-snap")) {
+        for (String target : List.of("ceiling", "ceiling-fresh", "qcow2", "thinfs-fresh", "thinfs-full",
+                "thinfs-ext4", "thinfs-cow", "qcow2-snap")) {
             assertTrue(r.out().contains(target), target + " missing:\n" + r.out());
         }
         assertTrue(r.out().contains("mkdir snapshots/x:"), r.out());

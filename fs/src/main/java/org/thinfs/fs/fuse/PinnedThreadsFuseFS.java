@@ -1,0 +1,215 @@
+package org.thinfs.fs.fuse;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.FuseException;
+import ru.serce.jnrfuse.FuseStubFS;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A jnr-fuse file system served by a fixed set of Java threads made once per mount.
+ *
+ * <p>jnr-fuse's own {@code mount} runs libfuse2's {@code fuse_main}, whose multithreaded loop starts a native
+ * worker whenever no worker is idle and ends one whenever more than ten are. Every new native thread is attached
+ * to the JVM on its first callback (a new {@code java.lang.Thread}) and detached when it ends. Under four fio
+ * writers that churned about a thousand threads a second (JFR: 14 000 {@code jdk.ThreadStart} events in a 15 s
+ * run), each paying the attach, a new thread object and cold thread-locals. Here the same libfuse2 session API that
+ * {@code fuse_main} uses ({@code fuse_mount}, {@code fuse_new}, {@code fuse_session_receive_buf},
+ * {@code fuse_session_process_buf}) is driven by {@code threads} long-lived Java threads instead, each with its own
+ * request buffer, exactly as libfuse's workers do, but they never come and go.
+ *
+ * <p>Unmounting ({@code fusermount -u}, {@code umount}, or {@link #umount()}) makes every worker's read return,
+ * after which {@link #serve} tears the session down ({@code destroy} runs) and returns.
+ */
+public abstract class PinnedThreadsFuseFS extends FuseStubFS {
+    private static final Logger LOG = LoggerFactory.getLogger(PinnedThreadsFuseFS.class);
+    private static final int EINTR = 4;
+    private static final int ENODEV = 19;
+    /** sizeof(struct fuse_buf) on LP64: size_t size, int flags, void *mem, int fd, off_t pos. */
+    private static final int FUSE_BUF_SIZE = 40;
+
+    /** The part of libfuse2 that {@code fuse_main} is built from. */
+    public interface LibFuseSession {
+        Pointer fuse_mount(String mountpoint, Pointer args);
+
+        void fuse_unmount(String mountpoint, Pointer ch);
+
+        void fuse_destroy(Pointer f);
+
+        Pointer fuse_get_session(Pointer f);
+
+        int fuse_session_exited(Pointer se);
+
+        void fuse_session_exit(Pointer se);
+
+        long fuse_chan_bufsize(Pointer ch);
+
+        int fuse_session_receive_buf(Pointer se, Pointer buf, Pointer chp);
+
+        void fuse_session_process_buf(Pointer se, Pointer buf, Pointer ch);
+
+        void fuse_opt_free_args(Pointer args);
+    }
+
+    private static volatile LibFuseSession session;
+
+    private static LibFuseSession session() {
+        LibFuseSession s = session;
+        if (s == null) {
+            synchronized (PinnedThreadsFuseFS.class) {
+                if (session == null) {
+                    session = LibraryLoader.create(LibFuseSession.class).failImmediately().load("fuse");
+                }
+                s = session;
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Mounts at {@code mountPoint} with libfuse2 command-line style {@code options} ("-o", "a,b", ...) and serves
+     * requests on {@code threads} threads until unmounted. Blocks; returns after the session is torn down.
+     *
+     * @throws FuseException when the mount fails (libfuse has printed why on stderr)
+     */
+    public void serve(Path mountPoint, List<String> options, int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("at least one FUSE thread is needed");
+        }
+        if (!mounted.compareAndSet(false, true)) {
+            throw new FuseException("already mounted");
+        }
+        this.mountPoint = mountPoint;
+        LibFuseSession lib = session();
+        Runtime rt = Runtime.getRuntime(lib);
+        String mp = mountPoint.toAbsolutePath().toString();
+        List<String> argv = new ArrayList<>();
+        argv.add("thinfs");
+        argv.addAll(options);
+        NativeArgs args = new NativeArgs(rt, argv);
+        Pointer ch = lib.fuse_mount(mp, args.struct);
+        if (ch == null) {
+            mounted.set(false);
+            lib.fuse_opt_free_args(args.struct);
+            throw new FuseException("cannot mount on " + mp + " (libfuse's message is above)");
+        }
+        // jnr-fuse filled its operations struct in Java heap memory (jnr copies it for a call); libfuse keeps a copy
+        // of the table made in fuse_new, so a native copy that lives through that call is enough.
+        int opsSize = Struct.size(fuseOperations);
+        Pointer heapOps = Struct.getMemory(fuseOperations);
+        Pointer ops = Memory.allocateDirect(rt, opsSize, true);
+        byte[] table = new byte[opsSize];
+        heapOps.get(0, table, 0, opsSize);
+        ops.put(0, table, 0, opsSize);
+        Pointer f = FuseNew.call(rt, ch, args.struct, ops, opsSize);
+        if (f == null) {
+            lib.fuse_unmount(mp, ch);
+            lib.fuse_opt_free_args(args.struct);
+            mounted.set(false);
+            throw new FuseException("cannot start a FUSE session on " + mp + " (libfuse's message is above)");
+        }
+        Pointer se = lib.fuse_get_session(f);
+        long bufSize = lib.fuse_chan_bufsize(ch);
+        AtomicBoolean failed = new AtomicBoolean();
+        List<Thread> workers = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(() -> work(lib, rt, se, ch, bufSize, failed), "fuse-" + i);
+            t.setDaemon(true);
+            workers.add(t);
+            t.start();
+        }
+        try {
+            for (Thread t : workers) {
+                joinUninterruptibly(t);
+            }
+        } finally {
+            lib.fuse_unmount(mp, ch);
+            lib.fuse_destroy(f);
+            lib.fuse_opt_free_args(args.struct);
+            mounted.set(false);
+        }
+        if (failed.get()) {
+            throw new FuseException("reading requests from /dev/fuse failed; the mount was ended");
+        }
+    }
+
+    private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, AtomicBoolean failed) {
+        Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
+        Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
+        Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
+        while (lib.fuse_session_exited(se) == 0) {
+            buf.putLong(0, bufSize);
+            buf.putInt(8, 0);
+            buf.putPointer(16, mem);
+            buf.putInt(24, 0);
+            buf.putLong(32, 0);
+            chp.putPointer(0, ch);
+            int res = lib.fuse_session_receive_buf(se, buf, chp);
+            if (res == -EINTR) {
+                continue;
+            }
+            if (res <= 0) {
+                // 0: the kernel ended the connection (unmounted). Below 0: a real error; end the mount so every
+                // other worker's read returns too.
+                if (res < 0 && res != -ENODEV && failed.compareAndSet(false, true)) {
+                    LOG.error("reading a FUSE request failed: errno {}; unmounting {}", -res, mountPoint);
+                    lib.fuse_session_exit(se);
+                    umount();
+                }
+                return;
+            }
+            lib.fuse_session_process_buf(se, buf, chp.getPointer(0));
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A {@code struct fuse_args} over copies of {@code argv}; the memory lives as long as this object. */
+    private static final class NativeArgs {
+        final Pointer struct;
+        @SuppressWarnings({"unused", "FieldCanBeLocal"}) // keeps the strings' native memory alive
+        private final List<Pointer> strings = new ArrayList<>();
+        @SuppressWarnings({"unused", "FieldCanBeLocal"})
+        private final Pointer vector;
+
+        NativeArgs(Runtime rt, List<String> argv) {
+            int ptr = rt.addressSize();
+            vector = Memory.allocateDirect(rt, (argv.size() + 1) * ptr, true);
+            for (int i = 0; i < argv.size(); i++) {
+                byte[] b = argv.get(i).getBytes(StandardCharsets.UTF_8);
+                Pointer s = Memory.allocateDirect(rt, b.length + 1, true);
+                s.put(0, b, 0, b.length);
+                strings.add(s);
+                vector.putPointer((long) i * ptr, s);
+            }
+            // struct fuse_args { int argc; char **argv; int allocated; }
+            struct = Memory.allocateDirect(rt, 3 * ptr, true);
+            struct.putInt(0, argv.size());
+            struct.putPointer(ptr, vector);
+            struct.putInt(2L * ptr, 0);
+        }
+    }
+}
