@@ -103,9 +103,26 @@ class MultiProcessStressIT {
                     }
                 }
             }
+            assertRequestsServedByTheMountsOwnThreads(p);
             p.unmount();
             MountIT.assertCheckedAndNamed(p);
         }
+    }
+
+    /**
+     * After all that traffic the daemon still has exactly its 16 FUSE threads (named fuse-N) and no thread that
+     * libfuse started and the JVM attached (those are named Thread-N): requests never ran on churned threads.
+     */
+    private static void assertRequestsServedByTheMountsOwnThreads(MountedPool p) throws Exception {
+        String pid = Files.readString(p.pool.resolve("thinfs.pid")).trim();
+        List<String> names = new ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc", pid, "task"))) {
+            for (Path t : tasks.toList()) {
+                names.add(Files.readString(t.resolve("comm")).trim());
+            }
+        }
+        assertEquals(16, names.stream().filter(n -> n.matches("fuse-\\d+")).count(), names.toString());
+        assertTrue(names.stream().noneMatch(n -> n.matches("Thread-\\d+")), names.toString());
     }
 
     /** The stamp a region holds ("" for zeros); fails if the region mixes stamps. */

@@ -1,0 +1,88 @@
+package org.thinfs.fs.model;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.thinfs.core.pool.DataFile;
+import org.thinfs.core.pool.DataStore;
+import org.thinfs.core.pool.PoolConfig;
+import org.thinfs.core.pool.PoolOptions;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.core.io.FileBlockDevice;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Which writes need a commit: provisioning and growing a volume change metadata and must be committed; a write in
+ * place changes nothing the metadata holds, so the periodic commit skips it, and fsync only flushes the data file.
+ * Real files; the data store counts flushes.
+ */
+class PoolFileSystemSyncTest {
+    private static final int BLOCK = 64 * 1024;
+
+    @TempDir
+    Path dir;
+
+    /** The real data file, counting flushes. */
+    private static final class CountingDataFile implements DataStore {
+        final DataFile file;
+        final AtomicInteger flushes = new AtomicInteger();
+
+        CountingDataFile(Path p) throws IOException {
+            file = new DataFile(p, true);
+        }
+
+        @Override public long size() { return file.size(); }
+        @Override public void ensureSize(long bytes) { file.ensureSize(bytes); }
+        @Override public void read(long pos, ByteBuffer dst) { file.read(pos, dst); }
+        @Override public void write(long pos, ByteBuffer src) { file.write(pos, src); }
+        @Override public void flush() { flushes.incrementAndGet(); file.flush(); }
+        @Override public void close() throws IOException { file.close(); }
+    }
+
+    @Test
+    void inPlaceWritesAreFlushedBySyncButNeedNoCommit() throws Exception {
+        Path meta = dir.resolve("metadata");
+        try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
+            f.setLength(4 << 20);
+        }
+        Files.createFile(dir.resolve("data"));
+        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
+        ThinPool pool = ThinPool.create(FileBlockDevice.open(meta, true), data, meta,
+                new PoolConfig(BLOCK, 64L * BLOCK, 4 << 20), PoolOptions.DEFAULT);
+        try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
+            fs.createVolume("/v", 0644);
+            fs.truncate("/v", 8L * BLOCK);
+            PoolFileSystem.Handle h = fs.open("/v", true);
+
+            fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
+            assertTrue(fs.isDirty(), "provisioning changes the mappings");
+            fs.sync();
+            long committed = pool.transactionId();
+            assertFalse(fs.isDirty());
+
+            int before = data.flushes.get();
+            fs.write(h, 100, ByteBuffer.wrap(new byte[]{1, 2, 3}));
+            assertFalse(fs.isDirty(), "a write into a mapped block changes no metadata");
+            fs.commit();
+            assertEquals(before, data.flushes.get(), "the periodic commit has nothing to do");
+            fs.sync();
+            assertEquals(before + 1, data.flushes.get(), "fsync still makes the in-place write durable");
+            assertEquals(committed, pool.transactionId(), "and needs no metadata commit");
+
+            fs.write(h, 8L * BLOCK, ByteBuffer.wrap(new byte[]{9}));
+            assertTrue(fs.isDirty(), "growing the volume changes the catalog (and provisions a block)");
+            fs.sync();
+            assertEquals(committed + 1, pool.transactionId());
+            assertEquals(8L * BLOCK + 1, fs.getattr("/v").size());
+        }
+    }
+}
