@@ -113,6 +113,7 @@ for round in $(seq "$rounds"); do
                 thinfs-full) f="$work/mnt/full" ;;
                 thinfs-ext4) f="$work/ext4/fio.dat" ;;
             esac
+            sync    # the previous job's writeback (GiBs after a fresh target) must not run into this one
             r=$(run_job "$f" "$1" "$2" "$3" "$4" "$span")
             result[$target/$1]="${result[$target/$1]:-} $r"
         done

@@ -77,6 +77,18 @@ public final class BTree {
         return leaf.valueLong(i);
     }
 
+    /** The largest key, or {@code notFound} in an empty tree; reads one node per level, whatever the tree's size. */
+    public long lastKey(long root, long notFound) {
+        Node n = readNode(root);
+        while (n.isInternal()) {
+            if (n.nrEntries() == 0) {
+                throw new CorruptMetadataException(n.blocknr(), "btree internal node has no entries");
+            }
+            n = readNode(n.valueLong(n.nrEntries() - 1));
+        }
+        return n.nrEntries() == 0 ? notFound : n.key(n.nrEntries() - 1);
+    }
+
     public boolean contains(long root, long key) {
         Node leaf = findLeaf(root, key);
         int i = leaf == null ? -1 : leaf.lowerBound(key);

@@ -256,6 +256,11 @@ public final class ThinPool implements Closeable {
         });
     }
 
+    /** The highest mapped virtual block of device {@code id}, or -1 (one root-to-leaf path, not a walk). */
+    public long lastMappedBlock(long id) {
+        return withMetadata(() -> metadata.lastMappedBlock(id));
+    }
+
     public DeviceDetails details(long id) {
         return withMetadata(() -> metadata.details(id));
     }

@@ -277,6 +277,11 @@ public final class ThinMetadata implements Closeable {
         return deviceTree.lookupLong(deviceRoot(id), vblock, -1);
     }
 
+    /** The highest mapped virtual block of device {@code id}, or -1 when it maps none. */
+    public long lastMappedBlock(long id) {
+        return deviceTree.lastKey(deviceRoot(id), -1);
+    }
+
     /** Receives mappings in virtual block order. */
     @FunctionalInterface
     public interface MappingVisitor {

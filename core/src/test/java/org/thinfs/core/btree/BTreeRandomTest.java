@@ -75,6 +75,8 @@ class BTreeRandomTest {
             if (op % 2000 == 0 || op == ops - 1) {
                 for (int i = 0; i < roots.size(); i++) {
                     assertEquals(new ArrayList<>(models.get(i).keySet()), checker.check(roots.get(i)), where);
+                    assertEquals(models.get(i).isEmpty() ? -1L : models.get(i).lastKey(),
+                            tree.lastKey(roots.get(i), -1L), where);
                     for (Map.Entry<Long, Long> e : models.get(i).entrySet()) {
                         assertEquals(e.getValue(), tree.lookupLong(roots.get(i), e.getKey(), -1L), where);
                     }
