@@ -18,10 +18,15 @@ import java.util.Map;
  * A bounded cache of metadata blocks over a {@link BlockDevice}, with per-type validation.
  *
  * <p>Invariants: every block read from the device passed its validator before it entered the cache; a dirty block
- * is sealed (location, then checksum) immediately before it is written. Eviction happens only in {@link #trim()},
- * which callers invoke between whole metadata operations, so a {@link Block} reference stays valid for the
- * duration of one operation. Evicting a dirty block writes it: that is safe because the transaction manager only
- * dirties blocks that are free in the committed state.
+ * is sealed (location, then checksum) immediately before it is written. A clean block's bytes equal the device's.
+ *
+ * <p>Eviction: dirty blocks leave only in {@link #trim()}, which callers invoke between whole metadata operations,
+ * so a dirty {@link Block} an operation holds and changes is never replaced under it; evicting a dirty block
+ * writes it, which is safe because the transaction manager only dirties blocks that are free in the committed
+ * state. Clean blocks are also evicted during an operation, as soon as the cache passes its capacity by a slack,
+ * so one operation that walks a huge tree (deleting a volume of 10 M mappings) stays within the bound. That is
+ * safe because a clean block is never changed in place: changing one goes through {@code shadow}, which asks for
+ * the block again by number, and a re-read returns the same bytes.
  *
  * <p>Thread-safety: all methods are synchronized; the metadata engine above serializes operations anyway.
  */
@@ -86,7 +91,25 @@ public final class BlockManager implements Closeable {
         }
         validator.check(b.data(), nr);
         cache.put(nr, b);
+        if (cache.size() > capacity + slack()) {
+            evictClean(nr);
+        }
         return b;
+    }
+
+    private int slack() {
+        return Math.max(64, capacity / 8);
+    }
+
+    /** Drops least recently used clean blocks (never {@code keep}) until the cache is back at its capacity. */
+    private void evictClean(long keep) {
+        Iterator<Map.Entry<Long, Block>> it = cache.entrySet().iterator();
+        while (cache.size() > capacity && it.hasNext()) {
+            Map.Entry<Long, Block> e = it.next();
+            if (!e.getValue().isDirty() && e.getKey() != keep) {
+                it.remove();
+            }
+        }
     }
 
     /** Reads block {@code nr} raw, without validation or caching (for checkers and the superblock). */

@@ -77,14 +77,16 @@ final class Pools {
     }
 
     /**
-     * The daemon's Java heap for a pool: its metadata cache, the in-memory reference counts of both space maps (a
-     * byte per block; the data file's size over the smallest block size bounds the data blocks), and room for
-     * everything else. Resident memory then stays near this plus a few tens of MiB of JVM overhead.
+     * The daemon's Java heap limit for a pool: its metadata cache, the in-memory reference counts of both space
+     * maps (a byte per block; the data file's size over the smallest block size bounds the data blocks), and room
+     * for everything else; at least 384 MiB, because the cache is trimmed between metadata operations only and one
+     * operation (deleting a volume of millions of mappings) passes its whole tree through it. The heap grows to
+     * the limit only when an operation like that needs it; steady state is the cache plus the counts.
      */
     static long daemonHeapBytes(Path metadata, Path data, long cacheBytes) throws IOException {
         long counts = Files.size(data) / (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE)
                 + Files.size(metadata) / Layout.BLOCK_SIZE;
-        return cacheBytes + counts + (128L << 20);
+        return Math.max(384L << 20, cacheBytes + counts + (128L << 20));
     }
 
     static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly) throws IOException {
