@@ -31,6 +31,6 @@ class BenchHarnessIT {
         Path script = Path.of("..", "bench", "snapshot-scale.sh").toAbsolutePath().normalize();
         Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("s").toString()));
         assertEquals(0, r.code(), r.out());
-        assertTrue(r.out().lines().anyMatch(l -> l.matches("1000 +[0-9.]+ +[0-9.]+ +[0-9]+M +[0-9]+M")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("1000 +[0-9.]+ +[0-9.]+ +[0-9]+M +[0-9]+M +[0-9.]+ +[0-9]+M")), r.out());
     }
 }
