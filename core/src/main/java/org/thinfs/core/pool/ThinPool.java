@@ -337,6 +337,9 @@ public final class ThinPool implements Closeable {
                 } catch (RuntimeException e) {
                     fail(e);
                     throw e;
+                } catch (Error e) {
+                    fail(new ThinfsException(e.toString(), e));
+                    throw e;
                 }
                 toPunch = (BitSet) freedData.clone();
                 for (int b = freedData.nextSetBit(0); b >= 0; b = freedData.nextSetBit(b + 1)) {
@@ -485,6 +488,10 @@ public final class ThinPool implements Closeable {
                 return change.get();
             } catch (CorruptMetadataException | StorageIOException | OutOfMetadataSpaceException e) {
                 fail(e);
+                throw e;
+            } catch (Error e) {
+                // Out of memory or a stack overflow can stop a change half way, as an I/O error can.
+                fail(new ThinfsException(e.toString(), e));
                 throw e;
             }
         } finally {
