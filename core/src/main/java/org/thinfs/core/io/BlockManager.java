@@ -38,6 +38,9 @@ public final class BlockManager implements Closeable {
     private final boolean writable;
     /** Access-ordered: the eldest entry is the least recently used. */
     private final LinkedHashMap<Long, Block> cache = new LinkedHashMap<>(1024, 0.75f, true);
+    /** Clean blocks beyond capacity are tolerated inside an operation up to this many cached blocks. */
+    private final int slack;
+    private int evictAbove;
     private long nrBlocks;
 
     public BlockManager(BlockDevice device, int capacityBlocks, boolean writable) {
@@ -46,6 +49,8 @@ public final class BlockManager implements Closeable {
         }
         this.device = device;
         this.capacity = capacityBlocks;
+        this.slack = Math.max(64, capacityBlocks / 8);
+        this.evictAbove = capacityBlocks + slack;
         this.writable = writable;
         try {
             this.nrBlocks = device.nrBlocks();
@@ -91,17 +96,17 @@ public final class BlockManager implements Closeable {
         }
         validator.check(b.data(), nr);
         cache.put(nr, b);
-        if (cache.size() > capacity + slack()) {
+        if (cache.size() > evictAbove) {
             evictClean(nr);
         }
         return b;
     }
 
-    private int slack() {
-        return Math.max(64, capacity / 8);
-    }
-
-    /** Drops least recently used clean blocks (never {@code keep}) until the cache is back at its capacity. */
+    /**
+     * Drops least recently used clean blocks (never {@code keep}) until the cache is back at its capacity, then
+     * lets it grow by a slack before the next scan; when dirty blocks alone fill it, the scan cannot get there, and
+     * the slack counts from where it stopped, so a cache miss never rescans the whole cache.
+     */
     private void evictClean(long keep) {
         Iterator<Map.Entry<Long, Block>> it = cache.entrySet().iterator();
         while (cache.size() > capacity && it.hasNext()) {
@@ -110,6 +115,7 @@ public final class BlockManager implements Closeable {
                 it.remove();
             }
         }
+        evictAbove = Math.max(capacity, cache.size()) + slack;
     }
 
     /** Reads block {@code nr} raw, without validation or caching (for checkers and the superblock). */

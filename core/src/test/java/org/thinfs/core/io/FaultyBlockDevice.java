@@ -3,7 +3,10 @@ package org.thinfs.core.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Fails the chosen reads or writes with EIO (an IOException) until {@link #heal()}; everything else passes through. */
+/**
+ * Fails the chosen reads or writes with EIO (an IOException) until {@link #heal()}, or one read with a chosen Error;
+ * everything else passes through.
+ */
 public final class FaultyBlockDevice implements BlockDevice {
     private final BlockDevice inner;
     private long failWritesFrom = Long.MAX_VALUE;
@@ -11,6 +14,7 @@ public final class FaultyBlockDevice implements BlockDevice {
     private long writes;
     private long reads;
     private long injected;
+    private volatile Error nextReadError;
 
     public FaultyBlockDevice(BlockDevice inner) {
         this.inner = inner;
@@ -39,8 +43,19 @@ public final class FaultyBlockDevice implements BlockDevice {
         return inner.nrBlocks();
     }
 
+    /** The next read throws {@code error} (an OutOfMemoryError, say) instead of reading. */
+    public void errorOnNextRead(Error error) {
+        nextReadError = error;
+    }
+
     @Override
     public void read(long nr, ByteBuffer dst) throws IOException {
+        Error error = nextReadError;
+        if (error != null) {
+            nextReadError = null;
+            injected++;
+            throw error;
+        }
         if (++reads >= failReadsFrom) {
             injected++;
             throw new IOException("injected EIO reading block " + nr);

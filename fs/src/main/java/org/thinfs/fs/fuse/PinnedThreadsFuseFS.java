@@ -61,19 +61,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         void fuse_opt_free_args(Pointer args);
     }
 
-    private static volatile LibFuseSession session;
-
-    private static LibFuseSession session() {
-        LibFuseSession s = session;
-        if (s == null) {
-            synchronized (PinnedThreadsFuseFS.class) {
-                if (session == null) {
-                    session = LibraryLoader.create(LibFuseSession.class).failImmediately().load("fuse");
-                }
-                s = session;
-            }
-        }
-        return s;
+    /** Loaded on first mount (the holder idiom: the JVM makes class initialization thread-safe). */
+    private static final class Lib {
+        static final LibFuseSession SESSION = LibraryLoader.create(LibFuseSession.class).failImmediately().load("fuse");
     }
 
     /**
@@ -90,7 +80,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             throw new FuseException("already mounted");
         }
         this.mountPoint = mountPoint;
-        LibFuseSession lib = session();
+        LibFuseSession lib = Lib.SESSION;
         Runtime rt = Runtime.getRuntime(lib);
         String mp = mountPoint.toAbsolutePath().toString();
         List<String> argv = new ArrayList<>();

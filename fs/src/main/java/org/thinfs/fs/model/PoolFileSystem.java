@@ -450,7 +450,8 @@ public final class PoolFileSystem implements Closeable {
         }
         // A write in place changes neither mappings nor the catalog: no commit is due for it (fsync flushes its
         // data through sync()), so a steady overwrite workload is not fsynced every commit interval.
-        if (h.entry.extendTo(end) | mapped > 0) {
+        boolean grew = h.entry.extendTo(end);
+        if (grew || mapped > 0) {
             dirty = true;
         }
     }
@@ -507,9 +508,14 @@ public final class PoolFileSystem implements Closeable {
      * write since the last commit went in place, and flushing the data file is enough.
      */
     public void sync() throws IOException {
-        if (dirty) {
+        // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
+        // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
+        boolean committed;
+        synchronized (this) {
+            committed = dirty;
             commit();
-        } else {
+        }
+        if (!committed) {
             pool.flushData();
         }
     }
