@@ -79,9 +79,9 @@ final class Pools {
     /**
      * The daemon's Java heap limit for a pool: its metadata cache, the in-memory reference counts of both space
      * maps (a byte per block; the data file's size over the smallest block size bounds the data blocks), and room
-     * for everything else; at least 384 MiB, because the cache is trimmed between metadata operations only and one
-     * operation (deleting a volume of millions of mappings) passes its whole tree through it. The heap grows to
-     * the limit only when an operation like that needs it; steady state is the cache plus the counts.
+     * for everything else; at least 384 MiB, the limit the daemon always ran with, kept as headroom for garbage
+     * (the cache stays bounded inside an operation too: BlockManager evicts clean blocks as it goes). The heap
+     * grows towards the limit only as garbage needs; steady state is the cache plus the counts.
      */
     static long daemonHeapBytes(Path metadata, Path data, long cacheBytes) throws IOException {
         long counts = Files.size(data) / (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE)
