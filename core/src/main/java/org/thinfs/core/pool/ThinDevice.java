@@ -64,11 +64,17 @@ public final class ThinDevice {
                 return null;
             });
             DataStore data = pool.dataFile();
-            long pos = offset;
+            long within = offset % blockSize;
             int limit = dst.limit();
-            for (int i = 0; i < n; i++) {
-                long within = pos % blockSize;
-                int len = (int) Math.min(blockSize - within, limit - dst.position());
+            // One call per run of blocks that lie next to each other in the data file (a sequentially written
+            // volume is mostly one run), and one zero fill per run of unmapped blocks.
+            for (int i = 0; i < n; ) {
+                int j = i + 1;
+                while (j < n && (mapped[i] < 0 ? mapped[j] < 0 : mapped[j] == mapped[j - 1] + 1)) {
+                    j++;
+                }
+                long runBytes = (j - i) * blockSize - within;
+                int len = (int) Math.min(runBytes, limit - dst.position());
                 if (mapped[i] < 0) {
                     DataBuffers.zero(dst, len);
                 } else {
@@ -76,7 +82,8 @@ public final class ThinDevice {
                     data.read(mapped[i] * blockSize + within, dst);
                     dst.limit(limit);
                 }
-                pos += len;
+                within = 0;
+                i = j;
             }
         } finally {
             pool.gate.readLock().unlock();
@@ -171,26 +178,41 @@ public final class ThinDevice {
 
     private void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
         DataStore data = pool.dataFile();
-        long pos = offset;
-        int limit = src.limit();
-        for (int i = 0; i < target.length; i++) {
-            long blockStart = (first + i) * blockSize;
-            long within = pos - blockStart;
-            int len = (int) Math.min(blockSize - within, limit - src.position());
-            long base = target[i] * blockSize;
-            if (action[i] != IN_PLACE && len < blockSize) {
-                // A partial write to a new block: the rest is zeros (provision) or the old content (copy).
-                if (action[i] == COPY) {
-                    data.copy(source[i] * blockSize, base, blockSize);
-                } else {
-                    data.writeZeros(base, within);
-                    data.writeZeros(base + within + len, blockSize - within - len);
-                }
+        int n = target.length;
+        long within = offset - first * blockSize;
+        long endWithin = (offset + src.remaining()) - (first + n - 1) * blockSize; // bytes written in the last block
+        // A partial write to a new block: the rest of the block is zeros (provision) or the old content (copy).
+        // Only the first and the last block can be partial.
+        for (int edge = 0; edge < Math.min(n, 2); edge++) {
+            int i = edge == 0 ? 0 : n - 1;
+            long from = i == 0 ? within : 0;
+            long to = i == n - 1 ? endWithin : blockSize;
+            if (action[i] == IN_PLACE || (from == 0 && to == blockSize)) {
+                continue;
             }
+            long base = target[i] * blockSize;
+            if (action[i] == COPY) {
+                data.copy(source[i] * blockSize, base, blockSize);
+            } else {
+                data.writeZeros(base, from);
+                data.writeZeros(base + to, blockSize - to);
+            }
+        }
+        // Then the bytes themselves: one call per run of target blocks that are next to each other in the data
+        // file (sequential writes and fresh allocations mostly are).
+        int limit = src.limit();
+        for (int i = 0; i < n; ) {
+            int j = i + 1;
+            while (j < n && target[j] == target[j - 1] + 1) {
+                j++;
+            }
+            long runBytes = (j - i) * blockSize - within;
+            int len = (int) Math.min(runBytes, limit - src.position());
             src.limit(src.position() + len);
-            data.write(base + within, src);
+            data.write(target[i] * blockSize + within, src);
             src.limit(limit);
-            pos += len;
+            within = 0;
+            i = j;
         }
     }
 

@@ -25,53 +25,6 @@ class DataIoErrorTest {
     @TempDir
     Path dir;
 
-    /** Fails reads or writes while {@code failing} is set. */
-    static final class FlakyStore implements DataStore {
-        final DataStore inner;
-        volatile boolean failWrites;
-        volatile boolean failReads;
-
-        FlakyStore(DataStore inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public long size() {
-            return inner.size();
-        }
-
-        @Override
-        public void ensureSize(long bytes) {
-            inner.ensureSize(bytes);
-        }
-
-        @Override
-        public void read(long pos, ByteBuffer dst) {
-            if (failReads) {
-                throw new StorageIOException("cannot read the data file", new IOException("injected EIO"));
-            }
-            inner.read(pos, dst);
-        }
-
-        @Override
-        public void write(long pos, ByteBuffer src) {
-            if (failWrites) {
-                throw new StorageIOException("cannot write the data file", new IOException("injected EIO"));
-            }
-            inner.write(pos, src);
-        }
-
-        @Override
-        public void flush() {
-            inner.flush();
-        }
-
-        @Override
-        public void close() throws IOException {
-            inner.close();
-        }
-    }
-
     @Test
     void dataEioFailsTheRequestOnlyAndThePoolCarriesOn() throws Exception {
         Path meta = dir.resolve("meta");
@@ -80,7 +33,7 @@ class DataIoErrorTest {
         try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
             f.setLength(1L << 20);
         }
-        FlakyStore store = new FlakyStore(new DataFile(data, true));
+        InstrumentedDataStore store = new InstrumentedDataStore(new DataFile(data, true));
         byte[] ones = new byte[BLOCK];
         java.util.Arrays.fill(ones, (byte) 1);
         try (ThinPool pool = ThinPool.create(FileBlockDevice.open(meta, true), store, meta,

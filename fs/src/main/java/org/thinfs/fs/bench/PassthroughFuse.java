@@ -155,6 +155,7 @@ public final class PassthroughFuse extends PinnedThreadsFuseFS {
             fs.umount();
             stop.countDown();
         }));
-        fs.serve(Path.of(args[1]), opts, Integer.getInteger("thinfs.fuseThreads", 16));
+        fs.serve(Path.of(args[1]), opts, Integer.getInteger("thinfs.fuseThreads", 16),
+                Integer.getInteger("thinfs.maxRequest", PinnedThreadsFuseFS.MAX_REQUEST));
     }
 }

@@ -3,6 +3,7 @@ package org.thinfs.fs.cli;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.fuse.FuseTransport;
 import org.thinfs.fs.fuse.Mounter;
 import org.thinfs.fs.model.PoolFileSystem;
 import picocli.CommandLine.Command;
@@ -57,6 +58,11 @@ final class MountCommand implements Callable<Integer> {
             description = "Threads serving FUSE requests, made once per mount (default: ${DEFAULT-VALUE}).")
     int fuseThreads;
 
+    @Option(names = "--max-request", defaultValue = "1M", converter = Sizes.class,
+            description = {"Largest read or write the kernel sends in one FUSE request, 128K to 1M (default:",
+                    "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K)."})
+    long maxRequest;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -83,6 +89,7 @@ final class MountCommand implements Callable<Integer> {
         if (MountTable.isMounted(mnt)) {
             throw new Main.UsageError(mnt + " is already a mount point");
         }
+        transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
         if (!foreground) {
             return daemonize(pool, mnt);
@@ -101,7 +108,7 @@ final class MountCommand implements Callable<Integer> {
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             try {
-                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, fuseThreads, Ids.uid(), Ids.gid(),
+                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(), Ids.gid(),
                         () -> ResizeRequests.serve(pool, fs.pool()));
             } finally {
                 Files.deleteIfExists(pid);
@@ -119,9 +126,17 @@ final class MountCommand implements Callable<Integer> {
                     + " bytes");
         }
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
-        Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, fuseThreads, Ids.uid(),
+        Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, transport(), Ids.uid(),
                 Ids.gid(), () -> { });
         return 0;
+    }
+
+    private FuseTransport transport() {
+        try {
+            return new FuseTransport(fuseThreads, (int) Math.min(Integer.MAX_VALUE, maxRequest));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
     }
 
     private List<String> fuseOptions() {
@@ -204,6 +219,8 @@ final class MountCommand implements Callable<Integer> {
         a.add(Long.toString(metadataCache));
         a.add("--fuse-threads");
         a.add(Integer.toString(fuseThreads));
+        a.add("--max-request");
+        a.add(Long.toString(maxRequest));
         for (String o : options) {
             a.add("-o");
             a.add(o);

@@ -1,5 +1,7 @@
 package org.thinfs.fs.cli;
 
+import org.thinfs.fs.fuse.MountPaths;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,17 +21,13 @@ final class MountTable {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
                 String[] f = line.split(" ");
-                if (f.length > 2 && unescape(f[1]).equals(mountPoint.toString())) {
-                    return Optional.of(unescape(f[0]));
+                if (f.length > 2 && MountPaths.unescape(f[1]).equals(mountPoint.toString())) {
+                    return Optional.of(MountPaths.unescape(f[0]));
                 }
             }
         } catch (IOException e) {
             return Optional.empty();
         }
         return Optional.empty();
-    }
-
-    private static String unescape(String s) {
-        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
     /** Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. */
-    public static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=131072";
+    public static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=1048576";
 
     private Mounter() {
     }
@@ -40,7 +40,8 @@ public final class Mounter {
 
     /** Mounts and blocks until unmounted; returns normally after the pool is committed and closed. */
     public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
-                           Duration commitInterval, int fuseThreads, long uid, long gid, Runnable everyTick)
+                           Duration commitInterval, FuseTransport transport, long uid, long gid,
+                           Runnable everyTick)
             throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -70,7 +71,7 @@ public final class Mounter {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             LOG.info("mounting {} on {}", fsName, mountPoint);
-            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), fuseThreads);
+            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
         } finally {
             // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
             committer.shutdown();

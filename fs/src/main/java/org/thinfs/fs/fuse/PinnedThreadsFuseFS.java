@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import ru.serce.jnrfuse.FuseException;
 import ru.serce.jnrfuse.FuseStubFS;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +29,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code fuse_session_process_buf}) is driven by {@code threads} long-lived Java threads instead, each with its own
  * request buffer, exactly as libfuse's workers do, but they never come and go.
  *
+ * <p>Requests may be larger than libfuse2's 128 KiB: {@link #serve(Path, List, int, int)} amends the INIT reply
+ * (see {@link InitReply}), sizes every worker's buffer for the largest write, and raises the mount's readahead to
+ * match ({@link BdiReadahead}).
+ *
  * <p>Unmounting ({@code fusermount -u}, {@code umount}, or {@link #umount()}) makes every worker's read return,
  * after which {@link #serve} tears the session down ({@code destroy} runs) and returns.
  */
@@ -37,6 +42,12 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     private static final int ENODEV = 19;
     /** sizeof(struct fuse_buf) on LP64: size_t size, int flags, void *mem, int fd, off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
+    /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
+    public static final int MAX_REQUEST = 1024 * 1024;
+    /** Room for the request headers in front of a full write (the kernel wants in header + write_in + max_write). */
+    private static final int HEADER_ROOM = 8192;
+    /** The largest read or write the kernel sends this mount, known once INIT is answered. */
+    private volatile int requestSize = InitReply.DEFAULT_MAX_REQUEST;
 
     /** The part of libfuse2 that {@code fuse_main} is built from. */
     public interface LibFuseSession {
@@ -73,6 +84,14 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      * @throws FuseException when the mount fails (libfuse has printed why on stderr)
      */
     public void serve(Path mountPoint, List<String> options, int threads) {
+        serve(mountPoint, options, threads, MAX_REQUEST);
+    }
+
+    /**
+     * As {@link #serve(Path, List, int)}, with reads and writes of up to {@code maxRequest} bytes per request when
+     * the kernel allows more than 128 KiB (see {@link InitReply}); 128 KiB keeps libfuse2's own negotiation.
+     */
+    public void serve(Path mountPoint, List<String> options, int threads, int maxRequest) {
         if (threads < 1) {
             throw new IllegalArgumentException("at least one FUSE thread is needed");
         }
@@ -110,10 +129,19 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         Pointer se = lib.fuse_get_session(f);
         long bufSize = lib.fuse_chan_bufsize(ch);
+        InitChannel init = null;
+        if (maxRequest > InitReply.DEFAULT_MAX_REQUEST) {
+            // Every worker's buffer must hold the largest write from the start: once INIT is answered, the kernel
+            // refuses (EINVAL) a read of /dev/fuse into anything smaller.
+            bufSize = Math.max(bufSize, maxRequest + HEADER_ROOM);
+            init = new InitChannel(rt, ch, bufSize, maxRequest);
+        }
+        long workerBufSize = bufSize;
+        InitChannel initChannel = init;
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> work(lib, rt, se, ch, bufSize, failed), "fuse-" + i);
+            Thread t = new Thread(() -> work(lib, rt, se, ch, workerBufSize, initChannel, failed), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -133,7 +161,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
     }
 
-    private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, AtomicBoolean failed) {
+    private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, InitChannel init,
+                      AtomicBoolean failed) {
         Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
         Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
         Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
@@ -158,8 +187,27 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
                 return;
             }
-            lib.fuse_session_process_buf(se, buf, chp.getPointer(0));
+            boolean amendInit = false;
+            if (init != null && mem.getInt(4) == InitReply.FUSE_INIT) {
+                ByteBuffer request = ByteBuffer.allocate(InitReply.IN_HEADER_SIZE + 16);
+                byte[] head = request.array();
+                mem.get(0, head, 0, Math.min(head.length, res));
+                amendInit = InitReply.kernelOffersMaxPages(request);
+            }
+            lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
+            if (amendInit) {
+                requestSize = init.negotiated();
+                LOG.info("FUSE requests of up to {} KiB on {}", requestSize / 1024, mountPoint);
+                if (requestSize > InitReply.DEFAULT_MAX_REQUEST) {
+                    BdiReadahead.raise(mountPoint, requestSize);
+                }
+            }
         }
+    }
+
+    /** The largest read or write request the kernel sends this mount (128 KiB until INIT says otherwise). */
+    public int requestSize() {
+        return requestSize;
     }
 
     private static void joinUninterruptibly(Thread t) {
