@@ -481,7 +481,18 @@ public final class PoolFileSystem implements Closeable {
      * flushes data and commits metadata with transaction id N+1 (superblock last). A crash in between leaves
      * transaction N with its own catalog slot intact.
      */
-    public synchronized void commit() throws IOException {
+    public void commit() throws IOException {
+        if (!dirty) {
+            return;
+        }
+        // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
+        // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
+        // The commit below then only flushes what arrived in between.
+        pool.flushData();
+        commitNow();
+    }
+
+    private synchronized void commitNow() throws IOException {
         if (!dirty) {
             return;
         }
@@ -504,20 +515,14 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /**
-     * fsync: everything acknowledged so far becomes durable. Commits when something changed; otherwise every
-     * write since the last commit went in place, and flushing the data file is enough.
+     * fsync: everything acknowledged so far becomes durable. The data flush covers every write acknowledged before
+     * the call, in place or not; a commit follows when a mapping or a name changed.
      */
     public void sync() throws IOException {
+        pool.flushData();
         // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
         // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
-        boolean committed;
-        synchronized (this) {
-            committed = dirty;
-            commit();
-        }
-        if (!committed) {
-            pool.flushData();
-        }
+        commitNow();
     }
 
     public boolean isDirty() {

@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A real mount of a file system that records the size of every read and write request it is sent: with the INIT
- * reply amended, a 1 MiB write(2) and a buffered 1 MiB read reach the daemon as one request each; asked for 128 KiB,
- * the same I/O arrives in 128 KiB pieces. The bytes are right either way.
+ * reply amended, a 1 MiB write(2), a 1 MiB O_DIRECT read and a buffered 1 MiB read (readahead raised) each reach
+ * the daemon as one request; asked for 128 KiB, the same I/O arrives in 128 KiB pieces. The bytes are right either
+ * way.
  */
 class LargeRequestsIT {
     private static final int FILE_SIZE = 4 << 20;
@@ -86,52 +87,74 @@ class LargeRequestsIT {
 
     @Test
     void oneMebibyteIoArrivesAsOneRequest() throws Exception {
-        RecordingFs fs = mountAndRun(1 << 20);
-        assertEquals(1 << 20, fs.largestWrite.get());
-        assertEquals(1 << 20, fs.largestRead.get(), "buffered read: the readahead was raised to 1 MiB too");
-        assertEquals(1 << 20, fs.requestSize());
+        Run run = mountAndRun(1 << 20);
+        assertEquals(1 << 20, run.fs.requestSize());
+        assertEquals(1 << 20, run.largestWrite);
+        assertEquals(1 << 20, run.largestDirectRead);
+        assertEquals(1024, run.readaheadKib, "the mount's readahead follows the request size (we are root)");
+        assertEquals(1 << 20, run.largestBufferedRead);
     }
 
     @Test
     void askedForLibfuse2sLimitTheKernelSplitsTheSameIo() throws Exception {
-        RecordingFs fs = mountAndRun(128 << 10);
-        assertEquals(128 << 10, fs.largestWrite.get());
-        assertEquals(128 << 10, fs.largestRead.get());
-        assertEquals(128 << 10, fs.requestSize());
+        Run run = mountAndRun(128 << 10);
+        assertEquals(128 << 10, run.fs.requestSize());
+        assertEquals(128 << 10, run.largestWrite);
+        assertEquals(128 << 10, run.largestDirectRead);
+        assertEquals(128 << 10, run.largestBufferedRead);
     }
 
-    /** Mounts, writes 4 MiB in 1 MiB write(2) calls, reads it back buffered and cold, compares, unmounts. */
-    private RecordingFs mountAndRun(int maxRequest) throws Exception {
+    private record Run(RecordingFs fs, int largestWrite, int largestDirectRead, int largestBufferedRead,
+                       int readaheadKib) {
+    }
+
+    /**
+     * Mounts; writes 4 MiB in 1 MiB write(2) calls; reads it back with O_DIRECT, then buffered from a cold page
+     * cache; compares both with what was written; unmounts.
+     */
+    private Run mountAndRun(int maxRequest) throws Exception {
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         RecordingFs fs = new RecordingFs();
         Thread server = new Thread(() -> fs.serve(mnt, List.of("-o", Mounter.DEFAULT_OPTIONS), 4, maxRequest),
                 "test-fuse");
         server.start();
+        Run run;
         try {
-            waitForMount(mnt);
+            String device = waitForMount(mnt);
             byte[] data = new byte[FILE_SIZE];
             new Random(42).nextBytes(data);
             Path src = dir.resolve("src");
             Files.write(src, data);
-            bash("dd if=" + src + " of=" + mnt.resolve("f") + " bs=1M conv=notrunc status=none");
+            Path f = mnt.resolve("f");
+            bash("dd if=" + src + " of=" + f + " bs=1M conv=notrunc status=none");
             assertArrayEquals(data, fs.content);
-            bash("echo 1 > /proc/sys/vm/drop_caches");
+            int written = fs.largestWrite.get();
+
             Path back = dir.resolve("back");
-            bash("dd if=" + mnt.resolve("f") + " of=" + back + " bs=1M status=none");
+            bash("dd if=" + f + " of=" + back + " bs=1M iflag=direct status=none");
             assertArrayEquals(data, Files.readAllBytes(back));
+            int direct = fs.largestRead.getAndSet(0);
+
+            bash("echo 1 > /proc/sys/vm/drop_caches");
+            bash("dd if=" + f + " of=" + back + " bs=1M status=none");
+            assertArrayEquals(data, Files.readAllBytes(back));
+            int readahead = Integer.parseInt(
+                    Files.readString(Path.of("/sys/class/bdi", device, "read_ahead_kb")).trim());
+            run = new Run(fs, written, direct, fs.largestRead.get(), readahead);
         } finally {
             fs.umount();
             server.join(TimeUnit.SECONDS.toMillis(30));
         }
         assertTrue(!server.isAlive(), "the session ended after unmount");
-        return fs;
+        return run;
     }
 
-    private static void waitForMount(Path mnt) throws Exception {
+    /** Waits until the mount answers; returns its device number (MAJOR:MINOR). */
+    private static String waitForMount(Path mnt) throws Exception {
         for (int i = 0; i < 200; i++) {
-            if (BdiReadahead.deviceOf(mnt.toAbsolutePath().toString()) != null
-                    && Files.exists(mnt.resolve("f"))) {
-                return;
+            String device = BdiReadahead.deviceOf(mnt.toAbsolutePath().toString());
+            if (device != null && Files.exists(mnt.resolve("f"))) {
+                return device;
             }
             Thread.sleep(50);
         }

@@ -14,6 +14,11 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,7 +49,24 @@ class PoolFileSystemSyncTest {
         @Override public void ensureSize(long bytes) { file.ensureSize(bytes); }
         @Override public void read(long pos, ByteBuffer dst) { file.read(pos, dst); }
         @Override public void write(long pos, ByteBuffer src) { file.write(pos, src); }
-        @Override public void flush() { flushes.incrementAndGet(); file.flush(); }
+        /** When set, the next flush waits for it (once). */
+        volatile CountDownLatch holdNextFlush;
+        final CountDownLatch flushHeld = new CountDownLatch(1);
+
+        @Override public void flush() {
+            CountDownLatch hold = holdNextFlush;
+            if (hold != null) {
+                holdNextFlush = null;
+                flushHeld.countDown();
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            flushes.incrementAndGet();
+            file.flush();
+        }
         @Override public void close() throws IOException { file.close(); }
     }
 
@@ -83,6 +105,56 @@ class PoolFileSystemSyncTest {
             fs.sync();
             assertEquals(committed + 1, pool.transactionId());
             assertEquals(8L * BLOCK + 1, fs.getattr("/v").size());
+        }
+    }
+
+    @Test
+    void namespaceOperationsDoNotWaitForTheCommitsDataFlush() throws Exception {
+        Path meta = dir.resolve("metadata");
+        try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
+            f.setLength(4 << 20);
+        }
+        Files.createFile(dir.resolve("data"));
+        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
+        ThinPool pool = ThinPool.create(FileBlockDevice.open(meta, true), data, meta,
+                new PoolConfig(BLOCK, 64L * BLOCK, 4 << 20), PoolOptions.DEFAULT);
+        try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
+            fs.createVolume("/v", 0644);
+            fs.truncate("/v", 8L * BLOCK);
+            PoolFileSystem.Handle h = fs.open("/v", true);
+            fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
+
+            // A slow disk: the commit's data flush does not finish until released.
+            CountDownLatch release = new CountDownLatch(1);
+            data.holdNextFlush = release;
+            ExecutorService committer = Executors.newSingleThreadExecutor();
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                Future<?> commit = committer.submit(() -> {
+                    fs.commit();
+                    return null;
+                });
+                assertTrue(data.flushHeld.await(10, TimeUnit.SECONDS), "the commit started flushing");
+                // Meanwhile the namespace answers: stat, a new volume, a snapshot (in bounded time: with the flush
+                // under the monitor these wait for as long as the flush does).
+                Future<Long> namespace = other.submit(() -> {
+                    long size = fs.getattr("/v").size();
+                    fs.createVolume("/w", 0644);
+                    fs.mkdir("/snapshots/s");
+                    return size;
+                });
+                assertEquals(8L * BLOCK, namespace.get(10, TimeUnit.SECONDS));
+                assertFalse(commit.isDone(), "the commit is still waiting for its flush");
+                release.countDown();
+                commit.get(10, TimeUnit.SECONDS);
+            } finally {
+                release.countDown();
+                committer.shutdown();
+                other.shutdown();
+            }
+            fs.sync();
+            assertFalse(fs.isDirty());
+            assertTrue(fs.list("/snapshots").contains("s"));
         }
     }
 }
