@@ -160,7 +160,7 @@ class KernelCheckTest {
         Path dataCopy = data.resolveSibling(data.getFileName() + ".before");
         Files.copy(meta, metaCopy, StandardCopyOption.REPLACE_EXISTING);
         Files.copy(data, dataCopy, StandardCopyOption.REPLACE_EXISTING);
-        Result r = kernelCheckOnce(meta, data, options, ids);
+        Run r = kernelCheckOnce(meta, data, options, ids);
         if (r.out().contains("the guest did not finish")) {
             System.err.println("kernel-check: the guest stalled; trying once more:\n" + r.out());
             Files.copy(metaCopy, meta, StandardCopyOption.REPLACE_EXISTING);

@@ -42,6 +42,9 @@ class PoolFileSystemSyncTest {
         final AtomicInteger flushes = new AtomicInteger();
 
         CountingDataFile(Path p) throws IOException {
+            if (!Files.exists(p)) {
+                Files.createFile(p);
+            }
             file = new DataFile(p, true);
         }
 
@@ -70,20 +73,29 @@ class PoolFileSystemSyncTest {
         @Override public void close() throws IOException { file.close(); }
     }
 
-    @Test
-    void inPlaceWritesAreFlushedBySyncButNeedNoCommit() throws Exception {
+    /** A pool of 64 blocks over {@code data}, in the test's directory. */
+    private ThinPool newPool(CountingDataFile data) throws IOException {
         Path meta = dir.resolve("metadata");
         try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
             f.setLength(4 << 20);
         }
-        Files.createFile(dir.resolve("data"));
-        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
-        ThinPool pool = ThinPool.create(FileBlockDevice.open(meta, true), data, meta,
+        return ThinPool.create(FileBlockDevice.open(meta, true), data, meta,
                 new PoolConfig(BLOCK, 64L * BLOCK, 4 << 20), PoolOptions.DEFAULT);
+    }
+
+    /** Volume /v of 8 blocks, open for writing. */
+    private static PoolFileSystem.Handle newVolume(PoolFileSystem fs) {
+        fs.createVolume("/v", 0644);
+        fs.truncate("/v", 8L * BLOCK);
+        return fs.open("/v", true);
+    }
+
+    @Test
+    void inPlaceWritesAreFlushedBySyncButNeedNoCommit() throws Exception {
+        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
+        ThinPool pool = newPool(data);
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            fs.createVolume("/v", 0644);
-            fs.truncate("/v", 8L * BLOCK);
-            PoolFileSystem.Handle h = fs.open("/v", true);
+            PoolFileSystem.Handle h = newVolume(fs);
 
             fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
             assertTrue(fs.isDirty(), "provisioning changes the mappings");
@@ -110,18 +122,10 @@ class PoolFileSystemSyncTest {
 
     @Test
     void namespaceOperationsDoNotWaitForTheCommitsDataFlush() throws Exception {
-        Path meta = dir.resolve("metadata");
-        try (RandomAccessFile f = new RandomAccessFile(meta.toFile(), "rw")) {
-            f.setLength(4 << 20);
-        }
-        Files.createFile(dir.resolve("data"));
         CountingDataFile data = new CountingDataFile(dir.resolve("data"));
-        ThinPool pool = ThinPool.create(FileBlockDevice.open(meta, true), data, meta,
-                new PoolConfig(BLOCK, 64L * BLOCK, 4 << 20), PoolOptions.DEFAULT);
+        ThinPool pool = newPool(data);
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            fs.createVolume("/v", 0644);
-            fs.truncate("/v", 8L * BLOCK);
-            PoolFileSystem.Handle h = fs.open("/v", true);
+            PoolFileSystem.Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
 
             // A slow disk: the commit's data flush does not finish until released.
