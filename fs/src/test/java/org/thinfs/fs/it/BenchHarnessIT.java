@@ -33,4 +33,14 @@ class BenchHarnessIT {
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.matches("1000 +[0-9.]+ +[0-9.]+ +[0-9]+M +[0-9]+M +[0-9.]+ +[0-9]+M")), r.out());
     }
+
+    @Test
+    void mkdirUnderLoadHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "mkdir-under-load.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("m").toString()));
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("mkdir +median +[0-9.]+ ms +p90 +[0-9.]+ ms +slowest +[0-9.]+ ms")),
+                r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("writer [0-9]+ MiB/s")), r.out());
+    }
 }
