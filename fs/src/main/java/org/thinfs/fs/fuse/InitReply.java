@@ -22,6 +22,7 @@ import java.nio.ByteOrder;
  * max_pages (u16), map_alignment (u16), flags2, unused[7] (64 bytes).
  */
 final class InitReply {
+    /** The INIT opcode, the second field of {@code fuse_in_header}. */
     static final int FUSE_INIT = 26;
     static final int IN_HEADER_SIZE = 40;
     static final int OUT_HEADER_SIZE = 16;
@@ -35,11 +36,6 @@ final class InitReply {
     private static final int OFF_MAX_PAGES = 28;
 
     private InitReply() {
-    }
-
-    /** Whether a request buffer (starting at its {@code fuse_in_header}) is the kernel's INIT. */
-    static boolean isInit(ByteBuffer request) {
-        return request.order(ByteOrder.LITTLE_ENDIAN).getInt(4) == FUSE_INIT;
     }
 
     /** Whether the kernel that sent this INIT request accepts a {@code max_pages} in the reply. */

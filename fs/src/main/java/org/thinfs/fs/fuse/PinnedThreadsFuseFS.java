@@ -193,6 +193,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 byte[] head = request.array();
                 mem.get(0, head, 0, Math.min(head.length, res));
                 amendInit = InitReply.kernelOffersMaxPages(request);
+                if (!amendInit) {
+                    LOG.info("the kernel offers no FUSE_MAX_PAGES (before Linux 4.20): requests stay at 128 KiB");
+                }
             }
             lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
             if (amendInit) {
