@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -105,10 +106,11 @@ public final class Catalog {
      */
     static void write(Path dir, Document doc) throws IOException {
         Path target = slot(dir, doc.transactionId);
-        boolean created = !Files.exists(target);
+        boolean created = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
         byte[] bytes = JSON.writeValueAsBytes(doc);
+        // O_NOFOLLOW: a symbolic link planted in the pool directory is refused, never written through.
         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+                StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
             java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
             while (b.hasRemaining()) {
                 ch.write(b);
