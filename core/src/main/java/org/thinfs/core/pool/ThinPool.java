@@ -315,23 +315,30 @@ public final class ThinPool implements Closeable {
         data.flush();
     }
 
+    /**
+     * What a commit does before it takes the gate: most dirty data pages reach the disk here, while requests keep
+     * flowing, so the flush under the gate only has to cover what arrived in between and I/O pauses for much less
+     * than a full flush. Under a writer that keeps the disk busy, a slow pass leaves its own duration's data behind,
+     * so passes repeat while they are slow (a few at most: the writer may outrun the disk). A caller that holds its
+     * own lock around {@link #commit} calls this first, outside that lock.
+     */
+    public void preFlush() {
+        for (int pass = 0; pass < PRE_FLUSH_PASSES; pass++) {
+            long passStart = System.nanoTime();
+            data.flush();
+            if (System.nanoTime() - passStart < QUICK_FLUSH_NANOS) {
+                return;
+            }
+        }
+    }
+
     /** Makes every acknowledged write durable: data file flushed, then metadata committed (superblock last). */
     public void commit() {
         if (readOnlyReason != null) {
             return;
         }
-        // Most dirty data pages reach the disk here, while requests keep flowing; the flush under the gate below
-        // then only has to cover what arrived in between, so I/O pauses for much less than a full flush. Under a
-        // writer that keeps the disk busy, a slow pass leaves its own duration's data behind, so passes repeat
-        // while they are slow (a few at most: the writer may outrun the disk).
         long start = System.nanoTime();
-        for (int pass = 0; pass < PRE_FLUSH_PASSES; pass++) {
-            long passStart = System.nanoTime();
-            data.flush();
-            if (System.nanoTime() - passStart < QUICK_FLUSH_NANOS) {
-                break;
-            }
-        }
+        preFlush();
         long preFlushed = System.nanoTime();
         gate.writeLock().lock();
         long gated = System.nanoTime();

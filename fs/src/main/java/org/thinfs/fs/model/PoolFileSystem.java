@@ -488,7 +488,7 @@ public final class PoolFileSystem implements Closeable {
         // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
         // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
         // The commit below then only flushes what arrived in between.
-        pool.flushData();
+        pool.preFlush();
         commitNow();
     }
 
