@@ -337,8 +337,18 @@ public final class ThinPool implements Closeable {
         if (readOnlyReason != null) {
             return;
         }
-        long start = System.nanoTime();
         preFlush();
+        commitPreFlushed();
+    }
+
+    /**
+     * The rest of {@link #commit} for a caller that ran {@link #preFlush} itself, outside its own lock: the flush
+     * under the gate covers only what arrived since, and no further pre-flush pass runs under the caller's lock.
+     */
+    public void commitPreFlushed() {
+        if (readOnlyReason != null) {
+            return;
+        }
         long preFlushed = System.nanoTime();
         gate.writeLock().lock();
         long gated = System.nanoTime();
@@ -372,9 +382,9 @@ public final class ThinPool implements Closeable {
             }
             if (LOG.isDebugEnabled()) {
                 long end = System.nanoTime();
-                LOG.debug("commit: data pre-flush {} us, waiting for the gate {} us, I/O paused {} us (data flush "
-                                + "{} us, metadata {} us)", (preFlushed - start) / 1000, (gated - preFlushed) / 1000,
-                        (end - gated) / 1000, (flushed - gated) / 1000, (end - flushed) / 1000);
+                LOG.debug("commit: waiting for the gate {} us, I/O paused {} us (data flush {} us, metadata {} us)",
+                        (gated - preFlushed) / 1000, (end - gated) / 1000, (flushed - gated) / 1000,
+                        (end - flushed) / 1000);
             }
             punch(toPunch);
         } finally {

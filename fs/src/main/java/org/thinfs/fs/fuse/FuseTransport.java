@@ -14,10 +14,6 @@ public record FuseTransport(int threads, int maxRequest) {
         if (threads < 1) {
             throw new IllegalArgumentException("at least one FUSE thread is needed, not " + threads);
         }
-        if (maxRequest % 4096 != 0 || maxRequest < InitReply.DEFAULT_MAX_REQUEST
-                || maxRequest > PinnedThreadsFuseFS.MAX_REQUEST) {
-            throw new IllegalArgumentException("the FUSE request size must be a multiple of 4 KiB from 128K to 1M, not "
-                    + maxRequest + " bytes");
-        }
+        InitReply.checkRequestSize(maxRequest);
     }
 }

@@ -29,6 +29,8 @@ final class InitReply {
     static final int FUSE_MAX_PAGES = 1 << 22;
     /** libfuse2's own limit, and the kernel's default (32 pages). */
     static final int DEFAULT_MAX_REQUEST = 128 * 1024;
+    /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
+    static final int MAX_REQUEST = 1024 * 1024;
     private static final int INIT_OUT_SIZE = 64;
     private static final int PAGE = 4096;
     private static final int OFF_FLAGS = 12;
@@ -49,6 +51,14 @@ final class InitReply {
         return minor >= 28 && (flags & FUSE_MAX_PAGES) != 0;
     }
 
+    /** Refuses a request size that is not a multiple of 4 KiB from 128 KiB to 1 MiB (the kernel's default limit). */
+    static void checkRequestSize(int maxRequest) {
+        if (maxRequest % PAGE != 0 || maxRequest < DEFAULT_MAX_REQUEST || maxRequest > MAX_REQUEST) {
+            throw new IllegalArgumentException("the FUSE request size must be a multiple of 4 KiB from 128K to 1M, "
+                    + "not " + maxRequest + " bytes");
+        }
+    }
+
     /**
      * The INIT reply {@code reply} (out header and body, as libfuse2 wrote it) with requests of up to
      * {@code maxRequest} bytes allowed. An error reply, or a body too short to be an {@code fuse_init_out}, is
@@ -57,10 +67,7 @@ final class InitReply {
      * @param maxRequest a multiple of 4 KiB from 128 KiB to 1 MiB (the kernel's default page limit)
      */
     static byte[] allowLargeRequests(byte[] reply, int maxRequest) {
-        if (maxRequest % PAGE != 0 || maxRequest < DEFAULT_MAX_REQUEST || maxRequest > 256 * PAGE) {
-            throw new IllegalArgumentException("the request size must be a multiple of 4 KiB from 128 KiB to 1 MiB, "
-                    + "not " + maxRequest);
-        }
+        checkRequestSize(maxRequest);
         ByteBuffer in = ByteBuffer.wrap(reply).order(ByteOrder.LITTLE_ENDIAN);
         int bodyLength = reply.length - OUT_HEADER_SIZE;
         if (in.getInt(4) != 0 || bodyLength < OFF_MAX_WRITE + 4) {
@@ -75,10 +82,5 @@ final class InitReply {
         o.putInt(body + OFF_MAX_WRITE, maxRequest);
         o.putShort(body + OFF_MAX_PAGES, (short) (maxRequest / PAGE));
         return out;
-    }
-
-    /** The {@code max_write} of an INIT reply body as sent (for tests and logs). */
-    static int maxWrite(byte[] reply) {
-        return ByteBuffer.wrap(reply).order(ByteOrder.LITTLE_ENDIAN).getInt(OUT_HEADER_SIZE + OFF_MAX_WRITE);
     }
 }

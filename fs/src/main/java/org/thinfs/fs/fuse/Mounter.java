@@ -21,7 +21,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
-    /** Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. */
+    /**
+     * Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. max_write is
+     * libfuse2's own figure (what a kernel without FUSE_MAX_PAGES is told); {@link InitReply} raises it when the
+     * kernel allows; max_read is the kernel's cap on read requests.
+     */
     public static final String DEFAULT_OPTIONS = "default_permissions,big_writes,max_write=131072,max_read=1048576";
 
     private Mounter() {

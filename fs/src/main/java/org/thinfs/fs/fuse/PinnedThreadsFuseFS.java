@@ -43,7 +43,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     /** sizeof(struct fuse_buf) on LP64: size_t size, int flags, void *mem, int fd, off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
     /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
-    public static final int MAX_REQUEST = 1024 * 1024;
+    public static final int MAX_REQUEST = InitReply.MAX_REQUEST;
     /** Room for the request headers in front of a full write (the kernel wants in header + write_in + max_write). */
     private static final int HEADER_ROOM = 8192;
     /** The largest read or write the kernel sends this mount, known once INIT is answered. */
@@ -130,6 +130,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         Pointer se = lib.fuse_get_session(f);
         long bufSize = lib.fuse_chan_bufsize(ch);
         InitChannel init = null;
+        InitReply.checkRequestSize(maxRequest);
         if (maxRequest > InitReply.DEFAULT_MAX_REQUEST) {
             // Every worker's buffer must hold the largest write from the start: once INIT is answered, the kernel
             // refuses (EINVAL) a read of /dev/fuse into anything smaller.

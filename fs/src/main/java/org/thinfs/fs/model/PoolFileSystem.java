@@ -487,11 +487,12 @@ public final class PoolFileSystem implements Closeable {
         }
         // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
         // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
-        // The commit below then only flushes what arrived in between.
+        // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
         pool.preFlush();
         commitNow();
     }
 
+    /** Commits names and metadata; the data was pre-flushed by the caller (the gated flush covers the rest). */
     private synchronized void commitNow() throws IOException {
         if (!dirty) {
             return;
@@ -507,7 +508,7 @@ public final class PoolFileSystem implements Closeable {
                 Catalog.write(catalogDir, doc);
                 pool.setTransactionId(n, n + 1);
             }
-            pool.commit();
+            pool.commitPreFlushed();
         } catch (IOException | RuntimeException e) {
             dirty = true;
             throw e;

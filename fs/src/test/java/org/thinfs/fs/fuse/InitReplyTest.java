@@ -47,7 +47,6 @@ class InitReplyTest {
         assertEquals(12, o.getShort(32));
         assertEquals(9, o.getShort(34));
         assertEquals(1 << 20, o.getInt(36));
-        assertEquals(1 << 20, InitReply.maxWrite(out));
         assertEquals(0, o.getInt(40), "time_gran untouched");
         assertEquals(256, o.getShort(44), "max_pages");
         for (int i = 46; i < out.length; i++) {

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -145,7 +146,7 @@ class LargeRequestsIT {
             fs.umount();
             server.join(TimeUnit.SECONDS.toMillis(30));
         }
-        assertTrue(!server.isAlive(), "the session ended after unmount");
+        assertFalse(server.isAlive(), "the session ended after unmount");
         return run;
     }
 
