@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The real Linux kernel (Debian 6.1 under QEMU, ../shared/tools/kernel-check.sh) as the oracle: a pool thinfs wrote
+ * The real Linux kernel (Debian 6.1 under QEMU, tools/kernel-check/kernel-check.sh) as the oracle: a pool thinfs wrote
  * activates with dm-thin and reads the same bytes; then the kernel snapshots, writes, discards, deletes and creates
  * on it, and thinfs reads exactly what the kernel wrote and keeps working on it. About a minute under TCG.
  */
@@ -113,6 +113,28 @@ class KernelCheckTest {
         }
     }
 
+    /** A pool whose superblock checksum is wrong must make the harness fail loudly, not pass or hang. */
+    @Test
+    void aBrokenChecksumFailsLoudly() throws Exception {
+        Path meta = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        try (ThinPool pool = ThinPool.create(meta, data, new PoolConfig(BLOCK, 64L << 20, 4L << 20),
+                PoolOptions.DEFAULT)) {
+            pool.createThin(1).write(0, ByteBuffer.wrap(new byte[BLOCK]));
+        }
+        try (var ch = java.nio.channels.FileChannel.open(meta, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, 0);
+            b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+            ch.write(b, 0);                                            // the superblock's checksum field
+        }
+        Run r = kernelCheckOnce(meta, data, List.of(), 1);
+        assertTrue(r.exit() != 0, "kernel-check passed a pool with a broken checksum:\n" + r.out());
+        assertTrue(r.out().contains("RESULT fail") && r.out().contains("ERROR"), r.out());
+    }
+
     private static byte[] read(ThinPool pool, long id, long off, int len) {
         ByteBuffer b = ByteBuffer.allocate(len);
         pool.device(id).read(off, b);
@@ -183,7 +205,7 @@ class KernelCheckTest {
     }
 
     private static Run kernelCheckOnce(Path meta, Path data, List<String> options, long... ids) throws Exception {
-        Path script = TestVectors.shared().resolve("tools/kernel-check.sh");
+        Path script = TestVectors.kernelCheckScript();
         List<String> cmd = new ArrayList<>(List.of("bash", script.toString(), meta.toString(), data.toString(),
                 "128"));
         for (long id : ids) {

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class KernelReplayTest {
     private static final int BLOCK = 65536;
-    private static final Path KERNEL = VectorOpenTest.shared().resolve("testdata/kernel");
+    private static final Path KERNEL = org.thinfs.core.testing.TestVectors.testdata().resolve("kernel");
 
     @TempDir
     Path dir;

@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * pool directory, {@code catalog.0.json} and {@code catalog.1.json}, each stamped with the metadata transaction id it
  * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N (fsynced), then commits
  * the metadata with transaction id N+1; opening picks the slot whose stamp equals the metadata's id. A crash at any
- * point therefore leaves a catalog that matches the metadata exactly. See fs/CATALOG.md.
+ * point therefore leaves a catalog that matches the metadata exactly. See docs/CATALOG.md.
  */
 public final class Catalog {
     static final ObjectMapper JSON = new ObjectMapper()
