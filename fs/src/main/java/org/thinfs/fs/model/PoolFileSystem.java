@@ -224,7 +224,12 @@ public final class PoolFileSystem implements Closeable {
     // ---------------------------------------------------------------- namespace changes
 
     /** Creates an empty volume (size 0) at a top-level name. */
-    public synchronized void createVolume(String path, int mode) {
+    public void createVolume(String path, int mode) {
+        applyCreateVolume(path, mode);
+        commitChange();
+    }
+
+    private synchronized void applyCreateVolume(String path, int mode) {
         requireNames();
         FsPath p = FsPath.parse(path);
         if (p.kind() != FsPath.Kind.VOLUME) {
@@ -242,7 +247,12 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /** Takes {@code snapshots/SET}: a snapshot of every volume, all in one metadata step. */
-    public synchronized void mkdir(String path) {
+    public void mkdir(String path) {
+        applyMkdir(path);
+        commitChange();
+    }
+
+    private synchronized void applyMkdir(String path) {
         requireNames();
         FsPath p = FsPath.parse(path);
         if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
@@ -273,7 +283,12 @@ public final class PoolFileSystem implements Closeable {
         dirty = true;
     }
 
-    public synchronized void rmdir(String path) {
+    public void rmdir(String path) {
+        applyRmdir(path);
+        commitChange();
+    }
+
+    private synchronized void applyRmdir(String path) {
         FsPath p = FsPath.parse(path);
         if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
             throw new FsException(p.isDirectory() ? Code.EPERM : Code.ENOTDIR, "cannot remove " + path);
@@ -287,7 +302,12 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /** Deletes a volume, snapshot volume or lost device and the blocks only it held. */
-    public synchronized void unlink(String path) {
+    public void unlink(String path) {
+        applyUnlink(path);
+        commitChange();
+    }
+
+    private synchronized void applyUnlink(String path) {
         FsPath p = FsPath.parse(path);
         Entry e = entry(p);
         requireNames();
@@ -301,7 +321,12 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /** {@code ln FROM TO}: a writable O(1) clone of any volume, snapshot volume or lost device. */
-    public synchronized void link(String from, String to) {
+    public void link(String from, String to) {
+        applyLink(from, to);
+        commitChange();
+    }
+
+    private synchronized void applyLink(String from, String to) {
         requireNames();
         Entry src = entry(FsPath.parse(from));
         FsPath t = FsPath.parse(to);
@@ -322,7 +347,12 @@ public final class PoolFileSystem implements Closeable {
      * {@code mv}: renames a volume (atomically replacing an existing target, whose device is deleted), a snapshot
      * set, or moves a snapshot volume or lost device to a top-level volume name.
      */
-    public synchronized void rename(String from, String to) {
+    public void rename(String from, String to) {
+        applyRename(from, to);
+        commitChange();
+    }
+
+    private synchronized void applyRename(String from, String to) {
         requireNames();
         FsPath f = FsPath.parse(from);
         FsPath t = FsPath.parse(to);
@@ -361,20 +391,32 @@ public final class PoolFileSystem implements Closeable {
         dirty = true;
     }
 
-    public synchronized void chmod(String path, int mode) {
+    public void chmod(String path, int mode) {
+        applyChmod(path, mode);
+        commitChange();
+    }
+
+    private synchronized void applyChmod(String path, int mode) {
         Entry e = entry(FsPath.parse(path));
         requireNames();
         e.mode = mode & 07777;
         dirty = true;
     }
 
-    public synchronized void setMtime(String path, long millis) {
+    public void setMtime(String path, long millis) {
+        if (applySetMtime(path, millis)) {
+            commitChange();
+        }
+    }
+
+    private synchronized boolean applySetMtime(String path, long millis) {
         FsPath p = FsPath.parse(path);
         if (p.isDirectory()) {
-            return;
+            return false;
         }
         entry(p).mtime = millis;
         dirty = true;
+        return true;
     }
 
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
@@ -384,6 +426,7 @@ public final class PoolFileSystem implements Closeable {
         }
         Entry e;
         ThinDevice dev;
+        boolean grew;
         synchronized (this) {
             FsPath p = FsPath.parse(path);
             e = entry(p);
@@ -391,19 +434,21 @@ public final class PoolFileSystem implements Closeable {
                 throw new FsException(Code.EROFS, "snapshot volumes are read-only");
             }
             dev = pool.device(e.id);
-            if (e.growTo(size)) {
+            grew = e.growTo(size);
+            if (grew) {
                 e.mtime = System.currentTimeMillis();
                 dirty = true;
-                return;
             }
         }
-        long old = e.size;
-        dev.discard(size, Math.max(old, size) - size);
-        synchronized (this) {
-            e.shrinkTo(size);
-            e.mtime = System.currentTimeMillis();
-            dirty = true;
+        if (!grew) {
+            dev.discard(size, Math.max(e.size, size) - size);
+            synchronized (this) {
+                e.shrinkTo(size);
+                e.mtime = System.currentTimeMillis();
+                dirty = true;
+            }
         }
+        commitChange();
     }
 
     // ---------------------------------------------------------------- data
@@ -490,6 +535,27 @@ public final class PoolFileSystem implements Closeable {
         // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
         pool.preFlush();
         commitNow();
+    }
+
+    /**
+     * Makes a namespace change durable before its call returns, as dm-thin commits the metadata after every pool
+     * message ({@code create_thin}, {@code create_snap}, {@code delete}): {@code mkdir snapshots/x && upgrade} must
+     * leave the snapshot if the host dies during the upgrade. Called after the change, outside the monitor, so the
+     * pre-flush of the data (which the metadata about to be committed may point at) does not hold the namespace.
+     *
+     * <p>Group commit: {@link #commitNow} takes the monitor and commits every change made before it; a change
+     * whose call arrives while another commit runs waits on the monitor and then finds {@link #dirty} either
+     * cleared by a commit that started after it (it is in that commit, which has finished: the monitor is held to
+     * the end) or still set (it commits). Never the unlocked early return of {@link #commit}: a commit that
+     * cleared {@code dirty} may still be writing.
+     */
+    private void commitChange() {
+        try {
+            pool.preFlush();
+            commitNow();
+        } catch (IOException e) {
+            throw new FsException(Code.EIO, "the change is made but could not be committed: " + e.getMessage());
+        }
     }
 
     /** Commits names and metadata; the data was pre-flushed by the caller (the gated flush covers the rest). */

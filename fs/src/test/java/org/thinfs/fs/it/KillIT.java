@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * SIGKILL of the mounted daemon at random moments while a verifying writer runs (writes, fsyncs, snapshots that make
  * later writes copy on write, deletes of snapshot sets). After every remount: thin_check passes, the catalog names
- * exactly the metadata's devices, every byte fsynced before the kill reads back (or a later version of it), and no
- * block shows data that was never written there.
+ * exactly the metadata's devices, every byte fsynced before the kill reads back (or a later version of it), no
+ * block shows data that was never written there, and every snapshot set whose {@code mkdir} returned before the
+ * kill is there with the content the volume had when it was taken (namespace changes are durable on return).
  *
  * <p>Iterations: {@code -Dthinfs.kill.iterations=N} (default 6, seeds 1..N).
  */
@@ -43,23 +44,25 @@ class KillIT {
             // Per block: every version ever written (a version is the seq stamped in it), and the last fsynced one.
             Map<Integer, List<Long>> versions = new HashMap<>();
             Map<Integer, Long> synced = new HashMap<>();
+            // Snapshot sets whose mkdir returned, with the volume's content then (block -> version), until deleted.
+            Map<String, Map<Integer, Long>> snapshots = new java.util.LinkedHashMap<>();
             for (int it = 1; it <= iterations; it++) {
                 Random rnd = new Random(it);
                 AtomicBoolean stop = new AtomicBoolean();
                 Path vol = p.mnt.resolve("vol");
-                Thread writer = new Thread(() -> write(vol, p.mnt, rnd, versions, synced, stop));
+                Thread writer = new Thread(() -> write(vol, p.mnt, rnd, versions, synced, snapshots, stop));
                 writer.start();
                 Thread.sleep(200 + rnd.nextInt(1500));
-                long pid = Long.parseLong(Files.readString(p.pool.resolve("thinfs.pid")).trim());
+                long pid = p.daemonPid();
                 Sh.run(tmp, List.of("kill", "-9", Long.toString(pid))).ok();
                 ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
                 stop.set(true);
                 writer.join(30_000);
-                Sh.run(tmp, List.of("fusermount", "-u", "-z", p.mnt.toString()));
-                Files.deleteIfExists(p.pool.resolve("thinfs.pid"));
+                p.afterKill(pid);
                 assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode(), "iteration " + it);
                 p.mount();
                 verify(vol, versions, synced, "iteration " + it);
+                verifySnapshots(p.mnt, snapshots, "iteration " + it);
             }
             assertTrue(synced.size() > 200, "the writer made enough blocks durable to test: " + synced.size());
             p.unmount();
@@ -107,7 +110,8 @@ class KillIT {
 
     /** Writes stamped blocks until the daemon dies; fsyncs now and then and records what is then durable. */
     private static void write(Path vol, Path mnt, Random rnd, Map<Integer, List<Long>> versions,
-                              Map<Integer, Long> synced, AtomicBoolean stop) {
+                              Map<Integer, Long> synced, Map<String, Map<Integer, Long>> snapshots,
+                              AtomicBoolean stop) {
         Map<Integer, Long> sinceSync = new HashMap<>();
         ByteBuffer buf = ByteBuffer.allocate(BLOCK);
         try (FileChannel ch = FileChannel.open(vol, StandardOpenOption.WRITE)) {
@@ -132,9 +136,17 @@ class KillIT {
                     sinceSync.clear();
                 } else if (r == 10) {
                     Files.createDirectory(mnt.resolve("snapshots").resolve("s" + seq));
+                    Map<Integer, Long> content = new HashMap<>();
+                    synchronized (versions) {
+                        versions.forEach((blk, w) -> content.put(blk, w.get(w.size() - 1)));
+                        snapshots.put("s" + seq, content);
+                    }
                 } else if (r == 11) {
                     try (var sets = Files.list(mnt.resolve("snapshots"))) {
                         for (Path s : sets.toList()) {
+                            synchronized (versions) {
+                                snapshots.remove(s.getFileName().toString());   // from now on it may be gone
+                            }
                             Files.deleteIfExists(s.resolve("vol"));
                             Files.deleteIfExists(s);
                             break;
@@ -144,6 +156,32 @@ class KillIT {
             }
         } catch (IOException | RuntimeException e) {
             // The daemon was killed under us: expected.
+        }
+    }
+
+    /**
+     * Every snapshot set the model holds exists; the two newest hold, block by block, the version the volume had
+     * when their mkdir returned (reading every set would cost 16 MiB each).
+     */
+    private static void verifySnapshots(Path mnt, Map<String, Map<Integer, Long>> snapshots, String where)
+            throws IOException {
+        List<String> names = new ArrayList<>(snapshots.keySet());   // the writer has stopped
+        ByteBuffer buf = ByteBuffer.allocate(BLOCK);
+        for (int i = 0; i < names.size(); i++) {
+            Path f = mnt.resolve("snapshots").resolve(names.get(i)).resolve("vol");
+            assertTrue(Files.exists(f), where + ": snapshot set " + names.get(i) + " was reported made, and is gone");
+            if (i < names.size() - 2) {
+                continue;
+            }
+            Map<Integer, Long> content = snapshots.get(names.get(i));
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                for (int b = 0; b < BLOCKS; b++) {
+                    buf.clear();
+                    ch.read(buf, (long) b * BLOCK);
+                    assertEquals(content.getOrDefault(b, 0L).longValue(), buf.getLong(0),
+                            where + ": snapshot " + names.get(i) + " block " + b);
+                }
+            }
         }
     }
 

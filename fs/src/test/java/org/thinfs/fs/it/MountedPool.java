@@ -60,6 +60,27 @@ final class MountedPool implements AutoCloseable {
         return Files.readString(Path.of("/proc/mounts")).contains(" " + mnt + " ");
     }
 
+    long daemonPid() throws IOException {
+        return Long.parseLong(Files.readString(pool.resolve("thinfs.pid")).trim());
+    }
+
+    /**
+     * After the daemon was killed ({@code kill -9 PID} from a test): waits for it to be gone, drops the dead mount
+     * and the pid file it left, so {@link #mount()} works again.
+     */
+    void afterKill(long pid) throws Exception {
+        ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+        Sh.run(dir, List.of("fusermount", "-u", "-z", mnt.toString()));
+        Files.deleteIfExists(pool.resolve("thinfs.pid"));
+    }
+
+    /** SIGKILL of the daemon now, then {@link #afterKill}. */
+    void kill9() throws Exception {
+        long pid = daemonPid();
+        Sh.run(dir, List.of("kill", "-9", Long.toString(pid))).ok();
+        afterKill(pid);
+    }
+
     void unmount() throws Exception {
         thinfs("umount", mnt.toString()).ok();
     }
