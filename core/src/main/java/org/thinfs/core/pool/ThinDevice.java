@@ -7,6 +7,7 @@ import org.thinfs.core.format.DeviceDetails;
 import org.thinfs.core.thin.ThinMetadata;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * A thin volume of a {@link ThinPool}: byte-addressed I/O over its mapping tree.
@@ -18,6 +19,8 @@ import java.nio.ByteBuffer;
  * a new one first (unless the write covers it whole).
  */
 public final class ThinDevice {
+    /** Mapped blocks unmapped per metadata step of a discard (and locked at once). */
+    private static final int UNMAP_BATCH = 4096;
     private static final int IN_PLACE = 0;
     private static final int PROVISION = 1;
     private static final int COPY = 2;
@@ -263,28 +266,50 @@ public final class ThinDevice {
         zeroRange(offset, firstWhole * blockSize - offset);
         zeroRange(endWhole * blockSize, end - endWhole * blockSize);
         pool.gate.readLock().lock();
-        // Lock in bounded batches: a discard of a whole volume must not hold millions of locks at once.
         try {
-            for (long b = firstWhole; b < endWhole; b += 4096) {
-                long batchEnd = Math.min(endWhole, b + 4096);
-                pool.blockLocks.lock(id, b, batchEnd - 1);
-                try {
-                    long from = b;
-                    pool.changeMetadata(() -> {
-                        ThinMetadata md = pool.metadataUnderLock();
-                        java.util.List<Long> mapped = new java.util.ArrayList<>();
-                        md.lookupRange(id, from, batchEnd, (vblock, dataBlock, time) -> mapped.add(vblock));
-                        for (long v : mapped) {
-                            md.remove(id, v);
-                        }
-                        return null;
-                    });
-                } finally {
-                    pool.blockLocks.unlock(id, b, batchEnd - 1);
-                }
-            }
+            unmapWholeBlocks(firstWhole, endWhole);
         } finally {
             pool.gate.readLock().unlock();
+        }
+    }
+
+    /**
+     * Unmaps the mapped blocks of [first, end). Cost rule, kept here for every range operation (discard,
+     * punch-hole, truncate down): the work follows the blocks that are mapped, found by walking the mapping tree,
+     * never the virtual blocks of the range, so an 8 EiB range over a few mappings costs a few lookups. Batches of
+     * at most {@link #UNMAP_BATCH} mapped blocks bound the locks held at once; each batch locks exactly the blocks
+     * it will change, in ascending order (the order every request locks in), and removes those still mapped then.
+     * A write that maps a gap of the range while this runs is ordered after the discard, which lseek, read and
+     * the next batch all agree on.
+     */
+    private void unmapWholeBlocks(long first, long end) {
+        long cursor = first;
+        while (Long.compareUnsigned(cursor, end) < 0) {
+            long from = cursor;
+            List<Long> mapped = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, from, end,
+                    UNMAP_BATCH));
+            if (mapped.isEmpty()) {
+                return;
+            }
+            int locked = 0;
+            try {
+                for (long v : mapped) {
+                    pool.blockLocks.lock(id, v, v);
+                    locked++;
+                }
+                pool.changeMetadata(() -> {
+                    ThinMetadata md = pool.metadataUnderLock();
+                    for (long v : mapped) {
+                        md.remove(id, v);
+                    }
+                    return null;
+                });
+            } finally {
+                for (int i = 0; i < locked; i++) {
+                    pool.blockLocks.unlock(id, mapped.get(i), mapped.get(i));
+                }
+            }
+            cursor = mapped.get(mapped.size() - 1) + 1;
         }
     }
 

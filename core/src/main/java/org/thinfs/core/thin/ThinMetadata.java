@@ -298,6 +298,19 @@ public final class ThinMetadata implements Closeable {
     }
 
     /**
+     * Up to {@code max} mapped virtual blocks of device {@code id} in [from, to), ascending. The walk stops after
+     * the {@code max}-th, so the cost follows what is mapped, never the width of the range.
+     */
+    public java.util.List<Long> mappedBlocks(long id, long from, long to, int max) {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        deviceTree.walkRange(deviceRoot(id), from, to, (leaf, i) -> {
+            out.add(leaf.key(i));
+            return out.size() < max;
+        });
+        return out;
+    }
+
+    /**
      * Maps {@code vblock} to {@code dataBlock} stamped with the current time. The data block must already hold a
      * count for this mapping (freshly allocated); a previous, different mapping releases its block.
      *
