@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
+    /** How often the write-behind flush runs. */
+    private static final long WRITE_BEHIND_MS = Long.getLong("thinfs.writeBehindMs", 20);
     /**
      * Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. max_write is
      * libfuse2's own figure (what a kernel without FUSE_MAX_PAGES is told); {@link InitReply} raises it when the
@@ -48,7 +50,7 @@ public final class Mounter {
                            Runnable everyTick)
             throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
-        ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledExecutorService committer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "thinfs-commit");
             t.setDaemon(true);
             return t;
@@ -62,6 +64,16 @@ public final class Mounter {
                 LOG.error("periodic commit failed: {}", e.getMessage());
             }
         }, ms, ms, TimeUnit.MILLISECONDS);
+        // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
+        // mappings point at. Flushing the data file every few milliseconds keeps what a commit finds dirty small,
+        // so mkdir under a saturating writer waits for milliseconds of data, not for up to a commit interval's.
+        committer.scheduleWithFixedDelay(() -> {
+            try {
+                fs.pool().flushData();
+            } catch (RuntimeException e) {
+                LOG.debug("write-behind flush failed: {}", e.getMessage());
+            }
+        }, WRITE_BEHIND_MS, WRITE_BEHIND_MS, TimeUnit.MILLISECONDS);
         CountDownLatch closed = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: unmounting {}", mountPoint);
