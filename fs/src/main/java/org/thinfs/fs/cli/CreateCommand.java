@@ -10,6 +10,7 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 
 @Command(name = "create", mixinStandardHelpOptions = true,
@@ -29,9 +30,16 @@ final class CreateCommand implements Callable<Integer> {
             description = "Metadata file size (default: estimated as thin_metadata_size does, doubled for snapshots).")
     Long metadataSize;
 
+    /** Where a create builds the pool before renaming it into place; a leftover one is named by create and mount. */
+    static final String BUILDING = ".thinfs-creating";
+
     @Override
     public Integer call() throws Exception {
         PoolDir pool = new PoolDir(dir);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new Main.UsageError(dir + " exists and is not a directory; give a new or empty directory");
+        }
+        Pools.refuseUnfinishedCreate(dir);
         if (Files.exists(pool.metadata())) {
             throw new Main.UsageError(dir + " already holds a pool");
         }
@@ -41,17 +49,46 @@ final class CreateCommand implements Callable<Integer> {
         if (size < blockSize) {
             throw new Main.UsageError("--size must hold at least one data block of " + Sizes.human(blockSize));
         }
+        PoolLimits.checkData(size, blockSize);
         long meta = metadataSize != null ? metadataSize : PoolDir.defaultMetadataSize(size, blockSize);
-        Files.createDirectories(dir);
-        Files.deleteIfExists(pool.data());
-        Files.createFile(pool.data());
-        try (ThinPool p = ThinPool.create(pool.metadata(), pool.data(), new PoolConfig(blockSize, size, meta),
-                PoolOptions.DEFAULT)) {
-            PoolUsage u = p.usage();
+        PoolLimits.checkMetadata(meta);
+        build(pool, meta);
+        return 0;
+    }
+
+    /**
+     * All or nothing: the pool is made in {@code POOL/.thinfs-creating} (or beside POOL when POOL does not exist
+     * yet) and moved into place when complete, the metadata file last, since a directory holds a pool exactly when
+     * its metadata file is there. A failure removes what it made; a crash leaves only the building folder, which
+     * the next create or mount names with the command that removes it.
+     */
+    private void build(PoolDir pool, long meta) throws Exception {
+        boolean fresh = !Files.exists(dir);
+        Path building = fresh ? dir.toAbsolutePath().resolveSibling("." + dir.getFileName() + BUILDING)
+                : dir.resolve(BUILDING);
+        Files.createDirectories(building.getParent());
+        Files.createDirectory(building);
+        PoolDir b = new PoolDir(building);
+        try {
+            Files.createFile(b.data());
+            PoolUsage u;
+            try (ThinPool p = ThinPool.create(b.metadata(), b.data(), new PoolConfig(blockSize, size, meta),
+                    PoolOptions.DEFAULT)) {
+                u = p.usage();
+            }
+            if (fresh) {
+                Files.move(building, dir, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.move(b.data(), pool.data(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(b.metadata(), pool.metadata(), StandardCopyOption.ATOMIC_MOVE);
+                Files.delete(building);
+            }
             System.out.printf("created pool %s: %s of data in %d blocks of %s, %s of metadata%n", dir,
                     Sizes.human(u.dataBlocks() * u.dataBlockSize()), u.dataBlocks(), Sizes.human(blockSize),
                     Sizes.human(u.metadataBlocks() * 4096L));
+        } catch (Exception | Error e) {
+            Pools.deleteTree(building);
+            throw e;
         }
-        return 0;
     }
 }

@@ -33,6 +33,7 @@ final class Pools {
     }
 
     static PoolDir requirePool(Path dir) {
+        refuseUnfinishedCreate(dir);
         PoolDir p = new PoolDir(dir);
         for (Path f : new Path[]{p.metadata(), p.data(), dir.resolve("catalog.0.json"), dir.resolve("catalog.1.json")}) {
             if (Files.isSymbolicLink(f)) {
@@ -45,6 +46,32 @@ final class Pools {
                     + "); make one with 'thinfs create'");
         }
         return p;
+    }
+
+    /** A create that crashed leaves its building folder (CreateCommand#build) and nothing else: name it. */
+    static void refuseUnfinishedCreate(Path dir) {
+        Path inside = dir.resolve(CreateCommand.BUILDING);
+        Path beside = dir.toAbsolutePath().resolveSibling("." + dir.getFileName() + CreateCommand.BUILDING);
+        for (Path left : new Path[]{inside, beside}) {
+            if (Files.exists(left, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new Main.UsageError("an unfinished 'thinfs create' of " + dir + " left " + left
+                        + " (it holds no pool anyone used); remove it with: rm -r '" + left + "'");
+            }
+        }
+    }
+
+    /** Removes a folder this process made and everything in it, never following links. */
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Metadata cache of a pool opened by a command: the engine's default, 64 MiB. */
