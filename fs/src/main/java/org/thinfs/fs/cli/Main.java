@@ -29,9 +29,14 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        // --debug anywhere: stack traces of failures go to stderr (the sentence is printed either way).
+        if (java.util.Arrays.asList(args).contains("--debug")) {
+            System.setProperty("thinfs.debug", "true");
+            args = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        }
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("thinfs " + cmd.getCommandName() + ": " + sentence(e));
+            cmd.getErr().println(oneLine("thinfs " + cmd.getCommandName() + ": " + sentence(e)));
             if (Boolean.getBoolean("thinfs.debug")) {
                 e.printStackTrace(cmd.getErr());
             }
@@ -40,10 +45,25 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
             String name = cmd.getParent() == null ? "thinfs" : "thinfs " + cmd.getCommandName();
-            cmd.getErr().println(name + ": " + e.getMessage() + " (see '" + name + " --help')");
+            cmd.getErr().println(oneLine(name + ": " + e.getMessage() + " (see '" + name + " --help')"));
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /** An error is one line: control characters a user typed (or a file name holds) are shown escaped. */
+    static String oneLine(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (c == '\n') {
+                b.append("\\n");
+            } else if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 
     static String sentence(Throwable e) {
@@ -59,10 +79,14 @@ public final class Main implements Runnable {
         }
         if (e instanceof ThinfsException || e instanceof IOException || e instanceof IllegalArgumentException
                 || e instanceof IllegalStateException || e instanceof UsageError
-                || e instanceof org.thinfs.fs.model.FsException) {
+                || e instanceof org.thinfs.fs.model.FsException || e instanceof ru.serce.jnrfuse.FuseException) {
             return m == null ? e.getClass().getSimpleName() : m;
         }
-        return e + (m == null ? "" : "");
+        if (e instanceof OutOfMemoryError) {
+            return "out of memory (" + m + "); give the JVM more with THINFS_JAVA_OPTS=-Xmx..., or use a larger "
+                    + "--block-size";
+        }
+        return "internal error" + (m == null ? "" : ": " + m) + " (run with --debug for the details)";
     }
 
     /** A mistake in what the user asked for (exit code 2). */
