@@ -303,21 +303,53 @@ public final class PoolFileSystem implements Closeable {
 
     /** Deletes a volume, snapshot volume or lost device and the blocks only it held. */
     public void unlink(String path) {
-        applyUnlink(path);
+        FsPath p = FsPath.parse(path);
+        Entry e = detach(p);
+        // The device's blocks are freed outside the monitor: a delete of millions of mappings walks its whole tree,
+        // and stat, ls and every other namespace call must keep answering meanwhile. The name is already gone, so
+        // nobody can open it; the id stays taken until the metadata lets it go. A crash before the commit below
+        // leaves the last committed state (the volume whole); a periodic commit in between may store the catalog
+        // without the name while the device is still whole, and then a crash shows it in lost+found.
+        try {
+            pool.delete(e.id);
+        } catch (RuntimeException failed) {
+            reattach(p, e);
+            throw failed;
+        }
+        synchronized (this) {
+            dirty = true;
+        }
         commitChange();
     }
 
-    private synchronized void applyUnlink(String path) {
-        FsPath p = FsPath.parse(path);
+    /** Takes a volume, snapshot volume or lost device out of the namespace; returns its entry. */
+    private synchronized Entry detach(FsPath p) {
         Entry e = entry(p);
         requireNames();
-        pool.delete(e.id);
         switch (p.kind()) {
             case VOLUME -> doc.volumes.remove(p.name());
             case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
             default -> lost.remove(e.id);
         }
-        dirty = true;
+        return e;
+    }
+
+    /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
+    private synchronized void reattach(FsPath p, Entry e) {
+        switch (p.kind()) {
+            case VOLUME -> {
+                if (doc.volumes.putIfAbsent(p.name(), e) != null) {
+                    lost.put(e.id, e);
+                }
+            }
+            case SNAPSHOT_VOLUME -> {
+                SnapshotSet s = doc.snapshots.get(p.set());
+                if (s == null || s.volumes.putIfAbsent(p.name(), e) != null) {
+                    lost.put(e.id, e);
+                }
+            }
+            default -> lost.put(e.id, e);
+        }
     }
 
     /** {@code ln FROM TO}: a writable O(1) clone of any volume, snapshot volume or lost device. */
