@@ -273,6 +273,31 @@ public final class ThinDevice {
         }
     }
 
+    /** The first mapped block in [from, end), or -1. Costs one walk down the tree. */
+    public long nextMapped(long from, long end) {
+        List<Long> m = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, from, end, 1));
+        return m.isEmpty() ? -1 : m.get(0);
+    }
+
+    /** The first unmapped block in [from, end), or -1. Costs the run of mapped blocks that starts at {@code from}. */
+    public long nextUnmapped(long from, long end) {
+        long cursor = from;
+        while (cursor < end) {
+            long at = cursor;
+            List<Long> m = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, at, end, UNMAP_BATCH));
+            for (long v : m) {
+                if (v != cursor) {
+                    return cursor;
+                }
+                cursor++;
+            }
+            if (m.size() < UNMAP_BATCH) {
+                return cursor < end ? cursor : -1;
+            }
+        }
+        return -1;
+    }
+
     /**
      * Unmaps the mapped blocks of [first, end). Cost rule, kept here for every range operation (discard,
      * punch-hole, truncate down): the work follows the blocks that are mapped, found by walking the mapping tree,

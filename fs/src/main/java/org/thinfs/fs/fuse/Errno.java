@@ -68,6 +68,7 @@ final class Errno {
             case ENOSPC -> ErrorCodes.ENOSPC();
             case EXDEV -> ErrorCodes.EXDEV();
             case EIO -> ErrorCodes.EIO();
+            case ENXIO -> ErrorCodes.ENXIO();
         };
     }
 }

@@ -70,6 +70,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         void fuse_session_process_buf(Pointer se, Pointer buf, Pointer ch);
 
         void fuse_opt_free_args(Pointer args);
+
+        int fuse_chan_fd(Pointer ch);
     }
 
     /** Loaded on first mount (the holder idiom: the JVM makes class initialization thread-safe). */
@@ -139,10 +141,11 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         long workerBufSize = bufSize;
         InitChannel initChannel = init;
+        RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), this::lseek);
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> work(lib, rt, se, ch, workerBufSize, initChannel, failed), "fuse-" + i);
+            Thread t = new Thread(() -> work(lib, rt, se, ch, workerBufSize, initChannel, raw, failed), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -163,8 +166,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     }
 
     private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, InitChannel init,
-                      AtomicBoolean failed) {
+                      RawRequests raw, AtomicBoolean failed) {
         Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
+        Pointer reply = Memory.allocateDirect(rt, RawRequests.REPLY_ROOM, true);
         Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
         Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
         while (lib.fuse_session_exited(se) == 0) {
@@ -188,6 +192,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
                 return;
             }
+            if (raw.answer(mem, res, reply)) {
+                continue;
+            }
             boolean amendInit = false;
             if (init != null && mem.getInt(4) == InitReply.FUSE_INIT) {
                 ByteBuffer request = ByteBuffer.allocate(InitReply.IN_HEADER_SIZE + 16);
@@ -207,6 +214,15 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
             }
         }
+    }
+
+    /**
+     * {@code lseek(2)} with SEEK_DATA (3) or SEEK_HOLE (4) on the file opened as {@code fh}: the new offset, or a
+     * negative errno. Answered in the request loop ({@link RawRequests}), since libfuse2 has no such operation.
+     * ENOSYS, the default, makes the kernel stop asking and treat files as all data.
+     */
+    protected long lseek(long fh, long offset, int whence) {
+        return -RawRequests.Codes.ENOSYS;
     }
 
     /** The largest read or write request the kernel sends this mount (128 KiB until INIT says otherwise). */

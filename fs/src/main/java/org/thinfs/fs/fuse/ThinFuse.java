@@ -32,6 +32,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final DirectBufferPool FALLBACK = new DirectBufferPool(8, 1 << 20);
 
     private final PoolFileSystem fs;
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final long uid;
@@ -131,6 +133,23 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             throw new org.thinfs.fs.model.FsException(org.thinfs.fs.model.FsException.Code.EIO, "stale file handle");
         }
         return h;
+    }
+
+    /** SEEK_DATA / SEEK_HOLE on an open volume, through the handle {@code open} registered. */
+    @Override
+    protected long lseek(long fh, long offset, int whence) {
+        Handle h = handles.get(fh);
+        if (h == null) {
+            return -ErrorCodes.EBADF();
+        }
+        if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+            return -ErrorCodes.EINVAL();
+        }
+        try {
+            return fs.seek(h, offset, whence == SEEK_DATA);
+        } catch (RuntimeException | Error e) {
+            return Errno.of("lseek", "fh " + fh, e);
+        }
     }
 
     @Override

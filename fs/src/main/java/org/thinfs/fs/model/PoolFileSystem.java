@@ -473,7 +473,12 @@ public final class PoolFileSystem implements Closeable {
             }
         }
         if (!grew) {
-            dev.discard(size, Math.max(e.size, size) - size);
+            // Up to the end of the old last block, not the old size: a block that held the old end lies wholly
+            // past the new one and must be unmapped too, not left mapped (and counted as data) beyond the end.
+            long oldEnd = Math.max(e.size, size);
+            long blockEnd = oldEnd > Long.MAX_VALUE - blockSize ? oldEnd
+                    : (oldEnd + blockSize - 1) / blockSize * blockSize;
+            dev.discard(size, blockEnd - size);
             synchronized (this) {
                 e.shrinkTo(size);
                 e.mtime = System.currentTimeMillis();
@@ -531,6 +536,34 @@ public final class PoolFileSystem implements Closeable {
         if (grew || mapped > 0) {
             dirty = true;
         }
+    }
+
+    /**
+     * lseek SEEK_DATA ({@code data}) or SEEK_HOLE: data is a mapped block, a hole an unmapped one, at block
+     * granularity, as lseek(2) says: an offset at or past the size is ENXIO; SEEK_DATA with no data after the
+     * offset is ENXIO; SEEK_HOLE with no hole before the end answers the size (the implicit hole at the end).
+     * Costs what is mapped from the offset on, never the size.
+     */
+    public long seek(Handle h, long offset, boolean data) {
+        long size = h.entry.size;
+        if (offset < 0 || offset >= size) {
+            throw new FsException(Code.ENXIO, "offset " + offset + " is not before the end (" + size + ")");
+        }
+        long block = offset / blockSize;
+        long lastBlock = (size - 1) / blockSize;
+        long found;
+        try {
+            found = data ? h.device.nextMapped(block, lastBlock + 1) : h.device.nextUnmapped(block, lastBlock + 1);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        if (found < 0) {
+            if (data) {
+                throw new FsException(Code.ENXIO, "no data after offset " + offset);
+            }
+            return size;
+        }
+        return Math.min(size, Math.max(offset, found * blockSize));
     }
 
     /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
