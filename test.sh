@@ -17,6 +17,9 @@ command -v fio >/dev/null 2>&1 || need+=(fio)
 command -v qemu-storage-daemon >/dev/null 2>&1 || need+=(qemu-system-common)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v fsfreeze >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+# RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
+command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then

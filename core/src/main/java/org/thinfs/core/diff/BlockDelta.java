@@ -2,7 +2,6 @@ package org.thinfs.core.diff;
 
 import org.thinfs.core.pool.ThinPool;
 
-import java.util.Arrays;
 
 /**
  * The virtual block ranges in which device {@code target} differs from device {@code base} of the same pool, found
@@ -24,37 +23,53 @@ public final class BlockDelta {
         void range(long firstBlock, long count, Kind kind);
     }
 
-    private static final int WINDOW = 1 << 16;
+    /** Mappings fetched per device per step: bounds memory whatever the volume holds. */
+    private static final int CHUNK = 1 << 16;
 
     private BlockDelta() {
     }
 
     /**
      * Scans virtual blocks [0, endBlock). {@code base} may be -1: every mapped block of the target is then CHANGED
-     * (a full export).
+     * (a full export). A merge of the two devices' mappings, fetched in chunks: the cost follows what is mapped,
+     * never the virtual size, so an 8 EiB volume holding a few blocks scans at once.
      */
     public static void scan(ThinPool pool, long base, long target, long endBlock, RangeSink sink) {
         Run run = new Run(sink);
-        long[] baseMap = new long[WINDOW];
-        long[] targetMap = new long[WINDOW];
-        for (long from = 0; from < endBlock; from += WINDOW) {
-            long to = Math.min(endBlock, from + WINDOW);
-            long start = from;
-            Arrays.fill(baseMap, -1);
-            Arrays.fill(targetMap, -1);
-            if (base >= 0) {
-                pool.forEachMapping(base, from, to, (v, d, t) -> baseMap[(int) (v - start)] = d);
+        long cursor = 0;
+        while (cursor < endBlock) {
+            long[] t = pool.mappings(target, cursor, endBlock, CHUNK);
+            long[] b = base >= 0 ? pool.mappings(base, cursor, endBlock, CHUNK) : new long[0];
+            if (t.length == 0 && b.length == 0) {
+                break;
             }
-            pool.forEachMapping(target, from, to, (v, d, t) -> targetMap[(int) (v - start)] = d);
-            for (int i = 0; i < to - from; i++) {
+            // Up to where both chunks are complete: a full chunk says nothing past its last block.
+            long limit = endBlock;
+            if (t.length == 2 * CHUNK) {
+                limit = Math.min(limit, t[t.length - 2] + 1);
+            }
+            if (b.length == 2 * CHUNK) {
+                limit = Math.min(limit, b[b.length - 2] + 1);
+            }
+            int i = 0;
+            int j = 0;
+            while ((i < t.length && t[i] < limit) || (j < b.length && b[j] < limit)) {
+                long tv = i < t.length && t[i] < limit ? t[i] : Long.MAX_VALUE;
+                long bv = j < b.length && b[j] < limit ? b[j] : Long.MAX_VALUE;
+                long v = Math.min(tv, bv);
+                long td = tv == v ? t[i + 1] : -1;
+                long bd = bv == v ? b[j + 1] : -1;
+                i += tv == v ? 2 : 0;
+                j += bv == v ? 2 : 0;
                 Kind k = null;
-                if (targetMap[i] >= 0 && targetMap[i] != baseMap[i]) {
+                if (td >= 0 && td != bd) {
                     k = Kind.CHANGED;
-                } else if (targetMap[i] < 0 && baseMap[i] >= 0) {
+                } else if (td < 0 && bd >= 0) {
                     k = Kind.REMOVED;
                 }
-                run.add(from + i, k);
+                run.add(v, k);
             }
+            cursor = limit;
         }
         run.flush();
     }

@@ -266,6 +266,11 @@ public final class ThinPool implements Closeable {
         });
     }
 
+    /** Up to {@code max} mappings of {@code id} in [from, to) as (virtual, data) pairs; see ThinMetadata#mappings. */
+    public long[] mappings(long id, long from, long to, int max) {
+        return withMetadata(() -> metadata.mappings(id, from, to, max));
+    }
+
     /** The highest mapped virtual block of device {@code id}, or -1 (one root-to-leaf path, not a walk). */
     public long lastMappedBlock(long id) {
         return withMetadata(() -> metadata.lastMappedBlock(id));

@@ -25,6 +25,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SortedSet;
@@ -308,6 +309,21 @@ public final class ThinMetadata implements Closeable {
             return out.size() < max;
         });
         return out;
+    }
+
+    /**
+     * Up to {@code max} mappings of device {@code id} in [from, to), ascending, as pairs: virtual block at 2i, data
+     * block at 2i+1. Like {@link #mappedBlocks}, the walk stops after the last one it returns.
+     */
+    public long[] mappings(long id, long from, long to, int max) {
+        long[] out = new long[2 * max];
+        int[] n = {0};
+        deviceTree.walkRange(deviceRoot(id), from, to, (leaf, i) -> {
+            out[2 * n[0]] = leaf.key(i);
+            out[2 * n[0] + 1] = BlockTime.dataBlock(leaf.valueLong(i));
+            return ++n[0] < max;
+        });
+        return n[0] == max ? out : Arrays.copyOf(out, 2 * n[0]);
     }
 
     /**

@@ -28,15 +28,39 @@ final class ExportDiffCommand implements Callable<Integer> {
     @Parameters(index = "3", paramLabel = "OUT", description = "Stream file to write ('-' for stdout).")
     String out;
 
+    @picocli.CommandLine.Option(names = "--format", defaultValue = "thinfs",
+            description = "thinfs (checksummed, the default) or rbd (Ceph's 'rbd diff v1', for rbd import-diff).")
+    String format;
+
+    @picocli.CommandLine.Option(names = "--from-snap", description = "rbd: the from-snapshot name "
+            + "(default: A's snapshot set; none for '-').")
+    String fromSnap;
+
+    @picocli.CommandLine.Option(names = "--to-snap", description = "rbd: the to-snapshot name "
+            + "(default: B's snapshot set; none for a live volume).")
+    String toSnap;
+
     @Override
     public Integer call() throws Exception {
+        if (!format.equals("thinfs") && !format.equals("rbd")) {
+            throw new Main.UsageError("--format is thinfs or rbd, not " + format);
+        }
+        if (format.equals("thinfs") && (fromSnap != null || toSnap != null)) {
+            throw new Main.UsageError("--from-snap and --to-snap go with --format rbd");
+        }
         PoolDir pool = Pools.requirePool(dir);
         try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
             Catalog.Entry b = fs.resolve(target);
             long a = base.equals("-") ? -1 : fs.resolve(base).id;
             try (OutputStream os = out.equals("-") ? System.out
                     : new BufferedOutputStream(Files.newOutputStream(Path.of(out)), 1 << 20)) {
-                DiffExporter.Stats s = DiffExporter.export(fs.pool(), a, b.id, b.size, os);
+                DiffExporter.Stats s = switch (format) {
+                    case "thinfs" -> DiffExporter.export(fs.pool(), a, b.id, b.size, os);
+                    case "rbd" -> org.thinfs.core.diff.RbdDiff.export(fs.pool(), a, b.id, b.size,
+                            fromSnap != null ? fromSnap : base.equals("-") ? null : setOf(base),
+                            toSnap != null ? toSnap : setOf(target), os);
+                    default -> throw new Main.UsageError("--format is thinfs or rbd, not " + format);
+                };
                 if (!out.equals("-")) {
                     System.out.printf("wrote %s: %s changed, %s unmapped%n", out, Sizes.human(s.changedBytes()),
                             Sizes.human(s.zeroedBytes()));
@@ -44,5 +68,11 @@ final class ExportDiffCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The snapshot set of {@code snapshots/SET/NAME}, or null for anything else. */
+    private static String setOf(String name) {
+        String[] p = name.split("/");
+        return p.length == 3 && p[0].equals("snapshots") ? p[1] : null;
     }
 }

@@ -5,7 +5,10 @@ import org.thinfs.fs.model.PoolFileSystem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.thinfs.core.diff.RbdDiff;
 import java.util.concurrent.Callable;
 
 @Command(name = "import-diff", mixinStandardHelpOptions = true,
@@ -18,8 +21,12 @@ final class ImportDiffCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "VOLUME")
     String volume;
 
-    @Parameters(index = "2", paramLabel = "IN")
-    Path in;
+    @Parameters(index = "2", paramLabel = "IN", description = "A thinfs or rbd diff v1 stream ('-' for stdin).")
+    String in;
+
+    @picocli.CommandLine.Option(names = "--snapshot", description = "rbd: once applied, take a snapshot set named "
+            + "after the stream's to-snapshot.")
+    boolean snapshot;
 
     @Override
     public Integer call() throws Exception {
@@ -27,20 +34,101 @@ final class ImportDiffCommand implements Callable<Integer> {
         if (java.nio.file.Files.isRegularFile(pool.dir().resolve("thinfs.pid"))) {
             throw new Main.UsageError("pool " + dir + " is mounted: unmount it first");
         }
-        DiffImporter.Header h = DiffImporter.verify(in);
-        try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-            String path = "/" + volume;
-            if (fs.list("/").stream().noneMatch(volume::equals)) {
-                fs.createVolume(path, 0644);
+        Path spool = null;
+        Path file;
+        if (in.equals("-")) {
+            // A stream has no checksum to trust until it ended: keep all of it before changing anything.
+            spool = Files.createTempFile(pool.dir(), ".import-diff.", ".spool");
+            Files.copy(System.in, spool, StandardCopyOption.REPLACE_EXISTING);
+            file = spool;
+        } else {
+            file = Path.of(in);
+            if (!Files.isRegularFile(file)) {
+                throw new Main.UsageError("no such stream file: " + in);
             }
-            if (h.volumeSize() > 0) {
-                fs.truncate(path, h.volumeSize());
+        }
+        try {
+            if (RbdDiff.isRbdDiff(file)) {
+                applyRbd(pool, file);
+            } else {
+                if (snapshot) {
+                    throw new Main.UsageError("--snapshot goes with rbd diff streams, which name their snapshot");
+                }
+                applyThinfs(pool, file);
             }
-            PoolFileSystem.Handle handle = fs.open(path, true);
-            DiffImporter.apply(in, fs.deviceOf(handle));
-            fs.markDirty();
+        } finally {
+            if (spool != null) {
+                Files.deleteIfExists(spool);
+            }
         }
         System.out.println("applied " + in + " to " + volume);
         return 0;
+    }
+
+    private void applyThinfs(PoolDir pool, Path file) throws Exception {
+        DiffImporter.Header h = DiffImporter.verify(file);
+        try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            String path = prepare(fs, h.volumeSize());
+            DiffImporter.apply(file, fs.deviceOf(fs.open(path, true)));
+            fs.markDirty();
+        }
+    }
+
+    private void applyRbd(PoolDir pool, Path file) throws Exception {
+        RbdDiff.Header h = RbdDiff.verify(file);
+        if (snapshot && h.toSnap() == null) {
+            throw new Main.UsageError("--snapshot: the stream names no to-snapshot");
+        }
+        try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            if (h.fromSnap() != null) {
+                requireFromSnap(fs, h.fromSnap());
+            }
+            if (snapshot && fs.list("/snapshots").contains(h.toSnap())) {
+                throw new Main.UsageError("snapshot set " + h.toSnap() + " exists already: the stream was applied");
+            }
+            String path = prepare(fs, h.size());
+            RbdDiff.apply(file, fs.deviceOf(fs.open(path, true)));
+            fs.markDirty();
+            if (snapshot) {
+                fs.mkdir("/snapshots/" + h.toSnap());
+            }
+        }
+    }
+
+    /**
+     * An incremental stream applies on top of its from-snapshot. When the pool knows it (a snapshot set of that
+     * name holding the volume, as {@code --snapshot} leaves behind), the volume must not have changed since.
+     */
+    private void requireFromSnap(PoolFileSystem fs, String from) {
+        if (!fs.list("/snapshots").contains(from) || !fs.list("/snapshots/" + from).contains(volume)) {
+            return;
+        }
+        if (fs.list("/").stream().noneMatch(volume::equals)) {
+            throw new Main.UsageError("the stream is incremental from snapshot " + from + ", but " + volume
+                    + " does not exist: import the stream that ends at " + from + " first");
+        }
+        long snap = fs.resolve("snapshots/" + from + "/" + volume).id;
+        long vol = fs.resolve(volume).id;
+        long end = fs.pool().lastMappedBlock(vol) + 1;
+        long[] differ = {0};
+        org.thinfs.core.diff.BlockDelta.scan(fs.pool(), snap, vol, Math.max(end,
+                fs.pool().lastMappedBlock(snap) + 1), (first, count, kind) -> differ[0] += count);
+        if (differ[0] > 0) {
+            throw new Main.UsageError(volume + " changed since snapshot " + from + " (" + differ[0]
+                    + " blocks differ): this stream, incremental from " + from + ", would not give the image it "
+                    + "describes; roll back with 'ln snapshots/" + from + "/" + volume + " ...' first");
+        }
+    }
+
+    /** Creates the volume when missing and sets its size. */
+    private String prepare(PoolFileSystem fs, long size) {
+        String path = "/" + volume;
+        if (fs.list("/").stream().noneMatch(volume::equals)) {
+            fs.createVolume(path, 0644);
+        }
+        if (size > 0) {
+            fs.truncate(path, size);
+        }
+        return path;
     }
 }
