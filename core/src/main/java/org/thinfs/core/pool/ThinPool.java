@@ -266,6 +266,14 @@ public final class ThinPool implements Closeable {
         });
     }
 
+    /**
+     * copy_file_range between devices of this pool: aligned whole blocks are shared, the rest copied (see
+     * {@link BlockCopier}). Lengths are the caller's to clip to the source's size.
+     */
+    public void copyRange(ThinDevice src, long srcOffset, ThinDevice dst, long dstOffset, long length) {
+        new BlockCopier(this).copy(src, srcOffset, dst, dstOffset, length);
+    }
+
     /** Up to {@code max} mappings of {@code id} in [from, to) as (virtual, data) pairs; see ThinMetadata#mappings. */
     public long[] mappings(long id, long from, long to, int max) {
         return withMetadata(() -> metadata.mappings(id, from, to, max));

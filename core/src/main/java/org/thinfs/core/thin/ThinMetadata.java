@@ -345,6 +345,37 @@ public final class ThinMetadata implements Closeable {
         return !r.existed();
     }
 
+    /**
+     * Maps {@code dst}'s {@code dstBlock} to {@code dataBlock}, which another mapping already holds: its count goes
+     * up by one for the new reference, and the block {@code dst} mapped there before, if another, is released. The
+     * caller then calls {@link #markShared} for both devices, or writes would go in place into a shared block.
+     *
+     * @return true when the mapping changed
+     */
+    public boolean share(long dst, long dstBlock, long dataBlock) {
+        requireWritable();
+        long now = lookup(dst, dstBlock);
+        if (now != -1 && BlockTime.dataBlock(now) == dataBlock) {
+            return false;
+        }
+        dataSpace.inc(dataBlock);
+        insert(dst, dstBlock, dataBlock);
+        return true;
+    }
+
+    /**
+     * After blocks were shared between devices {@code a} and {@code b} without a snapshot: the pool's time advances
+     * and both devices count as snapshotted now, so every block they map (stamped before) is copied on its next
+     * write, exactly as after a snapshot; the kernel and thin_check see an ordinary snapshot time.
+     */
+    public void markShared(long a, long b) {
+        requireWritable();
+        time++;
+        details.put(a, details.get(a).withSnapshottedTime(time));
+        details.put(b, details.get(b).withSnapshottedTime(time));
+        changed = true;
+    }
+
     /** Unmaps {@code vblock}, releasing its data block; returns whether it was mapped. */
     public boolean remove(long id, long vblock) {
         requireWritable();

@@ -141,7 +141,17 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         long workerBufSize = bufSize;
         InitChannel initChannel = init;
-        RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), this::lseek);
+        RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), new RawRequests.Answers() {
+            @Override
+            public long seek(long fh, long offset, int whence) {
+                return lseek(fh, offset, whence);
+            }
+
+            @Override
+            public long copy(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
+                return copyFileRange(fhIn, offIn, fhOut, offOut, len, flags);
+            }
+        });
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
@@ -222,6 +232,14 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      * ENOSYS, the default, makes the kernel stop asking and treat files as all data.
      */
     protected long lseek(long fh, long offset, int whence) {
+        return -RawRequests.Codes.ENOSYS;
+    }
+
+    /**
+     * {@code copy_file_range(2)} from the file opened as {@code fhIn} to the one opened as {@code fhOut}: the
+     * bytes copied, or a negative errno; ENOSYS, the default, makes the kernel copy through read and write.
+     */
+    protected long copyFileRange(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
         return -RawRequests.Codes.ENOSYS;
     }
 

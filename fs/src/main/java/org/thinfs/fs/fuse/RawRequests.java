@@ -6,25 +6,32 @@ import jnr.ffi.Pointer;
 /**
  * Requests answered before libfuse2 sees them, because libfuse2 does not know them: {@code FUSE_LSEEK} (opcode 46,
  * SEEK_DATA and SEEK_HOLE; libfuse2 answers ENOSYS, after which the kernel never asks again and treats every file
- * as all data). The worker that read the request builds the reply in its own buffer and writes it to the mount's
+ * as all data) and {@code FUSE_COPY_FILE_RANGE} (47; without it the kernel copies every byte through read and
+ * write). The worker that read the request builds the reply in its own buffer and writes it to the mount's
  * {@code /dev/fuse} descriptor, as libfuse does for everything else: one write, header and body.
  *
  * <p>Layouts (include/uapi/linux/fuse.h): {@code fuse_in_header} is 40 bytes (len, opcode, unique at 8, nodeid,
  * uid, gid, pid, padding); {@code fuse_lseek_in} is fh (u64), offset (u64), whence (u32); a reply is
  * {@code fuse_out_header} (len, error as a negative errno, unique) followed by {@code fuse_lseek_out} (offset) when
- * the error is 0.
+ * the error is 0. {@code fuse_copy_file_range_in} is fh_in, off_in, nodeid_out, fh_out, off_out, len, flags (u64
+ * each) and its reply {@code fuse_write_out} (size as u32, padding).
  */
 final class RawRequests {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RawRequests.class);
     static final int FUSE_LSEEK = 46;
+    static final int FUSE_COPY_FILE_RANGE = 47;
     static final int IN_HEADER = 40;
     static final int OUT_HEADER = 16;
     /** Room a worker's reply buffer needs. */
     static final int REPLY_ROOM = 64;
 
-    /** What answers a seek: the new offset, or a negative errno. */
-    public interface Seeker {
+    /** What answers the requests: results, or negative errnos. */
+    public interface Answers {
+        /** lseek: the new offset. */
         long seek(long fh, long offset, int whence);
+
+        /** copy_file_range: the bytes copied (at most 4 GiB - 1, the reply's width). */
+        long copy(long fhIn, long offIn, long fhOut, long offOut, long len, long flags);
     }
 
     public interface Libc {
@@ -36,11 +43,11 @@ final class RawRequests {
     }
 
     private final int fd;
-    private final Seeker seeker;
+    private final Answers answers;
 
-    RawRequests(int fd, Seeker seeker) {
+    RawRequests(int fd, Answers answers) {
         this.fd = fd;
-        this.seeker = seeker;
+        this.answers = answers;
     }
 
     /**
@@ -50,28 +57,35 @@ final class RawRequests {
      * @param reply a worker-owned buffer of at least {@link #REPLY_ROOM} bytes
      */
     boolean answer(Pointer mem, int length, Pointer reply) {
-        if (length < IN_HEADER || mem.getInt(4) != FUSE_LSEEK) {
+        int opcode = length < IN_HEADER ? -1 : mem.getInt(4);
+        if (opcode != FUSE_LSEEK && opcode != FUSE_COPY_FILE_RANGE) {
             return false;
         }
         long unique = mem.getLong(8);
         long result;
-        if (length < IN_HEADER + 20) {
-            result = -Codes.EINVAL;
-        } else {
-            try {
-                result = seeker.seek(mem.getLong(IN_HEADER), mem.getLong(IN_HEADER + 8), mem.getInt(IN_HEADER + 16));
-            } catch (RuntimeException | Error e) {
-                // The seeker maps its own failures; this is a bug, and the request must still get its reply.
-                LOG.error("lseek failed", e);
-                result = -Codes.EIO;
+        try {
+            if (opcode == FUSE_LSEEK) {
+                result = length < IN_HEADER + 20 ? -Codes.EINVAL
+                        : answers.seek(mem.getLong(IN_HEADER), mem.getLong(IN_HEADER + 8), mem.getInt(IN_HEADER + 16));
+            } else {
+                result = length < IN_HEADER + 56 ? -Codes.EINVAL
+                        : answers.copy(mem.getLong(IN_HEADER), mem.getLong(IN_HEADER + 8), mem.getLong(IN_HEADER + 24),
+                        mem.getLong(IN_HEADER + 32), mem.getLong(IN_HEADER + 40), mem.getLong(IN_HEADER + 48));
             }
+        } catch (RuntimeException | Error e) {
+            // The answers map their own failures; this is a bug, and the request must still get its reply.
+            LOG.error("FUSE opcode {} failed", opcode, e);
+            result = -Codes.EIO;
         }
         int size = result < 0 ? OUT_HEADER : OUT_HEADER + 8;
         reply.putInt(0, size);
         reply.putInt(4, result < 0 ? (int) result : 0);
         reply.putLong(8, unique);
-        if (result >= 0) {
+        if (result >= 0 && opcode == FUSE_LSEEK) {
             reply.putLong(OUT_HEADER, result);
+        } else if (result >= 0) {
+            reply.putInt(OUT_HEADER, (int) result);                 // fuse_write_out: u32 size, u32 padding
+            reply.putInt(OUT_HEADER + 4, 0);
         }
         // A failed write means the request was interrupted or the mount is going away: the kernel has already
         // given up on this request (ENOENT for an unknown unique), so there is nobody left to tell.

@@ -152,6 +152,24 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         }
     }
 
+    /** copy_file_range within the pool: aligned whole blocks are shared, not copied (PoolFileSystem#copyRange). */
+    @Override
+    protected long copyFileRange(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
+        Handle in = handles.get(fhIn);
+        Handle out = handles.get(fhOut);
+        if (in == null || out == null) {
+            return -ErrorCodes.EBADF();
+        }
+        if (flags != 0) {
+            return -ErrorCodes.EINVAL();
+        }
+        try {
+            return fs.copyRange(in, offIn, out, offOut, len);
+        } catch (RuntimeException | Error e) {
+            return Errno.of("copy_file_range", "fh " + fhIn + " to fh " + fhOut, e);
+        }
+    }
+
     @Override
     public int release(String path, FuseFileInfo fi) {
         handles.remove(fi.fh.get());

@@ -566,6 +566,43 @@ public final class PoolFileSystem implements Closeable {
         return Math.min(size, Math.max(offset, found * blockSize));
     }
 
+    /**
+     * copy_file_range: up to {@code length} bytes of {@code in} from {@code inOffset} (fewer at its end), to
+     * {@code out} at {@code outOffset}, which grows when the copy runs past its end. Whole blocks aligned on both
+     * sides are shared with the source (copy on write afterwards, as after a snapshot), the rest is copied. Durable
+     * as writes are: on fsync or at the next commit. At most 4 GiB less a block per call (the reply's width; callers
+     * loop).
+     */
+    public long copyRange(Handle in, long inOffset, Handle out, long outOffset, long length) {
+        if (out.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        if (inOffset < 0 || outOffset < 0 || length < 0) {
+            throw new FsException(Code.EINVAL, "negative offset or length");
+        }
+        long n = Math.min(length, Math.max(0, in.entry.size - inOffset));
+        n = Math.min(n, (0xFFFF_FFFFL / blockSize) * blockSize);
+        if (n == 0) {
+            return 0;
+        }
+        if (outOffset + n < outOffset) {
+            throw new FsException(Code.EINVAL, "the copy would end past the largest size");
+        }
+        if (in.device.id() == out.device.id() && inOffset < outOffset + n && outOffset < inOffset + n) {
+            throw new FsException(Code.EINVAL, "overlapping ranges of one file");
+        }
+        try {
+            pool.copyRange(in.device, inOffset, out.device, outOffset, n);
+        } catch (OutOfDataSpaceException e) {
+            throw new FsException(Code.ENOSPC, e.getMessage());
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        out.entry.extendTo(outOffset + n);
+        dirty = true;
+        return n;
+    }
+
     /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
     public void punchHole(Handle h, long offset, long length) {
         if (h.readOnly) {
