@@ -591,6 +591,7 @@ public final class PoolFileSystem implements Closeable {
         if (in.device.id() == out.device.id() && inOffset < outOffset + n && outOffset < inOffset + n) {
             throw new FsException(Code.EINVAL, "overlapping ranges of one file");
         }
+        dirty = true;                  // a long copy's progress is committed by the periodic commits on the way
         try {
             pool.copyRange(in.device, inOffset, out.device, outOffset, n);
         } catch (OutOfDataSpaceException e) {
