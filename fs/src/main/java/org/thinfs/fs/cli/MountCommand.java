@@ -90,8 +90,8 @@ final class MountCommand implements Callable<Integer> {
             throw new Main.UsageError(mnt + " is already a mount point");
         }
         transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
-        MountPreflight.check(mnt, fuseOptions());
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
+        MountPreflight.check(mnt, fuseOptions());
         if (!foreground) {
             return daemonize(pool, mnt);
         }

@@ -75,6 +75,19 @@ class CreateRefusalsIT {
                 .map(p -> p.getFileName().toString()).sorted().toList(), "an existing folder's files stay");
     }
 
+    /** Was: "ru.serce.jnrfuse.FuseException: cannot mount on ... (libfuse's message is above)". */
+    @Test
+    void mountOnANonEmptyDirectoryOrAFileSaysWhyAndTheFix() throws Exception {
+        thinfs("create", "p", "--size", "64M").ok();
+        Files.createDirectories(tmp.resolve("full"));
+        Files.writeString(tmp.resolve("full/keep"), "x");
+        refused(thinfs("mount", "p", "full"), "not empty", "-o nonempty");
+        Files.writeString(tmp.resolve("afile"), "x");
+        refused(thinfs("mount", "p", "afile"), "not a directory");
+        refused(thinfs("mount", "nopool", "full"), "not a thinfs pool", "thinfs create");
+        assertFalse(Files.readString(Path.of("/proc/mounts")).contains(tmp.toString()), "nothing was mounted");
+    }
+
     @Test
     void anEightExbibyteVolumeShrinksAtOnce() throws Exception {
         try (MountedPool p = new MountedPool(tmp, "64M")) {
