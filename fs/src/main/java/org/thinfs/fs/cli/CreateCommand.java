@@ -57,6 +57,29 @@ final class CreateCommand implements Callable<Integer> {
     }
 
     /**
+     * A pool gives freed blocks back to the host by punching them out of the sparse data file, and reads the holes
+     * as zeros; a file system that cannot punch holes (ext2, vfat, some network file systems) would keep every
+     * block a volume ever used, so it is refused up front.
+     */
+    private void requirePunchHole(Path data) throws Exception {
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(data,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.allocate(1), 2 * 65536 - 1);
+        }
+        try (org.thinfs.fs.fuse.HolePuncher hp = new org.thinfs.fs.fuse.HolePuncher(data)) {
+            hp.punch(0, 65536);
+        } catch (java.io.IOException e) {
+            throw new Main.UsageError("the file system under " + dir.toAbsolutePath().getParent() + " cannot punch "
+                    + "holes (fallocate PUNCH_HOLE), which a pool needs to give freed space back; put the pool on "
+                    + "ext4, xfs, btrfs or tmpfs");
+        }
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(data,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.truncate(0);
+        }
+    }
+
+    /**
      * All or nothing: the pool is made in {@code POOL/.thinfs-creating} (or beside POOL when POOL does not exist
      * yet) and moved into place when complete, the metadata file last, since a directory holds a pool exactly when
      * its metadata file is there. A failure removes what it made; a crash leaves only the building folder, which
@@ -71,6 +94,7 @@ final class CreateCommand implements Callable<Integer> {
         PoolDir b = new PoolDir(building);
         try {
             Files.createFile(b.data());
+            requirePunchHole(b.data());
             PoolUsage u;
             try (ThinPool p = ThinPool.create(b.metadata(), b.data(), new PoolConfig(blockSize, size, meta),
                     PoolOptions.DEFAULT)) {

@@ -75,6 +75,21 @@ class CreateRefusalsIT {
                 .map(p -> p.getFileName().toString()).sorted().toList(), "an existing folder's files stay");
     }
 
+    /** ramfs cannot punch holes: the pool could never give space back, so create refuses, leaving nothing. */
+    @Test
+    void aFileSystemWithoutPunchHoleIsRefused() throws Exception {
+        Path at = Files.createDirectories(tmp.resolve("ramfs"));
+        Sh.run(tmp, List.of("mount", "-t", "ramfs", "none", at.toString())).ok();
+        try {
+            refused(thinfs("create", at.resolve("p").toString(), "--size", "32M"), "cannot punch holes", "ext4");
+            try (var l = Files.list(at)) {
+                assertEquals(List.of(), l.map(x -> x.getFileName().toString()).toList(), "nothing left behind");
+            }
+        } finally {
+            Sh.run(tmp, List.of("umount", at.toString()));
+        }
+    }
+
     /** Was: "ru.serce.jnrfuse.FuseException: cannot mount on ... (libfuse's message is above)". */
     @Test
     void mountOnANonEmptyDirectoryOrAFileSaysWhyAndTheFix() throws Exception {
