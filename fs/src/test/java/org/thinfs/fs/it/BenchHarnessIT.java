@@ -43,4 +43,13 @@ class BenchHarnessIT {
                 r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.matches("writer [0-9]+ MiB/s")), r.out());
     }
+
+    @Test
+    void thinCopyHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "thin-copy.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("c").toString()));
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("copy-out 1G holding 8M: thinfs ") && r.out().contains("clone 64M in place: "),
+                r.out());
+    }
 }
