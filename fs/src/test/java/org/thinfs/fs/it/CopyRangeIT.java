@@ -100,6 +100,22 @@ class CopyRangeIT {
             assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode());
             Sh.Result check = p.thinfs("check", p.pool.toString());
             assertEquals(0, check.code(), check.out());
+            // Shared blocks: thinfs ls counts them as thin_ls does (the same fields, device by device).
+            String fields = "DEV,MAPPED_BLOCKS,EXCLUSIVE_BLOCKS,SHARED_BLOCKS";
+            java.util.Map<String, String> theirs = new java.util.TreeMap<>();
+            long shared = 0;
+            for (ThinTools.LsRow r : ThinTools.lsRows(p.pool.resolve("metadata"), fields)) {
+                theirs.put(r.fields().get("DEV"), r.fields().get("MAPPED_BLOCKS") + " "
+                        + r.fields().get("EXCLUSIVE_BLOCKS") + " " + r.fields().get("SHARED_BLOCKS"));
+                shared += r.number("SHARED_BLOCKS");
+            }
+            java.util.Map<String, String> ours = new java.util.TreeMap<>();
+            for (ThinTools.LsRow r : ThinTools.parseLs(p.thinfs("ls", p.pool.toString()).ok().out())) {
+                ours.put(r.fields().get("DEV"), r.fields().get("MAPPED_BLOCKS") + " "
+                        + r.fields().get("EXCLUSIVE_BLOCKS") + " " + r.fields().get("SHARED_BLOCKS"));
+            }
+            assertEquals(theirs, ours, "thinfs ls against thin_ls");
+            assertTrue(shared > 0, "the copies share blocks: " + theirs);
         }
     }
 
