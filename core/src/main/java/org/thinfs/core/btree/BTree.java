@@ -453,6 +453,39 @@ public final class BTree {
         tm.dec(root);
     }
 
+    /**
+     * {@link #delete} in steps, for trees too big to free in one metadata operation: {@code pending} holds the
+     * nodes whose reference is still to be dropped, and each call drops at most {@code budget} of them, pushing the
+     * children of every node whose count reaches zero. A node is read before its reference goes, and nothing
+     * reaches a node whose count was 1 except through its parent, so the steps may be spread over several
+     * operations of other devices. Returns true when nothing is left.
+     */
+    public boolean deleteSteps(java.util.ArrayDeque<Long> pending, int budget) {
+        for (int done = 0; done < budget && !pending.isEmpty(); done++) {
+            long nr = pending.pop();
+            if (tm.count(nr) > 1) {
+                tm.dec(nr);
+                continue;
+            }
+            Node n = readNode(nr);
+            int count = n.nrEntries();
+            if (n.isInternal()) {
+                for (int i = 0; i < count; i++) {
+                    pending.push(n.valueLong(i));
+                }
+            } else {
+                ByteBuffer copy = ByteBuffer.allocate(n.buffer().capacity()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                copy.put(0, n.buffer(), 0, copy.capacity());
+                Node snapshot = new Node(copy, nr);
+                for (int i = 0; i < count; i++) {
+                    type.dec(copy, snapshot.valueOffset(i));
+                }
+            }
+            tm.dec(nr);
+        }
+        return pending.isEmpty();
+    }
+
     /** Adds one reference to the tree at {@code root} (it becomes shared). */
     public void share(long root) {
         tm.inc(root);

@@ -59,6 +59,8 @@ public final class ThinPool implements Closeable {
     private final long blockSize;
     private final PoolOptions options;
     final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
+    /** Device-tree nodes a delete frees per metadata operation (about 100 k data references). */
+    private static final int FREE_STEP = 1000;
     final ReentrantLock metadataLock = new ReentrantLock();
     final BlockLocks blockLocks = new BlockLocks();
     private final ConcurrentHashMap<Long, ThinDevice> handles = new ConcurrentHashMap<>();
@@ -238,6 +240,12 @@ public final class ThinPool implements Closeable {
         return out;
     }
 
+    /**
+     * Deletes a device. Only taking it out of the top-level tree holds the gate (no I/O to it may be in flight);
+     * its blocks are then freed in steps of {@link #FREE_STEP} nodes, each its own metadata operation, so I/O to
+     * every other device goes on during the delete of a device with millions of mappings. A commit in between
+     * finishes the freeing first (ThinMetadata#commit).
+     */
     public void delete(long id) {
         gate.writeLock().lock();
         try {
@@ -248,6 +256,21 @@ public final class ThinPool implements Closeable {
             handles.remove(id);
         } finally {
             gate.writeLock().unlock();
+        }
+        freeDeleted();
+    }
+
+    /**
+     * Frees what deletes left to free, one metadata operation of {@link #FREE_STEP} nodes at a time. A caller that
+     * holds its own lock around a commit calls this first, outside that lock (as with {@link #preFlush}).
+     */
+    public void freeDeleted() {
+        while (!changeMetadata(() -> metadata.freePending(FREE_STEP))) {
+            // The metadata lock is not fair: without a pause this loop would take it again before any waiting
+            // request wakes up, and the delete would hold the pool as if it were one operation.
+            while (metadataLock.hasQueuedThreads()) {
+                Thread.yield();
+            }
         }
     }
 
@@ -336,6 +359,7 @@ public final class ThinPool implements Closeable {
      * own lock around {@link #commit} calls this first, outside that lock.
      */
     public void preFlush() {
+        freeDeleted();
         for (int pass = 0; pass < PRE_FLUSH_PASSES; pass++) {
             long passStart = System.nanoTime();
             data.flush();
@@ -362,6 +386,9 @@ public final class ThinPool implements Closeable {
         if (readOnlyReason != null) {
             return;
         }
+        // A delete in progress still has blocks to free, which must be done before a commit. Help with that here,
+        // one step at a time, before taking the gate: freeing under the gate would stop all I/O until it ends.
+        freeDeleted();
         long preFlushed = System.nanoTime();
         gate.writeLock().lock();
         long gated = System.nanoTime();

@@ -40,7 +40,7 @@ final class MappingValues {
      * Top level: the root of a device's bottom-level tree. A copied top-level leaf adds a reference to each root;
      * a released value drops one, deleting the device tree when nothing else holds it.
      */
-    static ValueType subtree(TransactionManager tm, BTree deviceTree) {
+    static ValueType subtree(TransactionManager tm, java.util.function.LongConsumer deleteDeviceTree) {
         return new ValueType() {
             @Override
             public int size() {
@@ -54,7 +54,7 @@ final class MappingValues {
 
             @Override
             public void dec(ByteBuffer leaf, int offset) {
-                deviceTree.delete(leaf.getLong(offset));
+                deleteDeviceTree.accept(leaf.getLong(offset));
             }
         };
     }

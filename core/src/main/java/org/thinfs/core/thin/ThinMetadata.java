@@ -138,15 +138,36 @@ public final class ThinMetadata implements Closeable {
         heldRoot = sb.heldRoot();
         flags = sb.flags();
         topPathShadowed.clear();
+        pendingFrees.clear();
         changed = false;
         // Both trees must at least be readable roots.
         topTree.contains(mappingRoot, 0);
         detailsTree.contains(detailsRoot, 0);
     }
 
+    /**
+     * Device-tree nodes whose reference a delete still has to drop ({@link #freePending}); emptied before every
+     * commit, so no committed state ever holds a block that nothing references, and cleared by a rollback.
+     */
+    private final java.util.ArrayDeque<Long> pendingFrees = new java.util.ArrayDeque<>();
+
+    /**
+     * Frees up to {@code budget} nodes of deleted device trees; true when none are left. A caller that deletes a
+     * large device calls this in a loop, one metadata operation per call, so other devices' I/O runs in between.
+     */
+    public boolean freePending(int budget) {
+        if (pendingFrees.isEmpty()) {
+            return true;
+        }
+        requireWritable();
+        changed = true;
+        return deviceTree.deleteSteps(pendingFrees, budget);
+    }
+
     private void buildTrees() {
         deviceTree = new BTree(tm, MappingValues.blockTime(dataSpace));
-        topTree = new BTree(tm, MappingValues.subtree(tm, deviceTree));
+        // A dropped device tree is freed in steps (freePending), not inside the top-level removal.
+        topTree = new BTree(tm, MappingValues.subtree(tm, pendingFrees::push));
         detailsTree = new BTree(tm, ValueType.plain(DETAILS_SIZE));
         details = new DetailsCache();
     }
@@ -535,6 +556,7 @@ public final class ThinMetadata implements Closeable {
      */
     public void commit() {
         requireWritable();
+        freePending(Integer.MAX_VALUE);
         if (!changed) {
             return;
         }

@@ -689,6 +689,7 @@ public final class PoolFileSystem implements Closeable {
      * the call, in place or not; a commit follows when a mapping or a name changed.
      */
     public void sync() throws IOException {
+        pool.freeDeleted();            // outside the monitor: a big delete's remaining frees must not hold it
         pool.flushData();
         // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
         // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
