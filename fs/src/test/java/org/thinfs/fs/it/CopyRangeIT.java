@@ -147,7 +147,7 @@ class CopyRangeIT {
             Files.writeString(ops, p.mnt.resolve("full") + " " + p.mnt.resolve("dst") + " 1 3 268435000\n");
             long pid = p.daemonPid();
             Process copy = new ProcessBuilder("python3", "-c", COPY, ops.toString()).start();
-            Thread.sleep(300 + new Random(5).nextInt(400));
+            Thread.sleep(700 + new Random(5).nextInt(400));      // two commit intervals at least
             Sh.run(tmp, List.of("kill", "-9", Long.toString(pid))).ok();
             p.afterKill(pid);
             copy.destroyForcibly().waitFor();
