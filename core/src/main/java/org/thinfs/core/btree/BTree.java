@@ -428,29 +428,9 @@ public final class BTree {
      * references released in turn: children for an internal node, values (through the value type) for a leaf.
      */
     public void delete(long root) {
-        if (tm.count(root) > 1) {
-            tm.dec(root);
-            return;
-        }
-        Node n = readNode(root);
-        int count = n.nrEntries();
-        if (n.isInternal()) {
-            long[] children = new long[count];
-            for (int i = 0; i < count; i++) {
-                children[i] = n.valueLong(i);
-            }
-            for (long child : children) {
-                delete(child);
-            }
-        } else {
-            ByteBuffer copy = ByteBuffer.allocate(n.buffer().capacity()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            copy.put(0, n.buffer(), 0, copy.capacity());
-            Node snapshot = new Node(copy, root);
-            for (int i = 0; i < count; i++) {
-                type.dec(copy, snapshot.valueOffset(i));
-            }
-        }
-        tm.dec(root);
+        java.util.ArrayDeque<Long> pending = new java.util.ArrayDeque<>();
+        pending.push(root);
+        deleteSteps(pending, Integer.MAX_VALUE);
     }
 
     /**
