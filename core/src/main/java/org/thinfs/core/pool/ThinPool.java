@@ -61,6 +61,8 @@ public final class ThinPool implements Closeable {
     final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
     /** Device-tree nodes a delete frees per metadata operation (about 100 k data references). */
     private static final int FREE_STEP = 1000;
+    /** How long a delete step lets waiting requests go first, at most. */
+    private static final long YIELD_NANOS = 1_000_000;
     final ReentrantLock metadataLock = new ReentrantLock();
     final BlockLocks blockLocks = new BlockLocks();
     private final ConcurrentHashMap<Long, ThinDevice> handles = new ConcurrentHashMap<>();
@@ -267,8 +269,10 @@ public final class ThinPool implements Closeable {
     public void freeDeleted() {
         while (!changeMetadata(() -> metadata.freePending(FREE_STEP))) {
             // The metadata lock is not fair: without a pause this loop would take it again before any waiting
-            // request wakes up, and the delete would hold the pool as if it were one operation.
-            while (metadataLock.hasQueuedThreads()) {
+            // request wakes up, and the delete would hold the pool as if it were one operation. The pause is
+            // bounded (1 ms), so a steady stream of requests cannot starve the delete, or the commit behind it.
+            long until = System.nanoTime() + YIELD_NANOS;
+            while (metadataLock.hasQueuedThreads() && System.nanoTime() < until) {
                 Thread.yield();
             }
         }
