@@ -47,12 +47,7 @@ public final class DiffExporter {
                     data.writeLong(off);
                     data.writeLong(len);
                     if (kind == BlockDelta.Kind.CHANGED) {
-                        for (long done = 0; done < len; ) {
-                            buf.clear().limit((int) Math.min(buf.capacity(), len - done));
-                            dev.read(off + done, buf);
-                            data.write(buf.array(), 0, buf.limit());
-                            done += buf.limit();
-                        }
+                        copyOut(dev, off, len, buf, data);
                         totals[0] += len;
                     } else {
                         totals[1] += len;
@@ -69,6 +64,16 @@ public final class DiffExporter {
         out.write(sha.digest());
         out.flush();
         return new Stats(totals[0], totals[1]);
+    }
+
+    /** Writes bytes [off, off + len) of {@code dev} to {@code out} through {@code buf} (a heap buffer). */
+    static void copyOut(ThinDevice dev, long off, long len, ByteBuffer buf, OutputStream out) throws IOException {
+        for (long done = 0; done < len; ) {
+            buf.clear().limit((int) Math.min(buf.capacity(), len - done));
+            dev.read(off + done, buf);
+            out.write(buf.array(), 0, buf.limit());
+            done += buf.limit();
+        }
     }
 
     static MessageDigest sha256() {

@@ -84,11 +84,8 @@ public final class RbdDiff {
                     out.write(data ? 'w' : 'z');
                     le.u64(off);
                     le.u64(len);
-                    for (long done = 0; data && done < len; ) {
-                        buf.clear().limit((int) Math.min(buf.capacity(), len - done));
-                        dev.read(off + done, buf);
-                        out.write(buf.array(), 0, buf.limit());
-                        done += buf.limit();
+                    if (data) {
+                        DiffExporter.copyOut(dev, off, len, buf, out);
                     }
                     totals[data ? 0 : 1] += len;
                 } catch (IOException e) {

@@ -76,12 +76,9 @@ final class BlockCopier {
                 }
             }
             if (offsets.isEmpty()) {
-                if (s.length == 0 && d.isEmpty()) {
-                    return;
-                }
-            } else {
-                shareBatch(src, srcFirst, dst, dstFirst, offsets);
+                return;                                         // nothing mapped on either side from here on
             }
+            shareBatch(src, srcFirst, dst, dstFirst, offsets);
             k = limit;
         }
     }

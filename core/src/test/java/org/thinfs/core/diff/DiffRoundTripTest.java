@@ -29,8 +29,12 @@ class DiffRoundTripTest {
     Path dir;
 
     private ThinPool newPool(String name) throws Exception {
-        Path d = dir.resolve(name);
-        Files.createDirectories(d);
+        return newPool(dir, name);
+    }
+
+    /** A 1000-block pool of 64 KiB blocks in {@code dir/name}, for the diff tests. */
+    static ThinPool newPool(Path dir, String name) throws Exception {
+        Path d = Files.createDirectories(dir.resolve(name));
         Files.createFile(d.resolve("data"));
         return ThinPool.create(d.resolve("metadata"), d.resolve("data"), new PoolConfig(BLOCK, 1000L * BLOCK, 4 << 20),
                 PoolOptions.DEFAULT);

@@ -3,8 +3,6 @@ package org.thinfs.core.diff;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.thinfs.core.ThinfsException;
-import org.thinfs.core.pool.PoolConfig;
-import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.core.pool.ThinPool;
 
@@ -37,10 +35,7 @@ class RbdDiffTest {
     Path dir;
 
     private ThinPool newPool(String name) throws Exception {
-        Path d = Files.createDirectories(dir.resolve(name));
-        Files.createFile(d.resolve("data"));
-        return ThinPool.create(d.resolve("metadata"), d.resolve("data"), new PoolConfig(BLOCK, 1000L * BLOCK, 4 << 20),
-                PoolOptions.DEFAULT);
+        return DiffRoundTripTest.newPool(dir, name);
     }
 
     @Test

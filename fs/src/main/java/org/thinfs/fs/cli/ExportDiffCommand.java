@@ -54,13 +54,11 @@ final class ExportDiffCommand implements Callable<Integer> {
             long a = base.equals("-") ? -1 : fs.resolve(base).id;
             try (OutputStream os = out.equals("-") ? System.out
                     : new BufferedOutputStream(Files.newOutputStream(Path.of(out)), 1 << 20)) {
-                DiffExporter.Stats s = switch (format) {
-                    case "thinfs" -> DiffExporter.export(fs.pool(), a, b.id, b.size, os);
-                    case "rbd" -> org.thinfs.core.diff.RbdDiff.export(fs.pool(), a, b.id, b.size,
-                            fromSnap != null ? fromSnap : base.equals("-") ? null : setOf(base),
-                            toSnap != null ? toSnap : setOf(target), os);
-                    default -> throw new Main.UsageError("--format is thinfs or rbd, not " + format);
-                };
+                DiffExporter.Stats s = format.equals("rbd")
+                        ? org.thinfs.core.diff.RbdDiff.export(fs.pool(), a, b.id, b.size,
+                                fromSnap != null ? fromSnap : base.equals("-") ? null : setOf(base),
+                                toSnap != null ? toSnap : setOf(target), os)
+                        : DiffExporter.export(fs.pool(), a, b.id, b.size, os);
                 if (!out.equals("-")) {
                     System.out.printf("wrote %s: %s changed, %s unmapped%n", out, Sizes.human(s.changedBytes()),
                             Sizes.human(s.zeroedBytes()));
