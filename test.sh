@@ -20,6 +20,10 @@ command -v fsfreeze >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
+# InstallIT renders the man pages and checks the systemd unit.
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
+        header = "Verify a pool's metadata, as thin_check does.",
         description = {"Verify metadata: checksums, btree structure, every reference count of both space maps,",
                 "device details against mappings. Exit 0 when clean, 1 when a problem is found.",
                 "Shows a progress bar on a terminal for large metadata."})

@@ -12,6 +12,7 @@ import org.thinfs.core.diff.RbdDiff;
 import java.util.concurrent.Callable;
 
 @Command(name = "import-diff", mixinStandardHelpOptions = true,
+        header = "Apply a diff stream to a volume of an unmounted pool.",
         description = {"Apply an export-diff stream to a volume of an unmounted pool (the volume is created when",
                 "missing). The whole stream is verified before anything is written."})
 final class ImportDiffCommand implements Callable<Integer> {

@@ -13,7 +13,7 @@ import java.io.UncheckedIOException;
         subcommands = {UpCommand.class, CreateCommand.class, MountCommand.class, UmountCommand.class,
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
-                ResizeCommand.class,
+                ResizeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

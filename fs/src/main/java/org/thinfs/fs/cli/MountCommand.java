@@ -21,25 +21,25 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "mount", mixinStandardHelpOptions = true,
+        header = "Mount a pool with FUSE.",
         description = {"Mount a pool. Runs in the background unless --foreground; unmount with 'thinfs umount',",
                 "'fusermount -u' or SIGTERM: each commits and closes the pool.",
                 "A pool made by the kernel or LVM: thinfs mount --metadata FILE --data FILE --block-size N MOUNTPOINT"})
 final class MountCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(MountCommand.class);
-    /** mount(8) / fstab options that are not FUSE options. */
-    private static final Set<String> NOT_FOR_FUSE = Set.of("defaults", "auto", "noauto", "nofail", "_netdev", "user",
-            "users", "nouser", "rw", "dev", "suid", "exec", "nodev", "nosuid", "noexec", "relatime", "noatime");
 
     @Parameters(arity = "1..2", paramLabel = "[POOL] MOUNTPOINT",
             description = "Pool directory and mount point (only the mount point with --metadata/--data).")
     List<Path> paths;
 
     @Option(names = "-o", split = ",", paramLabel = "OPTIONS",
-            description = "FUSE mount options, e.g. allow_other (off by default), ro.")
+            description = {"Mount options, as mount(8) and fstab pass them: FUSE's (allow_other, off by default; ro;",
+                    "default_permissions...), thinfs's settings as NAME=VALUE or x-thinfs.NAME=VALUE (commit-interval,",
+                    "metadata-cache, fuse-threads, max-request; they override the flags), and mount(8)'s own",
+                    "(defaults, noauto, _netdev, x-systemd.*), which are ignored. Anything else is refused."})
     List<String> options = new ArrayList<>();
 
     @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")
@@ -75,6 +75,7 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        applySettings();
         boolean foreign = metadata != null || data != null;
         if (foreign && (metadata == null || data == null || paths.size() != 1)) {
             throw new Main.UsageError("a foreign pool needs --metadata FILE --data FILE and one MOUNTPOINT");
@@ -141,14 +142,27 @@ final class MountCommand implements Callable<Integer> {
     }
 
     private List<String> fuseOptions() {
-        List<String> out = new ArrayList<>();
-        for (String o : options) {
-            String t = o.trim();
-            if (!t.isEmpty() && !NOT_FOR_FUSE.contains(t) && !t.startsWith("x-")) {
-                out.add(t);
+        return MountOptions.parse(options).fuseOptions();
+    }
+
+    /** thinfs settings given with -o (an fstab line's) take the place of the flags' values. */
+    private void applySettings() {
+        for (var e : MountOptions.parse(options).settings().entrySet()) {
+            String v = e.getValue();
+            try {
+                switch (e.getKey()) {
+                    case "commit-interval" -> commitInterval = new Durations().convert(v);
+                    case "metadata-cache" -> metadataCache = Sizes.parse(v);
+                    case "fuse-threads" -> fuseThreads = Integer.parseInt(v);
+                    case "max-request" -> maxRequest = Sizes.parse(v);
+                    default -> throw new IllegalStateException("setting " + e.getKey() + " has no flag");
+                }
+            } catch (NumberFormatException bad) {
+                throw new Main.UsageError("mount option " + e.getKey() + "=" + v + ": '" + v + "' is not a number");
+            } catch (picocli.CommandLine.TypeConversionException | IllegalArgumentException bad) {
+                throw new Main.UsageError("mount option " + e.getKey() + "=" + v + ": " + bad.getMessage());
             }
         }
-        return out;
     }
 
     /** Re-runs this command with --foreground in a new session, logging to a file; returns once mounted. */
@@ -222,9 +236,10 @@ final class MountCommand implements Callable<Integer> {
         a.add(Integer.toString(fuseThreads));
         a.add("--max-request");
         a.add(Long.toString(maxRequest));
-        for (String o : options) {
+        List<String> fuse = fuseOptions();
+        if (!fuse.isEmpty()) {
             a.add("-o");
-            a.add(o);
+            a.add(String.join(",", fuse));
         }
         return a.toArray(new String[0]);
     }

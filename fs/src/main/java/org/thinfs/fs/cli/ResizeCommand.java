@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "resize", mixinStandardHelpOptions = true,
+        header = "Grow a pool's data or metadata space.",
         description = {"Grow a pool's data or metadata space, also while it is mounted (the daemon does it).",
                 "Shrinking is refused: blocks past the end may be in use."})
 final class ResizeCommand implements Callable<Integer> {

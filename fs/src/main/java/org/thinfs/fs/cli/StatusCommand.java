@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
+        header = "Show a pool's space, volumes and snapshots.",
         description = {"Space used and free, volumes, snapshots and unnamed devices of a pool, as of its last commit.",
                 "Works on a mounted pool too (reads the metadata read-only)."})
 final class StatusCommand implements Callable<Integer> {
