@@ -115,6 +115,21 @@ class InstallIT {
             Sh.bash(tmp, "MANPATH=" + prefix.resolve("share/man") + " systemd-analyze verify " + unit).ok();
         }
 
+        // no systemd runs here as PID 1, so run the unit's own ExecStart and ExecStop lines with its environment
+        // as systemd would set it from /etc/thinfs/NAME.conf (here a file in tmp), one word per ${VAR}
+        Path conf = tmp.resolve("vms.conf");
+        Files.writeString(conf, "POOL=" + pool + "\nMOUNTPOINT=" + mnt + "\nOPTIONS=commit-interval=400ms\n");
+        for (String key : List.of("ExecStart=", "ExecStop=")) {
+            String line = Files.readAllLines(unit).stream().filter(l -> l.startsWith(key)).findFirst().orElseThrow();
+            String command = line.substring(key.length()).replaceAll("\\$\\{(\\w+)\\}", "\"\\$$1\"");
+            Sh.bash(tmp, "set -a; . " + conf + "; set +a; " + command).ok();
+            if (key.equals("ExecStart=")) {
+                assertTrue(mounted(), "the unit's ExecStart mounted the pool");
+                assertTrue(daemonCommandLine(pool).contains("--commit-interval 400ms"), daemonCommandLine(pool));
+            }
+        }
+        assertFalse(mounted(), "the unit's ExecStop unmounted the pool");
+
         out = run(List.of(installed.toString(), "uninstall", "--prefix", prefix.toString())).ok().out();
         assertTrue(out.contains("removed " + HELPER), out);
         assertEquals(List.of(), tree(prefix), "uninstall leaves the prefix as it found it");
