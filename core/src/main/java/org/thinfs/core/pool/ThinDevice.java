@@ -23,6 +23,8 @@ public final class ThinDevice {
     private static final int UNMAP_BATCH = 4096;
     private static final int IN_PLACE = 0;
     private static final int PROVISION = 1;
+    /** Provision a block that already reads as zeros (a punched hole, see KnownZeroBlocks): no zero fill. */
+    private static final int PROVISION_ON_ZEROS = 3;
     private static final int COPY = 2;
 
     private final ThinPool pool;
@@ -154,6 +156,9 @@ public final class ThinDevice {
                     } else {
                         target[i] = md.dataSpace().allocate();
                         allocated = i + 1;
+                        if (action[i] == PROVISION && pool.takeKnownZero(target[i])) {
+                            action[i] = PROVISION_ON_ZEROS;
+                        }
                     }
                 }
             } catch (OutOfDataSpaceException e) {
@@ -190,7 +195,10 @@ public final class ThinDevice {
             int i = edge == 0 ? 0 : n - 1;
             long from = i == 0 ? within : 0;
             long to = i == n - 1 ? endWithin : blockSize;
-            if (action[i] == IN_PLACE || (from == 0 && to == blockSize)) {
+            if (action[i] == IN_PLACE || action[i] == PROVISION_ON_ZEROS || (from == 0 && to == blockSize)) {
+                // In place: the rest is the block's own. On zeros: the block is a hole this pool punched and nothing
+                // wrote since (KnownZeroBlocks), so the rest already reads as zeros, and stays so after a crash: if
+                // the mapping never commits the block is free and is punched again at the next open.
                 continue;
             }
             long base = target[i] * blockSize;

@@ -72,6 +72,8 @@ public final class ThinPool implements Closeable {
      * operation. Blocks past 2^31 are not recorded and stay allocated in the host file. Guarded by metadataLock.
      */
     private final BitSet freedData = new BitSet();
+    /** Free data blocks that read as zeros (holes this process punched); null unless PoolOptions#zeroHoles. */
+    private final KnownZeroBlocks knownZero;
     private volatile String readOnlyReason;
     private boolean closed;
 
@@ -82,12 +84,17 @@ public final class ThinPool implements Closeable {
         this.name = name;
         this.options = options;
         this.blockSize = (long) metadata.dataBlockSectors() * Layout.SECTOR_SIZE;
+        this.knownZero = !options.readOnly() && options.zeroHoles() && options.holePuncher() != DataHolePuncher.NONE
+                ? new KnownZeroBlocks() : null;
         if (options.readOnly()) {
             readOnlyReason = "the pool was opened read-only";
         } else {
             metadata.dataSpace().setFreeListener(b -> {
                 if (b <= Integer.MAX_VALUE) {
                     freedData.set((int) b);
+                }
+                if (knownZero != null) {
+                    knownZero.take(b); // freed with whatever it holds: not known to be zeros
                 }
             });
             long low = options.lowWaterBlocks() > 0 ? options.lowWaterBlocks()
@@ -100,6 +107,45 @@ public final class ThinPool implements Closeable {
                     "pool {} is running out of metadata space: {} of {} blocks free; grow it with "
                             + "'thinfs resize --metadata'", name, metadata.metadataSpace().nrFree(),
                     metadata.metadataSpace().nrBlocks()));
+            if (knownZero != null) {
+                punchFreeSpace();
+            }
+        }
+    }
+
+    /**
+     * Makes every free data block a hole and records it as zeros. Whatever a free block holds (a write of a
+     * transaction a crash cut short, or a block freed by the last commit whose punch never ran) is gone after this,
+     * so no later partial write into it can show old bytes. Runs at open, before any request: nothing is
+     * allocated meanwhile. Cost: a pass over the in-memory bitmaps and one fallocate per free run.
+     */
+    private void punchFreeSpace() {
+        long started = System.nanoTime();
+        metadata.dataSpace().forEachFreeRun((from, to) -> punchAndRecord(from, to));
+        LOG.info("pool {}: {} free data blocks in {} runs are holes, provisioned without zero fill ({} ms)", name,
+                knownZero.blocks(), knownZero.runs(), (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
+     * Punches [from, to) and, if the punch succeeded, records the blocks as zeros. The caller guarantees that the
+     * blocks are free and that no request can allocate them before this returns (pool opening, or the commit's gate).
+     * The punch reaches the disk with the data flush that precedes the next commit (fallocate changes the file's
+     * extents, which fdatasync persists), so a commit that maps such a block also makes its hole durable; a crash
+     * before that commit leaves the block free, and the next open punches it again.
+     */
+    private void punchAndRecord(long from, long to) {
+        try {
+            options.holePuncher().punch(from * blockSize, (to - from) * blockSize);
+        } catch (IOException e) {
+            LOG.warn("could not punch free data blocks {}..{} of pool {}: {}; they are zeroed when used", from,
+                    to - 1, name, e.getMessage());
+            return;
+        }
+        metadataLock.lock();
+        try {
+            knownZero.add(from, to);
+        } finally {
+            metadataLock.unlock();
         }
     }
 
@@ -443,11 +489,15 @@ public final class ThinPool implements Closeable {
         }
         for (int first = blocks.nextSetBit(0); first >= 0; ) {
             int end = blocks.nextClearBit(first);
-            try {
-                options.holePuncher().punch(first * blockSize, (end - first) * blockSize);
-            } catch (IOException e) {
-                LOG.warn("could not give freed data blocks {}..{} back to the host filesystem: {}", first, end - 1,
-                        e.getMessage());
+            if (knownZero != null) {
+                punchAndRecord(first, end); // under the gate: no request can allocate them meanwhile
+            } else {
+                try {
+                    options.holePuncher().punch(first * blockSize, (end - first) * blockSize);
+                } catch (IOException e) {
+                    LOG.warn("could not give freed data blocks {}..{} back to the host filesystem: {}", first,
+                            end - 1, e.getMessage());
+                }
             }
             first = blocks.nextSetBit(end);
         }
@@ -463,11 +513,15 @@ public final class ThinPool implements Closeable {
     public void resizeData(long newDataBlocks) {
         gate.writeLock().lock();
         try {
-            changeMetadata(() -> {
+            long oldBlocks = changeMetadata(() -> {
+                long before = metadata.dataSpace().nrBlocks();
                 metadata.resizeData(newDataBlocks);
-                return null;
+                return before;
             });
             data.ensureSize(newDataBlocks * blockSize);
+            if (knownZero != null && newDataBlocks > oldBlocks) {
+                punchAndRecord(oldBlocks, newDataBlocks); // new and free; the gate keeps them from being taken
+            }
         } finally {
             gate.writeLock().unlock();
         }
@@ -594,5 +648,24 @@ public final class ThinPool implements Closeable {
             LOG.error("pool {}: rollback failed too: {}", name, again.getMessage());
         }
         freedData.clear();
+        if (knownZero != null) {
+            knownZero.clear();
+        }
+    }
+
+    // ---------------------------------------------------------------- for ThinDevice: fresh blocks
+
+    /**
+     * Called under the metadata lock with a block just allocated for provisioning: true if it reads as zeros, so
+     * the write need not fill the rest of it. Either way the block leaves the set, since it is about to be written.
+     */
+    boolean takeKnownZero(long block) {
+        assert metadataLock.isHeldByCurrentThread();
+        return knownZero != null && knownZero.take(block);
+    }
+
+    /** Blocks known to read as zeros (for status and tests). */
+    public long knownZeroBlocks() {
+        return knownZero == null ? 0 : withMetadata(knownZero::blocks);
     }
 }

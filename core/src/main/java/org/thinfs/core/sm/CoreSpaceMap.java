@@ -188,6 +188,46 @@ public class CoreSpaceMap implements SpaceMap {
         }
     }
 
+    /** Receives runs of blocks [from, to). */
+    @FunctionalInterface
+    public interface RunVisitor {
+        void run(long from, long to);
+    }
+
+    /**
+     * Visits each run of blocks that is free both now and in the committed state, in ascending order, adjacent
+     * chunks' runs joined. Cost: one pass over the in-memory bitmaps (a bit per block), no I/O.
+     */
+    public void forEachFreeRun(RunVisitor visitor) {
+        long runStart = -1;
+        for (int k = 0; k < chunks.size(); k++) {
+            BitSet un = chunks.get(k).unavailable;
+            int limit = entriesIn(k);
+            long base = (long) k * ENTRIES;
+            int i = 0;
+            while (i < limit) {
+                if (runStart < 0) {
+                    int f = un.nextClearBit(i);
+                    if (f >= limit) {
+                        break;
+                    }
+                    runStart = base + f;
+                    i = f;
+                }
+                int u = un.nextSetBit(i);
+                if (u < 0 || u >= limit) {
+                    break; // the run goes on into the next chunk
+                }
+                visitor.run(runStart, base + u);
+                runStart = -1;
+                i = u + 1;
+            }
+        }
+        if (runStart >= 0) {
+            visitor.run(runStart, nrBlocks);
+        }
+    }
+
     // ---------------------------------------------------------------- for persistent subclasses
 
     protected int chunkCount() {

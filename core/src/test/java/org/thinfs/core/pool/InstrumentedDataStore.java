@@ -11,6 +11,7 @@ final class InstrumentedDataStore implements DataStore {
     final DataStore inner;
     final AtomicInteger reads = new AtomicInteger();
     final AtomicInteger writes = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicLong bytesWritten = new java.util.concurrent.atomic.AtomicLong();
     volatile boolean failWrites;
     volatile boolean failReads;
 
@@ -40,6 +41,7 @@ final class InstrumentedDataStore implements DataStore {
     @Override
     public void write(long pos, ByteBuffer src) {
         writes.incrementAndGet();
+        bytesWritten.addAndGet(src.remaining());
         if (failWrites) {
             throw new StorageIOException("cannot write the data file", new IOException("injected EIO"));
         }

@@ -120,7 +120,7 @@ final class MountCommand implements Callable<Integer> {
     }
 
     private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
-        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache);
+        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
         if (blockSize != null && blockSize != tp.dataBlockSize()) {
             long actual = tp.dataBlockSize();
             tp.close();

@@ -78,14 +78,21 @@ final class Pools {
     static final long DEFAULT_CACHE_BYTES = (long) PoolOptions.DEFAULT.cacheBlocks() * Layout.BLOCK_SIZE;
 
     static ThinPool open(Path metadata, Path data, boolean readOnly, String name) throws IOException {
-        return open(metadata, data, readOnly, name, DEFAULT_CACHE_BYTES);
+        return open(metadata, data, readOnly, name, DEFAULT_CACHE_BYTES, false);
     }
 
-    static ThinPool open(Path metadata, Path data, boolean readOnly, String name, long cacheBytes)
-            throws IOException {
+    /**
+     * Opens a pool's files. {@code ownDataFile}: the data file is a thinfs pool directory's regular file, so holes
+     * punched in it read as zeros and fresh blocks need no zero fill (PoolOptions#zeroHoles); never for a foreign
+     * pool's data, which may be a device.
+     */
+    static ThinPool open(Path metadata, Path data, boolean readOnly, String name, long cacheBytes,
+                         boolean ownDataFile) throws IOException {
         PoolOptions opts = PoolOptions.DEFAULT.withReadOnly(readOnly).withCacheBlocks(cacheBlocks(cacheBytes));
         if (!readOnly) {
-            opts = opts.withHolePuncher(new HolePuncher(data));
+            HolePuncher puncher = new HolePuncher(data);
+            opts = ownDataFile && Files.isRegularFile(data) ? opts.withZeroHoles(puncher)
+                    : opts.withHolePuncher(puncher);
         }
         try {
             return ThinPool.open(metadata, data, opts);
@@ -121,7 +128,7 @@ final class Pools {
     }
 
     static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly, long cacheBytes) throws IOException {
-        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString(), cacheBytes);
+        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString(), cacheBytes, true);
         try {
             return PoolFileSystem.open(tp, pool.dir());
         } catch (IOException | RuntimeException e) {
