@@ -5,12 +5,16 @@
 # A fresh thinfs volume is compared with ceiling-fresh (the passthrough over a file punched to holes before each
 # job), since both make the host file system allocate blocks on every write.
 #
-#   bench/fio-compare.sh [--size 2G] [--runtime 15] [--rounds 2] [--tiny] [--work DIR]
+#   bench/fio-compare.sh [--size 2G] [--runtime 15] [--rounds 2] [--tiny] [--work DIR] [--only JOB,...]
+#                        [--chart FILE.png]
 #
 # --tiny: 64 MiB and 2 s per job, one round: only proves the harness runs (CI uses it).
+# --only: run only these jobs (seqwrite, seqread, randwrite, randread, and the same with 4 for 4 jobs).
+# The table also goes to WORK/fio-compare.tsv, and a chart of every row's ratios to the ceiling and to qcow2 to
+# --chart (default WORK/fio-compare.png; needs gnuplot, installed when missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-size=2G; runtime=15; rounds=2; work=/tmp/thinfs-bench
+size=2G; runtime=15; rounds=2; work=/tmp/thinfs-bench; only=""; chart=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
@@ -18,6 +22,8 @@ while [ $# -gt 0 ]; do
         --rounds) rounds=$2; shift 2 ;;
         --work) work=$2; shift 2 ;;
         --tiny) size=64M; runtime=2; rounds=1; shift ;;
+        --only) only=$2; shift 2 ;;
+        --chart) chart=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -27,6 +33,7 @@ command -v fio >/dev/null || need+=(fio)
 command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 ldconfig -p | grep -q libfuse.so.2 || need+=(libfuse2 fuse)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
@@ -46,9 +53,9 @@ trap cleanup EXIT
 wait_mount() { for _ in $(seq 100); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 
 bytes=$(numfmt --from=iec "$size")
+fresh_size=$(( bytes * 32 ))
 # The fresh volume is recreated before every job and is large enough that a job never wraps onto blocks it already
 # provisioned: every write there provisions. Room for that is sparse and given back (hole punched) after each job.
-fresh_size=$(( bytes * 32 ))
 
 # --- ceiling: passthrough of one file; ceiling-fresh: the same over a file whose blocks are all holes before
 # each job, so the host file system allocates on every write as it does under a fresh thinfs volume.
@@ -68,6 +75,20 @@ qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/base.qcow
     --blockdev driver=qcow2,node-name=q,file=f --export type=fuse,id=e,node-name=q,mountpoint="$work/qcow2.disk",writable=on \
     >"$work/qsd.log" 2>&1 & pids+=($!); qsd_pid=$!
 wait_mount "$work/qcow2.disk"; mounts+=("$work/qcow2.disk")
+# qcow2-fresh: a new image (32 times the size, as the fresh thinfs volume) and a new daemon before every job, so
+# every write allocates a cluster, as every write to the fresh thinfs volume provisions a block.
+touch "$work/qcow2f.disk"; qsdf_pid=""
+new_fresh_qcow2() {
+    if [ -n "$qsdf_pid" ]; then
+        fusermount -u "$work/qcow2f.disk"; kill "$qsdf_pid" 2>/dev/null; wait "$qsdf_pid" 2>/dev/null || true
+    fi
+    rm -f "$work/fresh.qcow2"; qemu-img create -q -f qcow2 "$work/fresh.qcow2" "$fresh_size"
+    qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/fresh.qcow2" \
+        --blockdev driver=qcow2,node-name=q,file=f \
+        --export type=fuse,id=e,node-name=q,mountpoint="$work/qcow2f.disk",writable=on \
+        >>"$work/qsd.log" 2>&1 & pids+=($!); qsdf_pid=$!
+    wait_mount "$work/qcow2f.disk"
+}
 
 # --- thinfs
 "$root/thinfs" create "$work/pool" --size "$(( bytes * 6 + runtime * (3 << 30) ))" >/dev/null
@@ -98,17 +119,25 @@ new_fresh_volume() {
     truncate -s "$fresh_size" "$work/mnt/fresh"
 }
 
-jobs=("seqwrite write 1M 1" "seqread read 1M 1" "randwrite randwrite 4k 1" "randread randread 4k 1"
+all_jobs=("seqwrite write 1M 1" "seqread read 1M 1" "randwrite randwrite 4k 1" "randread randread 4k 1"
       "seqwrite4 write 1M 4" "seqread4 read 1M 4" "randwrite4 randwrite 4k 4" "randread4 randread 4k 4")
+jobs=()
+for j in "${all_jobs[@]}"; do
+    name=${j%% *}
+    if [ -z "$only" ] || [[ ",$only," == *",$name,"* ]]; then jobs+=("$j"); fi
+done
+[ ${#jobs[@]} -gt 0 ] || { echo "--only $only names no job" >&2; exit 2; }
+targets=(ceiling ceiling-fresh qcow2 qcow2-fresh thinfs-fresh thinfs-full thinfs-ext4)
 for round in $(seq "$rounds"); do
     for j in "${jobs[@]}"; do
         set -- $j
-        for target in ceiling ceiling-fresh qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+        for target in "${targets[@]}"; do
             span=$bytes
             case $target in
                 ceiling) f="$work/pt/disk" ;;
                 ceiling-fresh) f="$work/ptf/disk"; span=$fresh_size; new_fresh_ceiling ;;
                 qcow2) f="$work/qcow2.disk" ;;
+                qcow2-fresh) f="$work/qcow2f.disk"; span=$fresh_size; new_fresh_qcow2 ;;
                 thinfs-fresh) f="$work/mnt/fresh"; span=$fresh_size; new_fresh_volume ;;
                 thinfs-full) f="$work/mnt/full" ;;
                 thinfs-ext4) f="$work/ext4/fio.dat" ;;
@@ -137,6 +166,8 @@ wait_mount "$work/qcow2.disk"
 sync; echo 3 > /proc/sys/vm/drop_caches
 qcow=$(run_job "$work/qcow2.disk" cow randwrite 4k 1)
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/pool/thinfs.pid")/status")
+tsv="$work/fio-compare.tsv"
+printf 'job\ttarget\tMiB/s\tIOPS\tvs-ceiling\tvs-qcow2\n' >"$tsv"
 printf '\n%-12s %-14s %10s %10s %10s %10s\n' job target MiB/s IOPS vs-ceiling vs-qcow2
 for j in "${jobs[@]}"; do
     set -- $j
@@ -144,12 +175,16 @@ for j in "${jobs[@]}"; do
     read -r cb ci <<<"$(avg "${result[ceiling/$1]}")"
     read -r fb fiops <<<"$(avg "${result[ceiling-fresh/$1]}")"
     read -r qb qi <<<"$(avg "${result[qcow2/$1]}")"
-    for target in ceiling ceiling-fresh qcow2 thinfs-fresh thinfs-full thinfs-ext4; do
+    read -r qfb qfi <<<"$(avg "${result[qcow2-fresh/$1]}")"
+    for target in "${targets[@]}"; do
         read -r b i <<<"$(avg "${result[$target/$1]}")"
-        base=$cb
-        case $target in *-fresh) base=$fb ;; esac    # fresh against fresh: both make the host allocate
+        base=$cb; qbase=$qb
+        # fresh against fresh: both make the host allocate on every write
+        case $target in *-fresh) base=$fb; qbase=$qfb ;; esac
         printf '%-12s %-14s %10s %10s %10s %10s\n' "$1" "$target" "$b" "$i" \
-            "$(ratio "$b" "$base")" "$(ratio "$b" "$qb")"
+            "$(ratio "$b" "$base")" "$(ratio "$b" "$qbase")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$target" "$b" "$i" "$(ratio "$b" "$base")" \
+            "$(ratio "$b" "$qbase")" >>"$tsv"
     done
 done
 read -r tb ti <<<"$cow"; read -r qb qi <<<"$qcow"
@@ -158,3 +193,6 @@ printf '%-12s %-14s %10s %10s\n' cow4k qcow2-snap "$qb" "$qi"
 echo
 echo "mkdir snapshots/x: ${snap_ms} ms (volumes: $(ls "$work/mnt" | grep -vc -e snapshots -e lost+found))"
 echo "thinfs daemon resident memory: $(( rss / 1024 )) MiB"
+"$root/bench/chart.sh" "$tsv" "${chart:-$work/fio-compare.png}" \
+    "thinfs vs ceiling and qcow2 (fio, $size, ${runtime}s x $rounds; fresh rows against fresh baselines)"
+echo "table: $tsv; chart: ${chart:-$work/fio-compare.png}"

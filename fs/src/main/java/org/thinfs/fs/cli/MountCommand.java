@@ -63,6 +63,12 @@ final class MountCommand implements Callable<Integer> {
                     "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K)."})
     long maxRequest;
 
+    @Option(names = "--writeback-cache", description = {"Let the kernel cache writes and send them in large requests",
+            "(FUSE's writeback cache; -o writeback_cache): small buffered writes run at page-cache speed. Snapshots,",
+            "clones, renames, SEEK_DATA and fsync flush the kernel's cache first, so they keep their guarantees; a",
+            "write not yet fsynced is lost if the daemon is killed (off by default)."})
+    boolean writebackCache;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -91,6 +97,12 @@ final class MountCommand implements Callable<Integer> {
             throw new Main.UsageError(mnt + " is already a mount point");
         }
         transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
+        if (writebackCache && !org.thinfs.fs.fuse.KernelWriteback.supportedBy(System.getProperty("os.version"))) {
+            throw new Main.UsageError("--writeback-cache needs Linux " + org.thinfs.fs.fuse.KernelWriteback
+                    .FIRST_VERIFIED_KERNEL[0] + "." + org.thinfs.fs.fuse.KernelWriteback.FIRST_VERIFIED_KERNEL[1]
+                    + " or later (this is " + System.getProperty("os.version") + "): older kernels can end a "
+                    + "cached write's writeback before the daemon has it, so a snapshot could miss it");
+        }
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
         MountPreflight.check(mnt, fuseOptions());
         if (!foreground) {
@@ -135,7 +147,7 @@ final class MountCommand implements Callable<Integer> {
 
     private FuseTransport transport() {
         try {
-            return new FuseTransport(fuseThreads, (int) Math.min(Integer.MAX_VALUE, maxRequest));
+            return new FuseTransport(fuseThreads, (int) Math.min(Integer.MAX_VALUE, maxRequest), writebackCache);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
@@ -147,6 +159,7 @@ final class MountCommand implements Callable<Integer> {
 
     /** thinfs settings given with -o (an fstab line's) take the place of the flags' values. */
     private void applySettings() {
+        writebackCache |= MountOptions.parse(options).writebackCache();
         for (var e : MountOptions.parse(options).settings().entrySet()) {
             String v = e.getValue();
             try {
@@ -236,6 +249,9 @@ final class MountCommand implements Callable<Integer> {
         a.add(Integer.toString(fuseThreads));
         a.add("--max-request");
         a.add(Long.toString(maxRequest));
+        if (writebackCache) {
+            a.add("--writeback-cache");
+        }
         List<String> fuse = fuseOptions();
         if (!fuse.isEmpty()) {
             a.add("-o");

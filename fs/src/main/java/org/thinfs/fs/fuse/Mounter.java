@@ -87,7 +87,8 @@ public final class Mounter {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             LOG.info("mounting {} on {}", fsName, mountPoint);
-            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
+            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest(),
+                    transport.writebackCache());
         } finally {
             // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
             committer.shutdown();
