@@ -63,12 +63,6 @@ final class MountCommand implements Callable<Integer> {
                     "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K)."})
     long maxRequest;
 
-    @Option(names = "--writeback-cache", description = {"Let the kernel cache writes and send them in large requests",
-            "(FUSE's writeback cache; -o writeback_cache): small buffered writes run at page-cache speed. Snapshots,",
-            "clones, renames, SEEK_DATA and fsync flush the kernel's cache first, so they keep their guarantees; a",
-            "write not yet fsynced is lost if the daemon is killed (off by default)."})
-    boolean writebackCache;
-
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -76,7 +70,8 @@ final class MountCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--block-size", converter = Sizes.class,
-            description = "Data block size of a foreign pool, in bytes (must match its superblock).")
+            description = {"Data block size of a foreign pool, in bytes or in 512-byte sectors as dmsetup gives it",
+                    "(128 = 64 KiB); read from the superblock when not given, refused when it does not match."})
     Long blockSize;
 
     @Override
@@ -97,13 +92,10 @@ final class MountCommand implements Callable<Integer> {
             throw new Main.UsageError(mnt + " is already a mount point");
         }
         transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
-        if (writebackCache && !org.thinfs.fs.fuse.KernelWriteback.supportedBy(System.getProperty("os.version"))) {
-            throw new Main.UsageError("--writeback-cache needs Linux " + org.thinfs.fs.fuse.KernelWriteback
-                    .FIRST_VERIFIED_KERNEL[0] + "." + org.thinfs.fs.fuse.KernelWriteback.FIRST_VERIFIED_KERNEL[1]
-                    + " or later (this is " + System.getProperty("os.version") + "): older kernels can end a "
-                    + "cached write's writeback before the daemon has it, so a snapshot could miss it");
-        }
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
+        if (foreign && blockSize != null) {
+            blockSize = checkedBlockSize(blockSize, Pools.superblockBlockSize(metadata));
+        }
         MountPreflight.check(mnt, fuseOptions());
         if (!foreground) {
             return daemonize(pool, mnt);
@@ -123,7 +115,7 @@ final class MountCommand implements Callable<Integer> {
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             try {
                 Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(), Ids.gid(),
-                        () -> ResizeRequests.serve(pool, fs.pool()));
+                        () -> ResizeRequests.serve(pool, fs.pool()), pool.data());
             } finally {
                 Files.deleteIfExists(pid);
             }
@@ -133,21 +125,35 @@ final class MountCommand implements Callable<Integer> {
 
     private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
         ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
-        if (blockSize != null && blockSize != tp.dataBlockSize()) {
-            long actual = tp.dataBlockSize();
-            tp.close();
-            throw new Main.UsageError("--block-size " + blockSize + " does not match the superblock's " + actual
-                    + " bytes");
+        if (blockSize != null) {
+            try {
+                blockSize = checkedBlockSize(blockSize, tp.dataBlockSize());
+            } catch (Main.UsageError e) {
+                tp.close();
+                throw e;
+            }
         }
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
         Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, transport(), Ids.uid(),
-                Ids.gid(), () -> { });
+                Ids.gid(), () -> { }, data);
         return 0;
+    }
+
+    /**
+     * A given --block-size against the superblock's, in bytes. dmsetup tables and lvs give it in 512-byte sectors
+     * (128 for 64 KiB), so that spelling is taken too.
+     */
+    private static long checkedBlockSize(long given, long actual) {
+        if (given == actual || given * 512 == actual) {
+            return actual;
+        }
+        throw new Main.UsageError("--block-size " + given + " does not match the superblock's " + actual + " bytes ("
+                + actual / 512 + " sectors); leave it out to take the superblock's");
     }
 
     private FuseTransport transport() {
         try {
-            return new FuseTransport(fuseThreads, (int) Math.min(Integer.MAX_VALUE, maxRequest), writebackCache);
+            return new FuseTransport(fuseThreads, (int) Math.min(Integer.MAX_VALUE, maxRequest));
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
@@ -159,7 +165,6 @@ final class MountCommand implements Callable<Integer> {
 
     /** thinfs settings given with -o (an fstab line's) take the place of the flags' values. */
     private void applySettings() {
-        writebackCache |= MountOptions.parse(options).writebackCache();
         for (var e : MountOptions.parse(options).settings().entrySet()) {
             String v = e.getValue();
             try {
@@ -249,9 +254,6 @@ final class MountCommand implements Callable<Integer> {
         a.add(Integer.toString(fuseThreads));
         a.add("--max-request");
         a.add(Long.toString(maxRequest));
-        if (writebackCache) {
-            a.add("--writeback-cache");
-        }
         List<String> fuse = fuseOptions();
         if (!fuse.isEmpty()) {
             a.add("-o");

@@ -33,11 +33,7 @@ final class MountOptions {
             "users", "nouser", "owner", "group", "comment", "rw", "dev", "suid", "exec", "nodev", "nosuid", "noexec",
             "relatime", "norelatime", "noatime", "strictatime", "nodiratime", "lazytime", "async", "loop");
 
-    /** FUSE's writeback cache (libfuse3's spelling): a thinfs switch, since libfuse2 does not know it. */
-    static final String WRITEBACK_CACHE = "writeback_cache";
-
     private final Map<String, String> thinfs = new LinkedHashMap<>();
-    private boolean writebackCache;
     private final List<String> fuse = new ArrayList<>();
 
     private MountOptions() {
@@ -61,9 +57,7 @@ final class MountOptions {
         int eq = o.indexOf('=');
         String name = eq < 0 ? o : o.substring(0, eq);
         String value = eq < 0 ? null : o.substring(eq + 1);
-        if (o.equals(WRITEBACK_CACHE) || o.equals("x-thinfs." + WRITEBACK_CACHE)) {
-            writebackCache = true;
-        } else if (name.startsWith("x-thinfs.")) {
+        if (name.startsWith("x-thinfs.")) {
             setting(name.substring("x-thinfs.".length()), value, o);
         } else if (THINFS.contains(name)) {
             setting(name, value, o);
@@ -73,7 +67,7 @@ final class MountOptions {
             fuse.add(o);
         } else {
             throw new Main.UsageError("unknown mount option '" + o + "': thinfs takes " + String.join(", ", THINFS)
-                    + " (NAME=VALUE, or x-thinfs.NAME=VALUE) and writeback_cache, FUSE's " + String.join(", ", sorted(FUSE_FLAGS)) + ", "
+                    + " (NAME=VALUE, or x-thinfs.NAME=VALUE), FUSE's " + String.join(", ", sorted(FUSE_FLAGS)) + ", "
                     + String.join("=, ", sorted(FUSE_VALUED)) + "=, and mount(8)'s usual options");
         }
     }
@@ -106,11 +100,6 @@ final class MountOptions {
     /** thinfs settings given as options, by name (see {@link #THINFS}); the last of a name wins. */
     Map<String, String> settings() {
         return thinfs;
-    }
-
-    /** Whether writeback_cache was given. */
-    boolean writebackCache() {
-        return writebackCache;
     }
 
     /** The options for the FUSE mount, in the order given. */

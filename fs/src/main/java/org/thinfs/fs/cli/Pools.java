@@ -136,4 +136,14 @@ final class Pools {
             throw e;
         }
     }
+
+    /** The data block size a metadata file's superblock records, in bytes (the file is only read). */
+    static long superblockBlockSize(Path metadata) throws IOException {
+        try (org.thinfs.core.thin.ThinMetadata md = org.thinfs.core.thin.ThinMetadata.open(
+                org.thinfs.core.io.FileBlockDevice.open(metadata, false), false, 64)) {
+            return (long) md.dataBlockSectors() * Layout.SECTOR_SIZE;
+        } catch (CorruptMetadataException e) {
+            throw new ThinfsException("the metadata " + metadata + " failed validation (" + e.getMessage() + ")", e);
+        }
+    }
 }

@@ -50,8 +50,6 @@ final class InitChannel {
     private final Runtime rt;
     private final int fd;
     private final int maxRequest;
-    /** Turn the writeback cache on in the reply (set per INIT, once the kernel's offer is known). */
-    private volatile boolean writebackCache;
     /** Strong references: the native side holds only the closure's address. */
     private final Send send = this::send;
     @SuppressWarnings({"unused", "FieldCanBeLocal"})
@@ -80,16 +78,6 @@ final class InitChannel {
         return channel;
     }
 
-    /** Whether the next reply asks for the writeback cache (only when the kernel offered it). */
-    void askWritebackCache(boolean ask) {
-        this.writebackCache = ask;
-    }
-
-    /** Whether the reply that was sent turned the writeback cache on. */
-    boolean writebackCacheOn() {
-        return amended && writebackCache;
-    }
-
     /** The request size the INIT reply allowed: the larger one, or 128 KiB when it could not be amended. */
     int negotiated() {
         return amended ? maxRequest : InitReply.DEFAULT_MAX_REQUEST;
@@ -112,9 +100,6 @@ final class InitChannel {
             byte[] out;
             try {
                 out = InitReply.allowLargeRequests(reply, maxRequest);
-                if (writebackCache) {
-                    out = InitReply.withWritebackCache(out);
-                }
             } catch (RuntimeException e) {
                 LOG.warn("cannot amend the FUSE INIT reply; requests stay at 128 KiB: {}", e.toString());
                 out = reply;

@@ -27,8 +27,6 @@ final class InitReply {
     static final int IN_HEADER_SIZE = 40;
     static final int OUT_HEADER_SIZE = 16;
     static final int FUSE_MAX_PAGES = 1 << 22;
-    /** The kernel caches writes and sends them at writeback (protocol 7.23). */
-    static final int FUSE_WRITEBACK_CACHE = 1 << 16;
     /** libfuse2's own limit, and the kernel's default (32 pages). */
     static final int DEFAULT_MAX_REQUEST = 128 * 1024;
     /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
@@ -51,25 +49,6 @@ final class InitReply {
         int minor = b.getInt(IN_HEADER_SIZE + 4);
         int flags = b.getInt(IN_HEADER_SIZE + OFF_FLAGS);
         return minor >= 28 && (flags & FUSE_MAX_PAGES) != 0;
-    }
-
-    /** Whether the kernel that sent this INIT request offers the writeback cache. */
-    static boolean kernelOffersWritebackCache(ByteBuffer initRequest) {
-        ByteBuffer b = initRequest.order(ByteOrder.LITTLE_ENDIAN);
-        if (b.getInt(0) < IN_HEADER_SIZE + 16) {
-            return false;
-        }
-        return b.getInt(IN_HEADER_SIZE + 4) >= 23 && (b.getInt(IN_HEADER_SIZE + OFF_FLAGS) & FUSE_WRITEBACK_CACHE) != 0;
-    }
-
-    /** {@link #allowLargeRequests}, with the writeback cache turned on too. */
-    static byte[] withWritebackCache(byte[] amended) {
-        ByteBuffer o = ByteBuffer.wrap(amended).order(ByteOrder.LITTLE_ENDIAN);
-        if (amended.length < OUT_HEADER_SIZE + INIT_OUT_SIZE || o.getInt(4) != 0) {
-            return amended;
-        }
-        o.putInt(OUT_HEADER_SIZE + OFF_FLAGS, o.getInt(OUT_HEADER_SIZE + OFF_FLAGS) | FUSE_WRITEBACK_CACHE);
-        return amended;
     }
 
     /** Refuses a request size that is not a multiple of 4 KiB from 128 KiB to 1 MiB (the kernel's default limit). */

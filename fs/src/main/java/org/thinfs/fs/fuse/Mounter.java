@@ -49,6 +49,14 @@ public final class Mounter {
                            Duration commitInterval, FuseTransport transport, long uid, long gid,
                            Runnable everyTick)
             throws IOException {
+        run(fs, mountPoint, fsName, userOptions, commitInterval, transport, uid, gid, everyTick, null);
+    }
+
+    /** As above, with the data file's path for the write-behind ({@link WriteBehind}); null: full flushes. */
+    public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
+                           Duration commitInterval, FuseTransport transport, long uid, long gid,
+                           Runnable everyTick, Path dataFile)
+            throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         ScheduledExecutorService committer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "thinfs-commit");
@@ -67,9 +75,10 @@ public final class Mounter {
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
         // mappings point at. Flushing the data file every few milliseconds keeps what a commit finds dirty small,
         // so mkdir under a saturating writer waits for milliseconds of data, not for up to a commit interval's.
+        WriteBehind writeBehind = WriteBehind.of(dataFile, () -> fs.pool().flushData());
         committer.scheduleWithFixedDelay(() -> {
             try {
-                fs.pool().flushData();
+                writeBehind.run();
             } catch (RuntimeException e) {
                 LOG.debug("write-behind flush failed: {}", e.getMessage());
             }
@@ -87,8 +96,7 @@ public final class Mounter {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             LOG.info("mounting {} on {}", fsName, mountPoint);
-            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest(),
-                    transport.writebackCache());
+            fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
         } finally {
             // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
             committer.shutdown();
@@ -97,6 +105,7 @@ public final class Mounter {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            writeBehind.close();
             try {
                 fs.close();
                 LOG.info("unmounted {}; pool committed and closed", mountPoint);

@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Requests may be larger than libfuse2's 128 KiB: {@link #serve(Path, List, int, int)} amends the INIT reply
  * (see {@link InitReply}), sizes every worker's buffer for the largest write, and raises the mount's readahead to
- * match ({@link BdiSettings}).
+ * match ({@link BdiReadahead}).
  *
  * <p>Unmounting ({@code fusermount -u}, {@code umount}, or {@link #umount()}) makes every worker's read return,
  * after which {@link #serve} tears the session down ({@code destroy} runs) and returns.
@@ -94,14 +94,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      * the kernel allows more than 128 KiB (see {@link InitReply}); 128 KiB keeps libfuse2's own negotiation.
      */
     public void serve(Path mountPoint, List<String> options, int threads, int maxRequest) {
-        serve(mountPoint, options, threads, maxRequest, false);
-    }
-
-    /**
-     * As {@link #serve(Path, List, int, int)}, asking the kernel for the writeback cache when {@code writebackCache}
-     * (see {@link KernelWriteback}: the file system must then flush it before anything that must see every write).
-     */
-    public void serve(Path mountPoint, List<String> options, int threads, int maxRequest, boolean writebackCache) {
         if (threads < 1) {
             throw new IllegalArgumentException("at least one FUSE thread is needed");
         }
@@ -141,7 +133,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         long bufSize = lib.fuse_chan_bufsize(ch);
         InitChannel init = null;
         InitReply.checkRequestSize(maxRequest);
-        if (maxRequest > InitReply.DEFAULT_MAX_REQUEST || writebackCache) {
+        if (maxRequest > InitReply.DEFAULT_MAX_REQUEST) {
             // Every worker's buffer must hold the largest write from the start: once INIT is answered, the kernel
             // refuses (EINVAL) a read of /dev/fuse into anything smaller.
             bufSize = Math.max(bufSize, maxRequest + HEADER_ROOM);
@@ -149,8 +141,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         long workerBufSize = bufSize;
         InitChannel initChannel = init;
-        this.askWriteback = writebackCache;
-        this.workerCount = threads;
         RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), new RawRequests.Answers() {
             @Override
             public long seek(long fh, long offset, int whence) {
@@ -187,9 +177,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
 
     private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, InitChannel init,
                       RawRequests raw, AtomicBoolean failed) {
-        if (askWriteback) {
-            IoFlusher.markCurrentThread();
-        }
         Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
         Pointer reply = Memory.allocateDirect(rt, RawRequests.REPLY_ROOM, true);
         Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
@@ -227,44 +214,15 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 if (!amendInit) {
                     LOG.info("the kernel offers no FUSE_MAX_PAGES (before Linux 4.20): requests stay at 128 KiB");
                 }
-                boolean offered = InitReply.kernelOffersWritebackCache(request);
-                if (askWriteback && !offered) {
-                    LOG.warn("the kernel offers no FUSE writeback cache: every write goes to the daemon at once");
-                }
-                init.askWritebackCache(askWriteback && offered);
             }
             lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
             if (amendInit) {
                 requestSize = init.negotiated();
                 LOG.info("FUSE requests of up to {} KiB on {}", requestSize / 1024, mountPoint);
-                if (init.writebackCacheOn()) {
-                    kernelWriteback = new KernelWriteback(mountPoint, workerCount);
-                    BdiSettings.allowWritebackShare(mountPoint);
-                    LOG.info("FUSE writeback cache on for {}", mountPoint);
-                }
                 if (requestSize > InitReply.DEFAULT_MAX_REQUEST) {
-                    BdiSettings.raise(mountPoint, requestSize);
+                    BdiReadahead.raise(mountPoint, requestSize);
                 }
             }
-        }
-    }
-
-    private volatile int workerCount;
-    /** Whether to ask for the writeback cache at INIT. */
-    private volatile boolean askWriteback;
-    /** Set once the kernel agreed to cache writes: then {@link #flushKernelWriteback} has work to do. */
-    private volatile KernelWriteback kernelWriteback;
-
-    /**
-     * Makes the kernel send the writes it holds in its page cache for {@code files} (paths relative to the mount
-     * point; only files open for writing can hold any) and waits until each is answered; a no-op without the
-     * writeback cache. Call before an operation that must see every write that returned: a snapshot, a clone,
-     * SEEK_DATA.
-     */
-    protected void flushKernelWriteback(java.util.function.Supplier<java.util.Collection<String>> files) {
-        KernelWriteback k = kernelWriteback;
-        if (k != null) {
-            k.flush(files.get());
         }
     }
 

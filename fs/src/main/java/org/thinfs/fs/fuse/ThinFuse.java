@@ -16,7 +16,6 @@ import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
@@ -122,22 +121,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         });
     }
 
-    /** Names of the volumes open for writing: the only files whose pages the kernel may still hold. */
-    private java.util.Collection<String> openForWriting() {
-        return namesOf(handles.values().stream().filter(h -> !h.readOnly()).toList());
-    }
-
-    private java.util.Collection<String> namesOf(java.util.Collection<Handle> open) {
-        java.util.Set<String> names = new java.util.TreeSet<>();
-        for (Handle h : open) {
-            String n = fs.nameOf(h);
-            if (n != null) {
-                names.add(n);
-            }
-        }
-        return names;
-    }
-
     private long register(Handle h) {
         long id = nextHandle.getAndIncrement();
         handles.put(id, h);
@@ -163,7 +146,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             return -ErrorCodes.EINVAL();
         }
         try {
-            flushKernelWriteback(() -> namesOf(List.of(h))); // data still in the kernel's cache counts as data
             return fs.seek(h, offset, whence == SEEK_DATA);
         } catch (RuntimeException | Error e) {
             return Errno.of("lseek", "fh " + fh, e);
@@ -182,7 +164,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             return -ErrorCodes.EINVAL();
         }
         try {
-            // (the kernel writes back both ranges itself before it sends the request)
             return fs.copyRange(in, offIn, out, offOut, len);
         } catch (RuntimeException | Error e) {
             return Errno.of("copy_file_range", "fh " + fhIn + " to fh " + fhOut, e);
@@ -280,10 +261,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int mkdir(String path, @mode_t long mode) {
-        return run("mkdir", path, () -> {
-            flushKernelWriteback(this::openForWriting); // a snapshot holds every write that returned before it
-            fs.mkdir(path);
-        });
+        return run("mkdir", path, () -> fs.mkdir(path));
     }
 
     @Override
@@ -293,16 +271,11 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int link(String oldpath, String newpath) {
-        return run("link", oldpath, () -> {
-            flushKernelWriteback(() -> List.of(oldpath.substring(1))); // a clone holds every write before it
-            fs.link(oldpath, newpath);
-        });
+        return run("link", oldpath, () -> fs.link(oldpath, newpath));
     }
 
     @Override
     public int rename(String oldpath, String newpath) {
-        // No flush: a rename keeps the inode and its cached pages, which go on to the same volume; over a volume
-        // (a restore), the replaced volume's late writes fail (it is gone), they never reach the new one.
         return run("rename", oldpath, () -> fs.rename(oldpath, newpath));
     }
 

@@ -700,16 +700,6 @@ public final class PoolFileSystem implements Closeable {
         return dirty;
     }
 
-    /** The top-level volume name an open handle writes to now (renames follow it), or null if it has none. */
-    public synchronized String nameOf(Handle h) {
-        for (var e : doc.volumes.entrySet()) {
-            if (e.getValue() == h.entry) {
-                return e.getKey();
-            }
-        }
-        return null;
-    }
-
     /** The thin device behind an open handle (for bulk tools such as import-diff). */
     public ThinDevice deviceOf(Handle h) {
         return h.device;

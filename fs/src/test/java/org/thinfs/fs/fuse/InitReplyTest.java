@@ -82,8 +82,8 @@ class InitReplyTest {
                 "90 22 0:48 / /tmp/a\\040b rw - fuse.thinfs thinfs:/p rw,user_id=0",
                 "95 22 0:52 / /tmp/a\\040b rw - fuse.thinfs thinfs:/q rw,user_id=0",
                 "96 22 0:53 / /tmp/c rw - fuse.thinfs thinfs:/r rw,user_id=0");
-        assertEquals("0:52", BdiSettings.deviceOf(mountinfo, "/tmp/a b"));
-        assertEquals("0:53", BdiSettings.deviceOf(mountinfo, "/tmp/c"));
-        assertNull(BdiSettings.deviceOf(mountinfo, "/tmp/d"));
+        assertEquals("0:52", BdiReadahead.deviceOf(mountinfo, "/tmp/a b"));
+        assertEquals("0:53", BdiReadahead.deviceOf(mountinfo, "/tmp/c"));
+        assertNull(BdiReadahead.deviceOf(mountinfo, "/tmp/d"));
     }
 }

@@ -153,7 +153,7 @@ class LargeRequestsIT {
     /** Waits until the mount answers; returns its device number (MAJOR:MINOR). */
     private static String waitForMount(Path mnt) throws Exception {
         for (int i = 0; i < 200; i++) {
-            String device = BdiSettings.deviceOf(mnt.toAbsolutePath().toString());
+            String device = BdiReadahead.deviceOf(mnt.toAbsolutePath().toString());
             if (device != null && Files.exists(mnt.resolve("f"))) {
                 return device;
             }

@@ -78,4 +78,28 @@ class ForeignPoolIT {
             assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode());
         }
     }
+
+    @Test
+    void theBlockSizeIsReadFromTheSuperblockOrTakenInSectors() throws Exception {
+        Path[] files = kernelPool(tmp.resolve("k"));
+        Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+        for (String[] given : new String[][]{{}, {"--block-size", "128"}, {"--block-size", "65536"}}) {
+            java.util.List<String> cmd = new java.util.ArrayList<>(List.of("java", "-jar", MountedPool.JAR.toString(),
+                    "mount", "--metadata", files[0].toString(), "--data", files[1].toString()));
+            cmd.addAll(List.of(given));
+            cmd.add(mnt.toString());
+            Sh.run(tmp, cmd).ok();
+            try {
+                assertEquals("dev-1\ndev-3\ndev-4\ndev-5\ndev-9", Sh.bash(mnt, "ls").ok().out().trim(),
+                        "mounted with " + String.join(" ", given));
+            } finally {
+                Sh.run(tmp, List.of("fusermount", "-u", mnt.toString()));
+                Thread.sleep(500);
+            }
+        }
+        Sh.Result wrong = Sh.run(tmp, List.of("java", "-jar", MountedPool.JAR.toString(), "mount", "--metadata",
+                files[0].toString(), "--data", files[1].toString(), "--block-size", "131072", mnt.toString()));
+        assertEquals(2, wrong.code(), wrong.out());
+        assertTrue(wrong.out().contains("does not match the superblock's 65536 bytes"), wrong.out());
+    }
 }

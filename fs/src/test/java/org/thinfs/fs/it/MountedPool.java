@@ -42,18 +42,9 @@ final class MountedPool implements AutoCloseable {
         return p;
     }
 
-    /**
-     * {@code -Dthinfs.it.writebackCache=true} mounts every pool of the suite with the writeback cache, to show it keeps
-     * every guarantee the suite checks (issue 18).
-     */
-    static final boolean WRITEBACK_CACHE = Boolean.getBoolean("thinfs.it.writebackCache");
-
     void mount(String... extra) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("mount", pool.toString(), mnt.toString(), "--commit-interval",
                 "300ms"));
-        if (WRITEBACK_CACHE) {
-            cmd.add("--writeback-cache");
-        }
         cmd.addAll(List.of(extra));
         thinfs(cmd.toArray(new String[0])).ok();
     }

@@ -10,10 +10,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A FUSE mount's backing-device settings in {@code /sys/class/bdi/MAJOR:MINOR/}: readahead, and the share of dirty
- * pages the writeback cache may hold.
+ * Raises the page-cache readahead of a FUSE mount to its request size, so buffered sequential reads arrive as large
+ * requests too.
  *
- * <p>Readahead: raised to the request size, so buffered sequential reads arrive as large requests too.
  * <p>The kernel caps a FUSE mount's readahead at 128 KiB when INIT is answered (the reply's
  * {@code max_readahead} can only lower it), and buffered reads are split into requests of one readahead window
  * whatever {@code max_pages} allows. After INIT, root can raise it like any device's, through
@@ -21,10 +20,10 @@ import java.util.List;
  * not from {@code stat} of the mount point, which would be a FUSE request to the file system being set up.
  * Best effort: without the right (not root) the mount keeps the kernel's readahead.
  */
-final class BdiSettings {
-    private static final Logger LOG = LoggerFactory.getLogger(BdiSettings.class);
+final class BdiReadahead {
+    private static final Logger LOG = LoggerFactory.getLogger(BdiReadahead.class);
 
-    private BdiSettings() {
+    private BdiReadahead() {
     }
 
     static void raise(Path mountPoint, int bytes) {
@@ -39,34 +38,6 @@ final class BdiSettings {
             LOG.debug("readahead of {} raised to {} KiB", mountPoint, bytes / 1024);
         } catch (IOException | SecurityException e) {
             LOG.debug("cannot raise the readahead of {} ({}): {}", mountPoint, knob, e.toString());
-        }
-    }
-
-    /** The share of the system's dirty-page limit a mount with the writeback cache may hold, in percent. */
-    static final int WRITEBACK_DIRTY_PERCENT = 20;
-
-    /**
-     * Lets a mount with the writeback cache hold {@link #WRITEBACK_DIRTY_PERCENT}% of the dirty-page limit instead of
-     * FUSE's default 1% under a strict limit, which throttles a writer after a few MiB and kept {@code dd bs=4k} at
-     * a third of the speed it reaches with it (BENCHMARKS.md). FUSE limits its mounts so that an untrusted daemon
-     * cannot pin the system's dirty memory; this daemon runs as root and writes back at the disk's pace. Its request
-     * threads are marked as I/O flushers ({@link IoFlusher}) so their own writes to the data file are not held up
-     * by the dirty pages they are there to clean. Best effort, like the readahead.
-     */
-    static void allowWritebackShare(Path mountPoint) {
-        String device = deviceOf(mountPoint.toAbsolutePath().normalize().toString());
-        if (device == null) {
-            return;
-        }
-        Path dir = Path.of("/sys/class/bdi", device);
-        try {
-            Files.writeString(dir.resolve("max_ratio"), Integer.toString(WRITEBACK_DIRTY_PERCENT));
-            Files.writeString(dir.resolve("strict_limit"), "0");
-            LOG.info("the writeback cache of {} may hold {}% of the dirty-page limit", mountPoint,
-                    WRITEBACK_DIRTY_PERCENT);
-        } catch (IOException | SecurityException e) {
-            LOG.info("cannot widen the dirty-page share of {} ({}): small writes stay throttled by FUSE's 1%",
-                    mountPoint, e.toString());
         }
     }
 
