@@ -21,11 +21,29 @@ public final class BTree {
     private final TransactionManager tm;
     private final ValueType type;
     private final int valueSize;
+    /** Most entries a node this tree makes may hold (capped by the block); Integer.MAX_VALUE: the whole block. */
+    private final int maxEntries;
 
     public BTree(TransactionManager tm, ValueType type) {
+        this(tm, type, FULL_NODES);
+    }
+
+    /** No limit of the tree's own: nodes hold what fits the block (a multiple of 3). */
+    public static final int FULL_NODES = 3 * (Integer.MAX_VALUE / 3);
+
+    /**
+     * A tree whose new nodes hold at most {@code maxEntries} entries (at least 3), for tests: with full 4 KiB
+     * nodes a test tree never grows past two levels, so internal splits and internal rebalancing would never run.
+     */
+    public BTree(TransactionManager tm, ValueType type, int maxEntries) {
+        if (maxEntries < 3 || maxEntries % 3 != 0) {
+            throw new IllegalArgumentException("a btree node holds a multiple of 3 entries (the kernel and thin_check "
+                    + "refuse others), at least 3, not " + maxEntries);
+        }
         this.tm = tm;
         this.type = type;
         this.valueSize = type.size();
+        this.maxEntries = maxEntries;
     }
 
     /** Result of a change: the tree's new root and whether the key was present before. */
@@ -39,7 +57,7 @@ public final class BTree {
     /** Creates an empty tree: a single empty leaf. */
     public long create() {
         Block b = tm.newBlock(NodeValidator.INSTANCE);
-        Node.init(b.data(), b.nr(), Node.LEAF, valueSize);
+        Node.init(b.data(), b.nr(), Node.LEAF, valueSize, maxEntries);
         return b.nr();
     }
 
@@ -212,7 +230,7 @@ public final class BTree {
 
     private Node newNode(int flags, int vs) {
         Block b = tm.newBlock(NodeValidator.INSTANCE);
-        return Node.init(b.data(), b.nr(), flags, vs);
+        return Node.init(b.data(), b.nr(), flags, vs, maxEntries);
     }
 
     // ---------------------------------------------------------------- insert
@@ -320,7 +338,7 @@ public final class BTree {
         for (int j = Node.HEADER_SIZE; j < buf.capacity(); j += 8) {
             buf.putLong(j, 0);
         }
-        Node.init(buf, root.blocknr(), Node.INTERNAL, 8);
+        Node.init(buf, root.blocknr(), Node.INTERNAL, 8, maxEntries);
         root.setNrEntries(2);
         root.setKey(0, left.key(0));
         root.setValueLong(0, left.blocknr());
@@ -353,7 +371,10 @@ public final class BTree {
         Node node = shadow(root);
         removeFrom(node, key);
         long newRoot = node.blocknr();
-        if (node.isInternal() && node.nrEntries() == 1) {
+        if (node.isInternal() && node.nrEntries() == 0) {
+            tm.dec(node.blocknr()); // every child went: the tree is empty again
+            newRoot = create();
+        } else if (node.isInternal() && node.nrEntries() == 1) {
             // A root with one child gives way to it; the child's single reference moves from the root to our caller.
             long child = node.valueLong(0);
             tm.dec(node.blocknr());
@@ -386,7 +407,15 @@ public final class BTree {
     private void rebalance(Node parent, int i) {
         int leftIndex = i + 1 < parent.nrEntries() ? i : i - 1;
         if (leftIndex < 0) {
-            return; // an only child: the parent is the root and collapses in remove()
+            // An only child. With full-size nodes only the root has one child, and it collapses in remove(). With
+            // nodes of 3 (minimum 1) an inner node may have one child too: once that child is empty it goes, and
+            // the parent, now empty itself, is merged into its sibling one level up.
+            Node only = new Node(tm.read(parent.valueLong(0), NodeValidator.INSTANCE).data(), parent.valueLong(0));
+            if (only.nrEntries() == 0) {
+                tm.dec(only.blocknr());
+                parent.setNrEntries(0);
+            }
+            return;
         }
         Node left = shadow(parent.valueLong(leftIndex));
         parent.setValueLong(leftIndex, left.blocknr());

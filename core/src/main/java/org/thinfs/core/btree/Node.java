@@ -38,10 +38,19 @@ public final class Node {
 
     /** Formats an empty node in a zeroed block. */
     public static Node init(ByteBuffer buf, long blocknr, int flags, int valueSize) {
+        return init(buf, blocknr, flags, valueSize, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Formats an empty node holding at most {@code limit} entries (or what fits the block, if less). Every reader
+     * takes the capacity from the node's own max_entries, so a tree of small nodes is read like any other; writers
+     * other than tests use the full block.
+     */
+    public static Node init(ByteBuffer buf, long blocknr, int flags, int valueSize, int limit) {
         Node n = new Node(buf, blocknr);
         buf.putInt(FLAGS, flags);
         buf.putInt(NR_ENTRIES, 0);
-        buf.putInt(MAX_ENTRIES, maxEntriesFor(valueSize));
+        buf.putInt(MAX_ENTRIES, Math.min(limit, maxEntriesFor(valueSize)));
         buf.putInt(VALUE_SIZE, valueSize);
         buf.putInt(28, 0);
         return n;
