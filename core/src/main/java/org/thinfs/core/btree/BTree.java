@@ -21,7 +21,7 @@ public final class BTree {
     private final TransactionManager tm;
     private final ValueType type;
     private final int valueSize;
-    /** Most entries a node this tree makes may hold (capped by the block); Integer.MAX_VALUE: the whole block. */
+    /** Most entries a node this tree makes may hold (capped by what fits the block); FULL_NODES: no cap. */
     private final int maxEntries;
 
     public BTree(TransactionManager tm, ValueType type) {
@@ -394,8 +394,17 @@ public final class BTree {
         Node child = shadow(node.valueLong(i));
         node.setValueLong(i, child.blocknr());
         removeFrom(child, key);
-        if (child.nrEntries() < child.maxEntries() / 3) {
+        if (child.nrEntries() >= child.maxEntries() / 3) {
+            return;
+        }
+        if (node.nrEntries() > 1) {
             rebalance(node, i);
+        } else if (child.nrEntries() == 0) {
+            // An empty only child. With full-size nodes only the root has one child (it collapses in remove()); with
+            // nodes of 3 (minimum 1) an inner node may have one too. The child goes, and the parent, empty now, is
+            // merged into its sibling one level up (or, as the root, replaced by an empty leaf in remove()).
+            tm.dec(child.blocknr());
+            node.setNrEntries(0);
         }
     }
 
@@ -405,18 +414,7 @@ public final class BTree {
      * has min - 1 entries and the sibling at least min.
      */
     private void rebalance(Node parent, int i) {
-        int leftIndex = i + 1 < parent.nrEntries() ? i : i - 1;
-        if (leftIndex < 0) {
-            // An only child. With full-size nodes only the root has one child, and it collapses in remove(). With
-            // nodes of 3 (minimum 1) an inner node may have one child too: once that child is empty it goes, and
-            // the parent, now empty itself, is merged into its sibling one level up.
-            Node only = new Node(tm.read(parent.valueLong(0), NodeValidator.INSTANCE).data(), parent.valueLong(0));
-            if (only.nrEntries() == 0) {
-                tm.dec(only.blocknr());
-                parent.setNrEntries(0);
-            }
-            return;
-        }
+        int leftIndex = i + 1 < parent.nrEntries() ? i : i - 1; // the parent has two children at least
         Node left = shadow(parent.valueLong(leftIndex));
         parent.setValueLong(leftIndex, left.blocknr());
         Node right = shadow(parent.valueLong(leftIndex + 1));

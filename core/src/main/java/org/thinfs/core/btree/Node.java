@@ -36,15 +36,10 @@ public final class Node {
         return 3 * ((Layout.BLOCK_SIZE - HEADER_SIZE) / (8 + valueSize) / 3);
     }
 
-    /** Formats an empty node in a zeroed block. */
-    public static Node init(ByteBuffer buf, long blocknr, int flags, int valueSize) {
-        return init(buf, blocknr, flags, valueSize, Integer.MAX_VALUE);
-    }
-
     /**
-     * Formats an empty node holding at most {@code limit} entries (or what fits the block, if less). Every reader
-     * takes the capacity from the node's own max_entries, so a tree of small nodes is read like any other; writers
-     * other than tests use the full block.
+     * Formats an empty node in a zeroed block, holding at most {@code limit} entries or what fits the block, if
+     * less. Every reader takes the capacity from the node's own max_entries, so a tree of small nodes (tests) is read
+     * like any other.
      */
     public static Node init(ByteBuffer buf, long blocknr, int flags, int valueSize, int limit) {
         Node n = new Node(buf, blocknr);

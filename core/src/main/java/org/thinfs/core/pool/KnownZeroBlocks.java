@@ -10,7 +10,8 @@ import java.util.TreeMap;
  * fresh clusters' zeros from the host file's holes the same way).
  *
  * <p>Invariant: every block in the set is free in the current and in the committed space map, and no byte has been
- * written to its range of the data file since the hole punch that put it here. The set only ever loses blocks
+ * written to its range of the data file since the hole punch that put it here: a block leaves the set when it is
+ * allocated, whatever for (ThinPool#takeKnownZero), so freeing one needs no check. The set only ever loses blocks
  * except through {@link #add}, which the pool calls right after a successful punch of blocks that are free and
  * that no request can allocate meanwhile (it holds the gate). Losing a block is always safe (it is zeroed when
  * provisioned, as before), so the set is capped and kept only in memory: after a crash or on a pool opened
@@ -66,8 +67,8 @@ final class KnownZeroBlocks {
         long start = r.getKey();
         long end = r.getValue();
         runs.remove(start);
-        boolean split = start < b && b + 1 < end;
-        if (split && runs.size() + 2 > MAX_RUNS) {
+        blocks -= end - start;
+        if (start < b && b + 1 < end && runs.size() + 2 > MAX_RUNS) {
             // No room for both halves: keep the longer one, forget the other (it will be zeroed when used).
             if (b - start >= end - b - 1) {
                 end = b + 1;
@@ -77,17 +78,13 @@ final class KnownZeroBlocks {
         }
         if (start < b) {
             runs.put(start, b);
+            blocks += b - start;
         }
         if (b + 1 < end) {
             runs.put(b + 1, end);
+            blocks += end - b - 1;
         }
-        blocks = recount(blocks, r.getKey(), r.getValue(), start, b, end);
         return true;
-    }
-
-    /** The count after run [oldStart, oldEnd) became [start, b) and [b + 1, end) (either may be empty). */
-    private static long recount(long blocks, long oldStart, long oldEnd, long start, long b, long end) {
-        return blocks - (oldEnd - oldStart) + Math.max(0, b - start) + Math.max(0, end - b - 1);
     }
 
     /** Forgets everything (after a rollback nothing about the data file's content is assumed). */

@@ -156,7 +156,8 @@ public final class ThinDevice {
                     } else {
                         target[i] = md.dataSpace().allocate();
                         allocated = i + 1;
-                        if (action[i] == PROVISION && pool.takeKnownZero(target[i])) {
+                        boolean zeros = pool.takeKnownZero(target[i]); // a copy target leaves the set too
+                        if (action[i] == PROVISION && zeros) {
                             action[i] = PROVISION_ON_ZEROS;
                         }
                     }

@@ -93,9 +93,6 @@ public final class ThinPool implements Closeable {
                 if (b <= Integer.MAX_VALUE) {
                     freedData.set((int) b);
                 }
-                if (knownZero != null) {
-                    knownZero.take(b); // freed with whatever it holds: not known to be zeros
-                }
             });
             long low = options.lowWaterBlocks() > 0 ? options.lowWaterBlocks()
                     : metadata.dataSpace().nrBlocks() / 20;
@@ -127,7 +124,7 @@ public final class ThinPool implements Closeable {
     }
 
     /**
-     * Punches [from, to) and, if the punch succeeded, records the blocks as zeros. The caller guarantees that the
+     * Punches [from, to) and, if the punch succeeded and the pool tracks holes, records the blocks as zeros. The caller guarantees that the
      * blocks are free and that no request can allocate them before this returns (pool opening, or the commit's gate).
      * The punch reaches the disk with the data flush that precedes the next commit (fallocate changes the file's
      * extents, which fdatasync persists), so a commit that maps such a block also makes its hole durable; a crash
@@ -137,8 +134,11 @@ public final class ThinPool implements Closeable {
         try {
             options.holePuncher().punch(from * blockSize, (to - from) * blockSize);
         } catch (IOException e) {
-            LOG.warn("could not punch free data blocks {}..{} of pool {}: {}; they are zeroed when used", from,
+            LOG.warn("could not give free data blocks {}..{} of pool {} back to the host file system: {}", from,
                     to - 1, name, e.getMessage());
+            return;
+        }
+        if (knownZero == null) {
             return;
         }
         metadataLock.lock();
@@ -489,16 +489,7 @@ public final class ThinPool implements Closeable {
         }
         for (int first = blocks.nextSetBit(0); first >= 0; ) {
             int end = blocks.nextClearBit(first);
-            if (knownZero != null) {
-                punchAndRecord(first, end); // under the gate: no request can allocate them meanwhile
-            } else {
-                try {
-                    options.holePuncher().punch(first * blockSize, (end - first) * blockSize);
-                } catch (IOException e) {
-                    LOG.warn("could not give freed data blocks {}..{} back to the host filesystem: {}", first,
-                            end - 1, e.getMessage());
-                }
-            }
+            punchAndRecord(first, end); // under the gate: no request can allocate them meanwhile
             first = blocks.nextSetBit(end);
         }
     }
@@ -656,15 +647,16 @@ public final class ThinPool implements Closeable {
     // ---------------------------------------------------------------- for ThinDevice: fresh blocks
 
     /**
-     * Called under the metadata lock with a block just allocated for provisioning: true if it reads as zeros, so
-     * the write need not fill the rest of it. Either way the block leaves the set, since it is about to be written.
+     * Called under the metadata lock with every data block just allocated (ThinDevice is the only allocator): true
+     * if it reads as zeros, so a provisioning write need not fill the rest of it. Either way the block leaves the
+     * set, since it is about to be written; so the set only ever holds free blocks, and freeing needs no check.
      */
     boolean takeKnownZero(long block) {
         assert metadataLock.isHeldByCurrentThread();
         return knownZero != null && knownZero.take(block);
     }
 
-    /** Blocks known to read as zeros (for status and tests). */
+    /** Blocks known to read as zeros (for tests). */
     public long knownZeroBlocks() {
         return knownZero == null ? 0 : withMetadata(knownZero::blocks);
     }

@@ -41,11 +41,10 @@ final class InstallCommand implements Callable<Integer> {
         Layout at = new Layout(prefix, sbinDir);
         List<InstalledFiles.Entry> entries = new ArrayList<>();
         Path jar = runningJar();
-        String vars = at.prefix.toString();
         entries.add(new InstalledFiles.Entry(at.jar(), Files.readAllBytes(jar), false));
-        entries.add(new InstalledFiles.Entry(at.launcher(), template("thinfs.sh", vars), true));
-        entries.add(new InstalledFiles.Entry(at.mountHelper(), template("mount.fuse.thinfs", vars), true));
-        entries.add(new InstalledFiles.Entry(at.unit(), template("thinfs@.service", vars), false));
+        entries.add(new InstalledFiles.Entry(at.launcher(), template("thinfs.sh", at), true));
+        entries.add(new InstalledFiles.Entry(at.mountHelper(), template("mount.fuse.thinfs", at), true));
+        entries.add(new InstalledFiles.Entry(at.unit(), template("thinfs@.service", at), false));
         String completion = AutoComplete.bash("thinfs", new CommandLine(new Main()));
         entries.add(new InstalledFiles.Entry(at.completion(), completion.getBytes(StandardCharsets.UTF_8), false));
         try (ZipFile zip = new ZipFile(jar.toFile())) {
@@ -78,13 +77,14 @@ final class InstallCommand implements Callable<Integer> {
         return p;
     }
 
-    private byte[] template(String name, String prefixPath) throws IOException {
+    /** A file of the jar's install/ folder with @PREFIX@ and @JAVA@ (the Java running this) filled in. */
+    private static byte[] template(String name, Layout at) throws IOException {
         try (InputStream in = InstallCommand.class.getResourceAsStream("/install/" + name)) {
             if (in == null) {
                 throw new IOException("the thinfs jar lacks install/" + name + " (a broken build?)");
             }
             String java = ProcessHandle.current().info().command().orElse("java");
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("@PREFIX@", prefixPath)
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("@PREFIX@", at.prefix().toString())
                     .replace("@JAVA@", java).getBytes(StandardCharsets.UTF_8);
         }
     }

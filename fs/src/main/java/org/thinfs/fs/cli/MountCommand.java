@@ -74,8 +74,12 @@ final class MountCommand implements Callable<Integer> {
                     "(128 = 64 KiB); read from the superblock when not given, refused when it does not match."})
     Long blockSize;
 
+    /** The -o list sorted (MountOptions), once per call. */
+    private MountOptions parsedOptions;
+
     @Override
     public Integer call() throws Exception {
+        parsedOptions = MountOptions.parse(options);
         applySettings();
         boolean foreign = metadata != null || data != null;
         if (foreign && (metadata == null || data == null || paths.size() != 1)) {
@@ -124,15 +128,8 @@ final class MountCommand implements Callable<Integer> {
     }
 
     private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
+        // (a given --block-size was checked against the superblock in call(), before the daemon started)
         ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
-        if (blockSize != null) {
-            try {
-                blockSize = checkedBlockSize(blockSize, tp.dataBlockSize());
-            } catch (Main.UsageError e) {
-                tp.close();
-                throw e;
-            }
-        }
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
         Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, transport(), Ids.uid(),
                 Ids.gid(), () -> { }, data);
@@ -160,12 +157,12 @@ final class MountCommand implements Callable<Integer> {
     }
 
     private List<String> fuseOptions() {
-        return MountOptions.parse(options).fuseOptions();
+        return parsedOptions.fuseOptions();
     }
 
     /** thinfs settings given with -o (an fstab line's) take the place of the flags' values. */
     private void applySettings() {
-        for (var e : MountOptions.parse(options).settings().entrySet()) {
+        for (var e : parsedOptions.settings().entrySet()) {
             String v = e.getValue();
             try {
                 switch (e.getKey()) {

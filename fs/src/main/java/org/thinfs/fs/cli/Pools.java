@@ -3,8 +3,10 @@ package org.thinfs.fs.cli;
 import org.thinfs.core.CorruptMetadataException;
 import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.Layout;
+import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.core.thin.ThinMetadata;
 import org.thinfs.fs.fuse.HolePuncher;
 import org.thinfs.fs.model.PoolFileSystem;
 
@@ -97,8 +99,7 @@ final class Pools {
         try {
             return ThinPool.open(metadata, data, opts);
         } catch (CorruptMetadataException e) {
-            throw new ThinfsException("the metadata of " + name + " failed validation (" + e.getMessage()
-                    + "); run 'thinfs check " + name + "'", e);
+            throw failedValidation(name, e);
         }
     }
 
@@ -139,11 +140,15 @@ final class Pools {
 
     /** The data block size a metadata file's superblock records, in bytes (the file is only read). */
     static long superblockBlockSize(Path metadata) throws IOException {
-        try (org.thinfs.core.thin.ThinMetadata md = org.thinfs.core.thin.ThinMetadata.open(
-                org.thinfs.core.io.FileBlockDevice.open(metadata, false), false, 64)) {
+        try (ThinMetadata md = ThinMetadata.open(FileBlockDevice.open(metadata, false), false, 64)) {
             return (long) md.dataBlockSectors() * Layout.SECTOR_SIZE;
         } catch (CorruptMetadataException e) {
-            throw new ThinfsException("the metadata " + metadata + " failed validation (" + e.getMessage() + ")", e);
+            throw failedValidation(metadata.toString(), e);
         }
+    }
+
+    private static ThinfsException failedValidation(String name, CorruptMetadataException e) {
+        return new ThinfsException("the metadata of " + name + " failed validation (" + e.getMessage()
+                + "); run 'thinfs check " + name + "'", e);
     }
 }

@@ -44,15 +44,10 @@ public final class Mounter {
         return args;
     }
 
-    /** Mounts and blocks until unmounted; returns normally after the pool is committed and closed. */
-    public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
-                           Duration commitInterval, FuseTransport transport, long uid, long gid,
-                           Runnable everyTick)
-            throws IOException {
-        run(fs, mountPoint, fsName, userOptions, commitInterval, transport, uid, gid, everyTick, null);
-    }
-
-    /** As above, with the data file's path for the write-behind ({@link WriteBehind}); null: full flushes. */
+    /**
+     * Mounts and blocks until unmounted; returns normally after the pool is committed and closed. {@code dataFile}
+     * is the pool's data file, for the write-behind ({@link WriteBehind}).
+     */
     public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
                            Duration commitInterval, FuseTransport transport, long uid, long gid,
                            Runnable everyTick, Path dataFile)
@@ -73,8 +68,8 @@ public final class Mounter {
             }
         }, ms, ms, TimeUnit.MILLISECONDS);
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
-        // mappings point at. Flushing the data file every few milliseconds keeps what a commit finds dirty small,
-        // so mkdir under a saturating writer waits for milliseconds of data, not for up to a commit interval's.
+        // mappings point at. Starting the data file's writeback every few milliseconds keeps what a commit finds
+        // dirty small, so mkdir under a saturating writer waits for milliseconds of data, not a commit interval's.
         WriteBehind writeBehind = WriteBehind.of(dataFile, () -> fs.pool().flushData());
         committer.scheduleWithFixedDelay(() -> {
             try {

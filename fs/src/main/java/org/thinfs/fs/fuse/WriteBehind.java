@@ -45,7 +45,7 @@ final class WriteBehind implements Runnable {
     static WriteBehind of(Path data, Runnable flush) {
         // -Dthinfs.writeBehind=flush: the full flush every time (for comparing the two in one benchmark run).
         boolean flushOnly = "flush".equals(System.getProperty("thinfs.writeBehind"));
-        int fd = data == null || flushOnly ? -1 : C.open(data.toAbsolutePath().toString(), 0);
+        int fd = flushOnly ? -1 : C.open(data.toAbsolutePath().toString(), 0);
         if (fd < 0) {
             LOG.debug("write-behind for {} falls back to full flushes", data);
         }
