@@ -100,14 +100,33 @@ public final class ThinDevice {
      *
      * @return how many blocks were newly mapped (provisioned or copied): 0 means the write went in place and changed
      *     no metadata, so it needs no commit to stay reachable, only a data flush to be durable
-     * @throws OutOfDataSpaceException when a needed block cannot be allocated; nothing was written
+     * @throws OutOfDataSpaceException when a needed block cannot be allocated and the pool's full handler (autoextend,
+     *     when-full=wait) found none either; nothing was written
      */
     public int write(long offset, ByteBuffer src) {
         checkRange(offset, src.remaining());
         if (!src.hasRemaining()) {
             return 0;
         }
-        pool.requireWritable();
+        long firstFailure = 0;
+        while (true) {
+            pool.requireWritable();
+            try {
+                return writeOnce(offset, src);
+            } catch (OutOfDataSpaceException e) {
+                // Every lock is released here (the failed plan wrote nothing and left src as it was), so the full
+                // handler may grow the pool, which takes the gate, or hold this writer while space is awaited.
+                if (firstFailure == 0) {
+                    firstFailure = System.nanoTime();
+                }
+                if (!pool.retryAfterFull(firstFailure)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private int writeOnce(long offset, ByteBuffer src) {
         long first = offset / blockSize;
         long last = (offset + src.remaining() - 1) / blockSize;
         int n = (int) (last - first + 1);

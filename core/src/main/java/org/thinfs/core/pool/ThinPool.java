@@ -76,6 +76,21 @@ public final class ThinPool implements Closeable {
     private final KnownZeroBlocks knownZero;
     private volatile String readOnlyReason;
     private boolean closed;
+    /**
+     * Receives every {@link PoolEvent}, on the thread where it happened and maybe under the pool's locks (a switch to
+     * read-only happens under the metadata lock): a listener must only hand the event on, never block or call the pool.
+     */
+    private volatile java.util.function.Consumer<PoolEvent> events = e -> { };
+    private volatile FullHandler fullHandler = since -> false;
+
+    /**
+     * What a write that found no free data block does next, called on the writer's thread with no pool lock held
+     * (AutoExtender grows the pool or holds the writer). True: try the write again.
+     */
+    @FunctionalInterface
+    public interface FullHandler {
+        boolean retryAfterFull(long firstFailureNanos);
+    }
 
     private ThinPool(ThinMetadata metadata, DataStore data, Path metadataPath, String name, PoolOptions options) {
         this.metadata = metadata;
@@ -241,6 +256,48 @@ public final class ThinPool implements Closeable {
         } finally {
             store.close();
         }
+    }
+
+    /** How the pool is named in messages. */
+    public String name() {
+        return name;
+    }
+
+    public void setEventListener(java.util.function.Consumer<PoolEvent> listener) {
+        events = listener;
+    }
+
+    public void setFullHandler(FullHandler handler) {
+        fullHandler = handler;
+    }
+
+    /** Sends an event to the listener; a listener's failure is logged and goes no further. */
+    public void publish(PoolEvent e) {
+        try {
+            events.accept(e);
+        } catch (RuntimeException bad) {
+            LOG.warn("pool {}: event listener failed: {}", name, bad.getMessage());
+        }
+    }
+
+    /** The block of the held metadata snapshot's superblock, or 0 when none is held. */
+    public long heldMetadataRoot() {
+        return withMetadata(metadata::heldRoot);
+    }
+
+    /** Whether metadata changed since the last commit. */
+    public boolean hasUncommittedChanges() {
+        return withMetadata(metadata::hasUncommittedChanges);
+    }
+
+    /** Whether the committed metadata carries the NEEDS_CHECK flag. */
+    public boolean needsCheck() {
+        return withMetadata(() -> metadata.committedSuperblock().needsCheck());
+    }
+
+    /** For ThinDevice#write: a write found the pool full and holds no lock; see {@link FullHandler}. */
+    boolean retryAfterFull(long firstFailureNanos) {
+        return fullHandler.retryAfterFull(firstFailureNanos);
     }
 
     /** Bytes per data block. */
@@ -455,6 +512,7 @@ public final class ThinPool implements Closeable {
                     metadata.commit();
                 } catch (RuntimeException e) {
                     fail(e);
+                    publish(PoolEvent.of(PoolEvent.Kind.COMMIT_FAILED, "commit failed: " + e.getMessage()));
                     throw e;
                 } catch (Error e) {
                     fail(new ThinfsException(e.toString(), e));
@@ -517,6 +575,9 @@ public final class ThinPool implements Closeable {
             gate.writeLock().unlock();
         }
         commit();
+        PoolUsage u = usage();
+        publish(new PoolEvent(PoolEvent.Kind.EXTENDED, "data", "data space grown to " + newDataBlocks + " blocks",
+                u.dataBlocksUsed(), u.dataBlocks()));
     }
 
     /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed). */
@@ -540,6 +601,9 @@ public final class ThinPool implements Closeable {
             gate.writeLock().unlock();
         }
         commit();
+        PoolUsage u = usage();
+        publish(new PoolEvent(PoolEvent.Kind.EXTENDED, "metadata", "metadata space grown to " + newMetadataBlocks
+                + " blocks", u.metadataBlocksUsed(), u.metadataBlocks()));
     }
 
     public boolean isReadOnly() {
@@ -641,6 +705,11 @@ public final class ThinPool implements Closeable {
         freedData.clear();
         if (knownZero != null) {
             knownZero.clear();
+        }
+        publish(PoolEvent.of(PoolEvent.Kind.READ_ONLY, "pool " + name + " is read-only: " + readOnlyReason));
+        if (e instanceof CorruptMetadataException) {
+            publish(PoolEvent.of(PoolEvent.Kind.NEEDS_CHECK, "the metadata of pool " + name
+                    + " is flagged NEEDS_CHECK: run 'thinfs check'"));
         }
     }
 

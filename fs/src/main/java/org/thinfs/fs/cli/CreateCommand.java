@@ -1,5 +1,8 @@
 package org.thinfs.fs.cli;
 
+import org.thinfs.core.pool.SpacePolicy;
+import org.thinfs.fs.model.PoolSettings;
+
 import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.PoolUsage;
@@ -30,6 +33,22 @@ final class CreateCommand implements Callable<Integer> {
             description = "Metadata file size (default: estimated as thin_metadata_size does, doubled for snapshots).")
     Long metadataSize;
 
+    @Option(names = "--autoextend-threshold", paramLabel = "PERCENT",
+            description = "Grow a space when this much of it is used, 50-100 (default 100: autoextend off).")
+    String autoextendThreshold;
+
+    @Option(names = "--autoextend-percent", paramLabel = "PERCENT",
+            description = "Grow by this share of the current size (default 20).")
+    String autoextendPercent;
+
+    @Option(names = "--autoextend-max", paramLabel = "SIZE",
+            description = "Never grow the data space past SIZE (default 0: only the host's free space bounds it).")
+    String autoextendMax;
+
+    @Option(names = "--when-full", paramLabel = "error|wait",
+            description = "A write to a full pool: ENOSPC at once (error, the default) or held up to 60 s (wait).")
+    String whenFull;
+
     /** Where a create builds the pool before renaming it into place; a leftover one is named by create and mount. */
     static final String BUILDING = ".thinfs-creating";
 
@@ -52,7 +71,7 @@ final class CreateCommand implements Callable<Integer> {
         PoolLimits.checkData(size, blockSize);
         long meta = metadataSize != null ? metadataSize : PoolDir.defaultMetadataSize(size, blockSize);
         PoolLimits.checkMetadata(meta);
-        build(pool, meta);
+        build(pool, meta, policy());
         return 0;
     }
 
@@ -85,7 +104,19 @@ final class CreateCommand implements Callable<Integer> {
      * its metadata file is there. A failure removes what it made; a crash leaves only the building folder, which
      * the next create or mount names with the command that removes it.
      */
-    private void build(PoolDir pool, long meta) throws Exception {
+    /** The space policy the options give, checked before anything is made. */
+    private SpacePolicy policy() {
+        java.util.List<String> items = new java.util.ArrayList<>();
+        String[] values = {autoextendThreshold, autoextendPercent, autoextendMax, whenFull};
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != null) {
+                items.add(SpacePolicy.NAMES[i] + "=" + values[i]);
+            }
+        }
+        return items.isEmpty() ? SpacePolicy.DEFAULT : SetCommand.apply(SpacePolicy.DEFAULT, SetCommand.parse(items));
+    }
+
+    private void build(PoolDir pool, long meta, SpacePolicy policy) throws Exception {
         boolean fresh = !Files.exists(dir);
         Path building = fresh ? dir.toAbsolutePath().resolveSibling("." + dir.getFileName() + BUILDING)
                 : dir.resolve(BUILDING);
@@ -100,10 +131,17 @@ final class CreateCommand implements Callable<Integer> {
                     PoolOptions.DEFAULT)) {
                 u = p.usage();
             }
+            if (!policy.equals(SpacePolicy.DEFAULT)) {
+                PoolSettings.write(building, policy);
+            }
             if (fresh) {
                 Files.move(building, dir, StandardCopyOption.ATOMIC_MOVE);
             } else {
                 Files.move(b.data(), pool.data(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                if (Files.exists(building.resolve(PoolSettings.FILE))) {
+                    Files.move(building.resolve(PoolSettings.FILE), pool.dir().resolve(PoolSettings.FILE),
+                            StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
                 Files.move(b.metadata(), pool.metadata(), StandardCopyOption.ATOMIC_MOVE);
                 Files.delete(building);
             }

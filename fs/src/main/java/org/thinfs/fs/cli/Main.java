@@ -13,7 +13,8 @@ import java.io.UncheckedIOException;
         subcommands = {UpCommand.class, CreateCommand.class, MountCommand.class, UmountCommand.class,
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
-                ResizeCommand.class, InstallCommand.class, UninstallCommand.class,
+                ResizeCommand.class, SnapshotCommand.class, MetadataSnapCommand.class, SetCommand.class,
+                EventsCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -79,7 +80,8 @@ public final class Main implements Runnable {
         }
         if (e instanceof ThinfsException || e instanceof IOException || e instanceof IllegalArgumentException
                 || e instanceof IllegalStateException || e instanceof UsageError
-                || e instanceof org.thinfs.fs.model.FsException || e instanceof ru.serce.jnrfuse.FuseException) {
+                || e instanceof org.thinfs.fs.model.FsException || e instanceof ru.serce.jnrfuse.FuseException
+                || e instanceof org.thinfs.fs.control.ControlClient.Refused) {
             return m == null ? e.getClass().getSimpleName() : m;
         }
         if (e instanceof OutOfMemoryError) {

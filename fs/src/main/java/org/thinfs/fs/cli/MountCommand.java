@@ -3,6 +3,7 @@ package org.thinfs.fs.cli;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.control.PoolDaemon;
 import org.thinfs.fs.fuse.FuseTransport;
 import org.thinfs.fs.fuse.Mounter;
 import org.thinfs.fs.model.PoolFileSystem;
@@ -117,10 +118,22 @@ final class MountCommand implements Callable<Integer> {
             PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache);
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
+            // The control socket, autoextend and events start before the mount appears and stop after it is gone
+            // and the pool committed (Mounter.run closes the file system); a socket that cannot be made stops the
+            // mount, since every live command depends on it.
+            PoolDaemon daemon;
             try {
-                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(), Ids.gid(),
-                        () -> ResizeRequests.serve(pool, fs.pool()), pool.data());
+                daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
+            } catch (IOException e) {
+                fs.close();
+                Files.deleteIfExists(pid);
+                throw e;
+            }
+            try {
+                Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(),
+                        Ids.gid(), daemon::close, pool.data());
             } finally {
+                daemon.close();
                 Files.deleteIfExists(pid);
             }
         }

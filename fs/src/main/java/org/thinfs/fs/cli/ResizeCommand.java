@@ -1,20 +1,24 @@
 package org.thinfs.fs.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.thinfs.core.format.Layout;
 import org.thinfs.core.pool.PoolUsage;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.control.ControlClient;
+import org.thinfs.fs.control.ControlProtocol;
+import org.thinfs.fs.model.PoolStatus;
+import org.thinfs.fs.model.SpaceResize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "resize", mixinStandardHelpOptions = true,
         header = "Grow a pool's data or metadata space.",
-        description = {"Grow a pool's data or metadata space, also while it is mounted (the daemon does it).",
-                "Shrinking is refused: blocks past the end may be in use."})
+        description = {"Grow a pool's data or metadata space, mounted or not; done (and committed) when the command",
+                "returns. Shrinking is refused: blocks past the end may be in use."})
 final class ResizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;
@@ -31,35 +35,37 @@ final class ResizeCommand implements Callable<Integer> {
         if (dataSize == null && metadataSize == null) {
             throw new Main.UsageError("give --data SIZE or --metadata SIZE");
         }
-        if (Files.isRegularFile(pool.dir().resolve("thinfs.pid"))) {
-            ResizeRequests.request(pool, dataSize, metadataSize, java.time.Duration.ofSeconds(60));
-            System.out.println("resized the mounted pool " + dir + "; 'thinfs status' shows the new sizes after the "
-                    + "next commit");
-            return 0;
-        }
-        try (ThinPool tp = Pools.open(pool.metadata(), pool.data(), false, dir.toString())) {
-            PoolUsage u = tp.usage();
-            if (dataSize != null) {
-                long blocks = dataSize / u.dataBlockSize();
-                if (blocks < u.dataBlocks()) {
-                    throw new Main.UsageError("cannot shrink the data space from " + u.dataBlocks() + " to " + blocks
-                            + " blocks");
+        try (ControlClient c = LivePool.connect(pool)) {
+            if (c != null) {
+                ObjectNode req = ControlProtocol.request("resize");
+                if (dataSize != null) {
+                    req.put("data", dataSize);
                 }
-                tp.resizeData(blocks);
-            }
-            if (metadataSize != null) {
-                long blocks = Math.min(metadataSize / Layout.BLOCK_SIZE, Layout.MAX_METADATA_BLOCKS);
-                if (blocks < u.metadataBlocks()) {
-                    throw new Main.UsageError("cannot shrink the metadata space from " + u.metadataBlocks() + " to "
-                            + blocks + " blocks");
+                if (metadataSize != null) {
+                    req.put("metadata", metadataSize);
                 }
-                tp.resizeMetadata(blocks);
+                c.call(req);
+                PoolStatus s = StatusCommand.status(pool);
+                print(s.dataBlocks(), s.dataBlockSize(), s.metadataBlocks());
+                return 0;
             }
-            u = tp.usage();
-            System.out.printf("pool %s: data %s (%d blocks), metadata %s%n", dir,
-                    Sizes.human(u.dataBlocks() * u.dataBlockSize()), u.dataBlocks(),
-                    Sizes.human(u.metadataBlocks() * Layout.BLOCK_SIZE));
         }
+        LivePool.offline(pool, () -> {
+            try (ThinPool tp = Pools.open(pool.metadata(), pool.data(), false, dir.toString())) {
+                try {
+                    SpaceResize.apply(tp, dataSize, metadataSize);
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UsageError(e.getMessage());
+                }
+                PoolUsage u = tp.usage();
+                print(u.dataBlocks(), u.dataBlockSize(), u.metadataBlocks());
+            }
+        });
         return 0;
+    }
+
+    private void print(long dataBlocks, long blockSize, long metadataBlocks) {
+        System.out.printf("pool %s: data %s (%d blocks), metadata %s%n", dir, Sizes.human(dataBlocks * blockSize),
+                dataBlocks, Sizes.human(metadataBlocks * Layout.BLOCK_SIZE));
     }
 }

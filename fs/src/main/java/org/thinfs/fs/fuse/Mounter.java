@@ -16,8 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a mounted pool until it is unmounted ({@code fusermount -u}, {@code umount}) or the process gets SIGTERM or
- * SIGINT; either way the pool is committed and closed. A periodic commit bounds what a crash can lose; the same
- * tick runs the caller's maintenance (requests from other commands).
+ * SIGINT; either way the pool is committed and closed. A periodic commit bounds what a crash can lose.
  */
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
@@ -45,12 +44,13 @@ public final class Mounter {
     }
 
     /**
-     * Mounts and blocks until unmounted; returns normally after the pool is committed and closed. {@code dataFile}
-     * is the pool's data file, for the write-behind ({@link WriteBehind}).
+     * Mounts and blocks until unmounted; returns normally after the pool is committed and closed. {@code beforeClose}
+     * runs once the mount is gone, before the last commit (the caller's other front ends stop there); {@code
+     * dataFile} is the pool's data file, for the write-behind ({@link WriteBehind}).
      */
     public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
                            Duration commitInterval, FuseTransport transport, long uid, long gid,
-                           Runnable everyTick, Path dataFile)
+                           Runnable beforeClose, Path dataFile)
             throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         ScheduledExecutorService committer = Executors.newScheduledThreadPool(2, r -> {
@@ -61,7 +61,6 @@ public final class Mounter {
         long ms = commitInterval.toMillis();
         committer.scheduleWithFixedDelay(() -> {
             try {
-                everyTick.run();
                 fs.commit();
             } catch (IOException | RuntimeException e) {
                 LOG.error("periodic commit failed: {}", e.getMessage());
@@ -102,6 +101,7 @@ public final class Mounter {
             }
             writeBehind.close();
             try {
+                beforeClose.run();
                 fs.close();
                 LOG.info("unmounted {}; pool committed and closed", mountPoint);
             } finally {

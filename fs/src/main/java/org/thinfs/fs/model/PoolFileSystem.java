@@ -259,15 +259,40 @@ public final class PoolFileSystem implements Closeable {
             throw new FsException(p.kind() == FsPath.Kind.VOLUME && doc.volumes.containsKey(p.name())
                     ? Code.EEXIST : Code.EPERM, "only snapshots/NAME directories can be made");
         }
-        Names.check(p.set());
-        if (doc.snapshots.containsKey(p.set())) {
-            throw new FsException(Code.EEXIST, "snapshot set " + p.set() + " exists");
+        applySnapshotSet(p.set(), null);
+    }
+
+    /**
+     * {@code thinfs snapshot POOL NAME [VOLUME...]}: the snapshot set {@code snapshots/NAME} of the named volumes
+     * (all when {@code volumes} is empty), in one metadata step as {@link #mkdir} takes it, committed on return.
+     */
+    public void snapshot(String set, List<String> volumes) {
+        applySnapshotSet(set, volumes.isEmpty() ? null : volumes);
+        commitChange();
+    }
+
+    /** Takes set {@code name} of {@code only} (null: every volume). */
+    private synchronized void applySnapshotSet(String name, List<String> only) {
+        requireNames();
+        Names.check(name);
+        if (doc.snapshots.containsKey(name)) {
+            throw new FsException(Code.EEXIST, "snapshot set " + name + " exists");
+        }
+        if (only != null) {
+            for (String v : only) {
+                if (!doc.volumes.containsKey(v)) {
+                    throw new FsException(Code.ENOENT, "no volume named " + v);
+                }
+            }
         }
         SnapshotSet set = new SnapshotSet();
         set.created = System.currentTimeMillis();
         List<long[]> pairs = new ArrayList<>();
         long next = freeId();
         for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {
+            if (only != null && !only.contains(v.getKey())) {
+                continue;
+            }
             while (pool.deviceIds().contains(next) || isNamed(next)) {
                 next++;
             }
@@ -279,7 +304,7 @@ public final class PoolFileSystem implements Closeable {
         if (!pairs.isEmpty()) {
             pool.createSnapshots(pairs);
         }
-        doc.snapshots.put(p.set(), set);
+        doc.snapshots.put(name, set);
         dirty = true;
     }
 
@@ -696,6 +721,24 @@ public final class PoolFileSystem implements Closeable {
         commitNow();
     }
 
+    /**
+     * dm-thin's {@code reserve_metadata_snap}: holds a copy of the committed metadata roots that {@code thin_dump -m}
+     * reads while the pool goes on changing; recorded in the superblock by the commit before this returns, so it
+     * survives a remount until {@link #releaseMetadataSnapshot}.
+     */
+    public void holdMetadataSnapshot() throws IOException {
+        pool.reserveMetadataSnapshot();
+        dirty = true;
+        sync();
+    }
+
+    /** dm-thin's {@code release_metadata_snap}: drops the held copy, committed before this returns. */
+    public void releaseMetadataSnapshot() throws IOException {
+        pool.releaseMetadataSnapshot();
+        dirty = true;
+        sync();
+    }
+
     public boolean isDirty() {
         return dirty;
     }
@@ -714,9 +757,12 @@ public final class PoolFileSystem implements Closeable {
         return pool;
     }
 
-    /** The catalog as it stands, for status reports. */
-    public synchronized Catalog.Document catalog() {
-        return doc;
+    /**
+     * Runs {@code reader} on the names as they stand (the catalog and the lost devices), under the namespace
+     * monitor so no change is half seen; the reader must copy what it keeps.
+     */
+    public synchronized <T> T readNames(java.util.function.BiFunction<Catalog.Document, Map<Long, Entry>, T> reader) {
+        return reader.apply(doc, java.util.Collections.unmodifiableMap(lost));
     }
 
     /**

@@ -1,0 +1,50 @@
+package org.thinfs.fs.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.thinfs.fs.control.ControlClient;
+import org.thinfs.fs.control.ControlProtocol;
+import org.thinfs.fs.model.PoolFileSystem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "snapshot", mixinStandardHelpOptions = true,
+        header = "Take a snapshot set of a pool's volumes.",
+        description = {"The same atomic snapshot set as 'mkdir snapshots/NAME' in the mount: of every volume, or only",
+                "of the volumes named. Committed before the command returns, mounted or not."})
+final class SnapshotCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "POOL")
+    Path dir;
+
+    @Parameters(index = "1", paramLabel = "NAME", description = "Name of the set (snapshots/NAME).")
+    String name;
+
+    @Parameters(index = "2..*", paramLabel = "VOLUME", description = "Volumes to take (default: all).")
+    List<String> volumes = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        PoolDir pool = Pools.requirePool(dir);
+        try (ControlClient c = LivePool.connect(pool)) {
+            if (c != null) {
+                ObjectNode req = ControlProtocol.request("snapshot");
+                req.put("name", name);
+                volumes.forEach(req.putArray("volumes")::add);
+                c.call(req);
+            } else {
+                LivePool.offline(pool, () -> {
+                    try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+                        fs.snapshot(name, volumes);
+                    }
+                });
+            }
+        }
+        System.out.println("took snapshots/" + name + (volumes.isEmpty() ? " of every volume" : " of "
+                + String.join(", ", volumes)));
+        return 0;
+    }
+}

@@ -1,0 +1,144 @@
+package org.thinfs.fs.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.ThinfsException;
+import org.thinfs.core.pool.AutoExtender;
+import org.thinfs.core.pool.SpacePolicy;
+import org.thinfs.fs.model.FsException;
+import org.thinfs.fs.model.PoolFileSystem;
+import org.thinfs.fs.model.PoolSettings;
+import org.thinfs.fs.model.PoolStatus;
+import org.thinfs.fs.model.SpaceResize;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Carries out one control request on the daemon's open pool and says how it went. A front end: it checks the
+ * request's shape, calls the model (the same calls the FUSE adapter and the offline commands make) and turns the
+ * outcome into a reply; every failure becomes one sentence in {@code error} here, and nothing else.
+ */
+final class ControlHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlHandler.class);
+
+    private final PoolFileSystem fs;
+    private final Path poolDir;
+    private final AutoExtender extender;
+
+    ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender) {
+        this.fs = fs;
+        this.poolDir = poolDir;
+        this.extender = extender;
+    }
+
+    /** The reply to {@code req}; never throws. ({@code events} is the server's, not handled here.) */
+    ObjectNode handle(JsonNode req) {
+        try {
+            if (req == null || !req.isObject()) {
+                throw new ControlProtocol.BadRequest("a request must be a JSON object");
+            }
+            JsonNode v = req.get("version");
+            if (v == null || !v.isInt() || v.asInt() != ControlProtocol.VERSION) {
+                throw new ControlProtocol.BadRequest("unsupported protocol version " + v + "; this daemon speaks "
+                        + ControlProtocol.VERSION);
+            }
+            String op = ControlProtocol.text(req, "op");
+            return switch (op) {
+                case "status" -> status();
+                case "snapshot" -> snapshot(req);
+                case "resize" -> resize(req);
+                case "metadata-snap" -> metadataSnap(req);
+                case "set" -> set(req);
+                default -> throw new ControlProtocol.BadRequest("unknown op '" + op + "'");
+            };
+        } catch (ControlProtocol.BadRequest | FsException | ThinfsException | IllegalArgumentException e) {
+            return ControlProtocol.error(e.getMessage());
+        } catch (IOException e) {
+            LOG.error("control request failed: {}", e.getMessage());
+            return ControlProtocol.error(e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("control request failed", e);
+            return ControlProtocol.error("internal error (" + e + "); see the pool's log");
+        }
+    }
+
+    private ObjectNode status() {
+        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy());
+        ObjectNode r = ControlProtocol.ok();
+        r.set("status", ControlProtocol.JSON.valueToTree(s));
+        return r;
+    }
+
+    private ObjectNode snapshot(JsonNode req) {
+        String name = ControlProtocol.text(req, "name");
+        List<String> volumes = new ArrayList<>();
+        JsonNode vs = req.get("volumes");
+        if (vs != null && !vs.isNull()) {
+            if (!vs.isArray()) {
+                throw new ControlProtocol.BadRequest("'volumes' must be a list of names");
+            }
+            for (JsonNode n : vs) {
+                if (!n.isTextual()) {
+                    throw new ControlProtocol.BadRequest("'volumes' must be a list of names");
+                }
+                volumes.add(n.asText());
+            }
+        }
+        fs.snapshot(name, volumes);
+        LOG.info("snapshot set {} taken over the control socket", name);
+        return ControlProtocol.ok();
+    }
+
+    private ObjectNode resize(JsonNode req) throws IOException {
+        Long data = ControlProtocol.bytes(req, "data");
+        Long metadata = ControlProtocol.bytes(req, "metadata");
+        if (data == null && metadata == null) {
+            throw new ControlProtocol.BadRequest("give 'data' or 'metadata' in bytes");
+        }
+        SpaceResize.apply(fs.pool(), data, metadata);
+        return ControlProtocol.ok();
+    }
+
+    private ObjectNode metadataSnap(JsonNode req) throws IOException {
+        String action = ControlProtocol.text(req, "action");
+        switch (action) {
+            case "hold" -> fs.holdMetadataSnapshot();
+            case "release" -> fs.releaseMetadataSnapshot();
+            default -> throw new ControlProtocol.BadRequest("'action' must be 'hold' or 'release'");
+        }
+        ObjectNode r = ControlProtocol.ok();
+        r.put("heldMetadataRoot", fs.pool().heldMetadataRoot());
+        return r;
+    }
+
+    private ObjectNode set(JsonNode req) throws IOException {
+        JsonNode settings = req.get("settings");
+        if (settings == null || !settings.isObject() || settings.isEmpty()) {
+            throw new ControlProtocol.BadRequest("'settings' must be an object of NAME: VALUE");
+        }
+        synchronized (this) {
+            SpacePolicy p = extender.policy();
+            for (Iterator<Map.Entry<String, JsonNode>> it = settings.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isValueNode()) {
+                    throw new ControlProtocol.BadRequest("setting '" + e.getKey() + "' must be a string or number");
+                }
+                p = p.with(e.getKey(), e.getValue().asText());
+            }
+            PoolSettings.write(poolDir, p);
+            extender.setPolicy(p);
+            LOG.info("space policy set over the control socket: {}", p);
+        }
+        extender.check();
+        ObjectNode r = ControlProtocol.ok();
+        r.set("settings", ControlProtocol.JSON.valueToTree(PoolStatus.Settings.of(extender.policy())));
+        return r;
+    }
+}

@@ -1,0 +1,80 @@
+package org.thinfs.fs.control;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.pool.AutoExtender;
+import org.thinfs.core.pool.SpacePolicy;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.PoolFileSystem;
+import org.thinfs.fs.model.PoolSettings;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a pool's daemon runs beside its front ends (the FUSE mount): the space policy with autoextend, the event
+ * stream and the control socket. Started after the pool is open and closed before it is.
+ */
+public final class PoolDaemon implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PoolDaemon.class);
+    /** How often the spaces are looked at for autoextend (a writer that finds the pool full asks at once). */
+    private static final long CHECK_MS = 250;
+
+    private final ThinPool pool;
+    private final ScheduledExecutorService timer;
+    private final ControlServer server;
+
+    private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ControlServer server) {
+        this.pool = pool;
+        this.timer = timer;
+        this.server = server;
+    }
+
+    /** Starts serving pool directory {@code dir}'s open file system {@code fs}. */
+    public static PoolDaemon start(Path dir, PoolFileSystem fs, Path dataFile) throws IOException {
+        ThinPool tp = fs.pool();
+        SpacePolicy policy = PoolSettings.read(dir);
+        EventHub hub = new EventHub();
+        AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile), policy);
+        tp.setEventListener(hub::publish);
+        tp.setFullHandler(extender);
+        ControlServer server;
+        try {
+            server = ControlServer.start(dir.resolve(ControlProtocol.SOCKET), new ControlHandler(fs, dir, extender),
+                    hub);
+        } catch (IOException e) {
+            tp.setFullHandler(since -> false);
+            throw e;
+        }
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "thinfs-autoextend");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                extender.check();
+            } catch (RuntimeException e) {
+                LOG.warn("space check failed: {}", e.getMessage());
+            }
+        }, 0, CHECK_MS, TimeUnit.MILLISECONDS);
+        LOG.info("space policy: {}", policy);
+        return new PoolDaemon(tp, timer, server);
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        timer.shutdown();
+        try {
+            timer.awaitTermination(30, TimeUnit.SECONDS); // an extension in flight finishes before the pool closes
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        pool.setFullHandler(since -> false);
+    }
+}

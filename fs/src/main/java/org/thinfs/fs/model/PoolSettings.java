@@ -1,0 +1,81 @@
+package org.thinfs.fs.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.thinfs.core.pool.SpacePolicy;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A pool's space policy, kept with it in {@code POOL/settings.json} (the dm-thin format has no room for it). Written
+ * whole to a temporary file, fsynced, renamed over: a crash leaves the old settings or the new, never a mix. A pool
+ * without the file has {@link SpacePolicy#DEFAULT}.
+ */
+public final class PoolSettings {
+    public static final String FILE = "settings.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private PoolSettings() {
+    }
+
+    public static SpacePolicy read(Path poolDir) throws IOException {
+        Path f = poolDir.resolve(FILE);
+        if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+            return SpacePolicy.DEFAULT;
+        }
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(f + " is not a regular file");
+        }
+        JsonNode n;
+        try {
+            n = JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new IOException(f + " is not valid JSON; fix or remove it (" + e.getMessage().split("\n")[0] + ")");
+        }
+        SpacePolicy p = SpacePolicy.DEFAULT;
+        try {
+            for (String name : SpacePolicy.NAMES) {
+                JsonNode v = n.get(name);
+                if (v != null) {
+                    p = p.with(name, v.asText());
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException(f + ": " + e.getMessage());
+        }
+        return p;
+    }
+
+    public static void write(Path poolDir, SpacePolicy p) throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("version", 1);
+        n.put("autoextend-threshold", p.threshold());
+        n.put("autoextend-percent", p.percent());
+        n.put("autoextend-max", p.maxBytes());
+        n.put("when-full", p.whenFull().wire());
+        Path target = poolDir.resolve(FILE);
+        Path tmp = poolDir.resolve(FILE + ".tmp");
+        Files.deleteIfExists(tmp);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsBytes(n));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel d = FileChannel.open(poolDir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // some file systems cannot fsync a directory
+        }
+    }
+}
