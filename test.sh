@@ -18,6 +18,8 @@ command -v qemu-storage-daemon >/dev/null 2>&1 || need+=(qemu-system-common)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v fsfreeze >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# ControlIT talks to the control socket as another user through socat.
+command -v socat >/dev/null 2>&1 || need+=(socat)
 # RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 # InstallIT renders the man pages and checks the systemd unit.

@@ -23,7 +23,10 @@ import java.util.function.LongSupplier;
  */
 public final class AutoExtender implements ThinPool.FullHandler {
     private static final Logger LOG = LoggerFactory.getLogger(AutoExtender.class);
-    /** How long a writer is held when {@code when-full=wait}, as dm-thin's no_space_timeout (60 s). */
+    /**
+     * How long a writer is held when {@code when-full=wait}: 60 s, as dm-thin's no_space_timeout; the property
+     * {@code thinfs.whenFullWaitMs} changes it (tests of the timeout).
+     */
     public static final long WAIT_NANOS = Long.getLong("thinfs.whenFullWaitMs", 60_000) * 1_000_000;
     private static final long POLL_MILLIS = 100;
     /** With autoextend off, the use at which a threshold event still warns. */
@@ -31,6 +34,7 @@ public final class AutoExtender implements ThinPool.FullHandler {
 
     private final ThinPool pool;
     private final LongSupplier hostFreeBytes;
+    private final long waitNanos;
     private volatile SpacePolicy policy;
     /** Guarded by this: whether each space is past its threshold (an event is sent on each crossing). */
     private boolean dataOver;
@@ -39,6 +43,11 @@ public final class AutoExtender implements ThinPool.FullHandler {
     private boolean fullReported;
 
     public AutoExtender(ThinPool pool, LongSupplier hostFreeBytes, SpacePolicy policy) {
+        this(pool, hostFreeBytes, policy, WAIT_NANOS);
+    }
+
+    public AutoExtender(ThinPool pool, LongSupplier hostFreeBytes, SpacePolicy policy, long waitNanos) {
+        this.waitNanos = waitNanos;
         this.pool = pool;
         this.hostFreeBytes = hostFreeBytes;
         this.policy = policy;
@@ -120,11 +129,11 @@ public final class AutoExtender implements ThinPool.FullHandler {
                 fullReported = true;
                 pool.publish(new PoolEvent(PoolEvent.Kind.OUT_OF_SPACE, "data", "the data space is full ("
                         + u.dataBlocks() + " blocks)" + (p.whenFull() == SpacePolicy.WhenFull.WAIT
-                        ? "; writers wait up to " + WAIT_NANOS / 1_000_000_000 + " s for space" : "; writers get ENOSPC"),
+                        ? "; writers wait up to " + waitNanos / 1_000_000 + " ms for space" : "; writers get ENOSPC"),
                         u.dataBlocksUsed(), u.dataBlocks()));
             }
         }
-        if (p.whenFull() != SpacePolicy.WhenFull.WAIT || System.nanoTime() - firstFailureNanos >= WAIT_NANOS
+        if (p.whenFull() != SpacePolicy.WhenFull.WAIT || System.nanoTime() - firstFailureNanos >= waitNanos
                 || pool.isReadOnly()) {
             return false;
         }

@@ -90,7 +90,6 @@ class KillIT {
                 rm.destroyForcibly().waitFor();
                 Sh.run(tmp, List.of("fusermount", "-u", "-z", p.mnt.toString()));
                 Files.deleteIfExists(p.pool.resolve("thinfs.pid"));
-                Files.deleteIfExists(p.pool.resolve("resize.request"));
                 assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode(), "round " + round);
                 p.mount();
                 if (Files.exists(p.mnt.resolve("big"))) {

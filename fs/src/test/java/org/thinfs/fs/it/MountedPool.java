@@ -43,10 +43,27 @@ final class MountedPool implements AutoCloseable {
     }
 
     void mount(String... extra) throws Exception {
+        mountWith(java.util.Map.of(), extra);
+    }
+
+    /** Mounts with {@code env} added to the daemon's environment (THINFS_JAVA_OPTS, for one). */
+    void mountWith(java.util.Map<String, String> env, String... extra) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("mount", pool.toString(), mnt.toString(), "--commit-interval",
                 "300ms"));
         cmd.addAll(List.of(extra));
-        thinfs(cmd.toArray(new String[0])).ok();
+        List<String> full = new ArrayList<>(List.of("java", "-jar", JAR.toString()));
+        full.addAll(cmd);
+        Sh.run(dir, full, env).ok();
+    }
+
+    /** Creates the pool and leaves it unmounted. */
+    static MountedPool created(Path dir, String size, String... createArgs) throws Exception {
+        MountedPool p = new MountedPool(dir);
+        Files.createDirectories(p.mnt);
+        List<String> create = new ArrayList<>(List.of("create", p.pool.toString(), "--size", size));
+        create.addAll(List.of(createArgs));
+        p.thinfs(create.toArray(new String[0])).ok();
+        return p;
     }
 
     Sh.Result thinfs(String... args) throws Exception {

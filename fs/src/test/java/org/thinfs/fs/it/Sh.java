@@ -21,7 +21,15 @@ final class Sh {
     }
 
     static Result run(Path dir, List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        return run(dir, cmd, java.util.Map.of());
+    }
+
+    /** With {@code env} added to the environment. */
+    static Result run(Path dir, List<String> cmd, java.util.Map<String, String> env)
+            throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(300, TimeUnit.SECONDS)) {
             p.destroyForcibly();
