@@ -55,7 +55,7 @@ public final class BlockManager implements Closeable {
         try {
             this.nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new StorageIOException("cannot size the metadata device " + device, e);
+            throw StorageIOException.of("cannot size the metadata device " + device, e);
         }
     }
 
@@ -68,7 +68,7 @@ public final class BlockManager implements Closeable {
         try {
             nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new StorageIOException("cannot size the metadata device " + device, e);
+            throw StorageIOException.of("cannot size the metadata device " + device, e);
         }
         return nrBlocks;
     }
@@ -92,7 +92,7 @@ public final class BlockManager implements Closeable {
         try {
             device.read(nr, b.data().clear());
         } catch (IOException e) {
-            throw new StorageIOException("cannot read metadata block " + nr, e);
+            throw StorageIOException.of("cannot read metadata block " + nr, e);
         }
         validator.check(b.data(), nr);
         cache.put(nr, b);
@@ -131,7 +131,7 @@ public final class BlockManager implements Closeable {
         try {
             device.read(nr, buf);
         } catch (IOException e) {
-            throw new StorageIOException("cannot read metadata block " + nr, e);
+            throw StorageIOException.of("cannot read metadata block " + nr, e);
         }
         return buf.clear();
     }
@@ -177,7 +177,7 @@ public final class BlockManager implements Closeable {
         try {
             device.flush();
         } catch (IOException e) {
-            throw new StorageIOException("cannot flush the metadata device", e);
+            throw StorageIOException.of("cannot flush the metadata device", e);
         }
     }
 
@@ -190,7 +190,7 @@ public final class BlockManager implements Closeable {
             device.write(nr, buf.duplicate().clear());
             device.flush();
         } catch (IOException e) {
-            throw new StorageIOException("cannot write metadata block " + nr, e);
+            throw StorageIOException.of("cannot write metadata block " + nr, e);
         }
     }
 
@@ -224,7 +224,7 @@ public final class BlockManager implements Closeable {
         try {
             device.write(b.nr(), b.data().duplicate().clear());
         } catch (IOException e) {
-            throw new StorageIOException("cannot write metadata block " + b.nr(), e);
+            throw StorageIOException.of("cannot write metadata block " + b.nr(), e);
         }
         b.setDirty(false);
         LOG.trace("wrote metadata block {}", b.nr());

@@ -25,7 +25,7 @@ public final class DataFile implements DataStore {
         try {
             return channel.size();
         } catch (IOException e) {
-            throw new StorageIOException("cannot size the data file " + path, e);
+            throw StorageIOException.of("cannot size the data file " + path, e);
         }
     }
 
@@ -36,7 +36,7 @@ public final class DataFile implements DataStore {
                 channel.write(ByteBuffer.allocate(1), bytes - 1);
             }
         } catch (IOException e) {
-            throw new StorageIOException("cannot grow the data file " + path, e);
+            throw StorageIOException.of("cannot grow the data file " + path, e);
         }
     }
 
@@ -52,7 +52,7 @@ public final class DataFile implements DataStore {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new StorageIOException("cannot read the data file " + path + " at byte " + pos, e);
+            throw StorageIOException.of("cannot read the data file " + path + " at byte " + pos, e);
         }
     }
 
@@ -63,7 +63,7 @@ public final class DataFile implements DataStore {
                 pos += channel.write(src, pos);
             }
         } catch (IOException e) {
-            throw new StorageIOException("cannot write the data file " + path + " at byte " + pos, e);
+            throw StorageIOException.of("cannot write the data file " + path + " at byte " + pos, e);
         }
     }
 
@@ -72,7 +72,7 @@ public final class DataFile implements DataStore {
         try {
             channel.force(false);
         } catch (IOException e) {
-            throw new StorageIOException("cannot flush the data file " + path, e);
+            throw StorageIOException.of("cannot flush the data file " + path, e);
         }
     }
 

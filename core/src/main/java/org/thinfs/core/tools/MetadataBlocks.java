@@ -23,7 +23,7 @@ final class MetadataBlocks {
         try {
             this.nrBlocks = device.nrBlocks();
         } catch (IOException e) {
-            throw new StorageIOException("cannot size the metadata device " + device, e);
+            throw StorageIOException.of("cannot size the metadata device " + device, e);
         }
     }
 
@@ -41,7 +41,7 @@ final class MetadataBlocks {
         try {
             device.read(nr, b);
         } catch (IOException e) {
-            throw new StorageIOException("cannot read metadata block " + nr + ": " + e.getMessage(), e);
+            throw StorageIOException.of("cannot read metadata block " + nr + ": " + e.getMessage(), e);
         }
         return b.clear();
     }

@@ -33,7 +33,7 @@ final class InstrumentedDataStore implements DataStore {
     public void read(long pos, ByteBuffer dst) {
         reads.incrementAndGet();
         if (failReads) {
-            throw new StorageIOException("cannot read the data file", new IOException("injected EIO"));
+            throw StorageIOException.of("cannot read the data file", new IOException("injected EIO"));
         }
         inner.read(pos, dst);
     }
@@ -43,7 +43,7 @@ final class InstrumentedDataStore implements DataStore {
         writes.incrementAndGet();
         bytesWritten.addAndGet(src.remaining());
         if (failWrites) {
-            throw new StorageIOException("cannot write the data file", new IOException("injected EIO"));
+            throw StorageIOException.of("cannot write the data file", new IOException("injected EIO"));
         }
         inner.write(pos, src);
     }

@@ -41,10 +41,13 @@ final class Errno {
             LOG.warn("{} {}: {}", op, path, t.getMessage());
             return -ErrorCodes.EINVAL();
         }
-        if (t instanceof org.thinfs.core.StorageIOException) {
-            boolean full = String.valueOf(t.getMessage()).contains("No space left");
+        if (t instanceof org.thinfs.core.HostDiskFullException) {
             LOG.error("{} {}: {}", op, path, t.getMessage());
-            return full ? -ErrorCodes.ENOSPC() : -ErrorCodes.EIO();
+            return -ErrorCodes.ENOSPC();
+        }
+        if (t instanceof org.thinfs.core.StorageIOException) {
+            LOG.error("{} {}: {}", op, path, t.getMessage());
+            return -ErrorCodes.EIO();
         }
         if (t instanceof CorruptMetadataException) {
             LOG.error("{} {}: metadata corruption: {}", op, path, t.getMessage());

@@ -1,0 +1,122 @@
+package org.thinfs.fs.model;
+
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.FsException.Code;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Makes names and mappings durable together: the catalog for transaction N+1 goes to its slot, then the pool
+ * commits with transaction id N+1 (data flushed first, superblock last); see docs/CATALOG.md. Holds the flag that
+ * says something changed since the last commit started: set after a change is made, cleared by a commit before it
+ * writes anything, so a change racing with a commit is either in it or marks the next one.
+ */
+final class CatalogCommit {
+    private final ThinPool pool;
+    private final Path catalogDir;
+    /** Guarded by {@link #names}. */
+    private final Catalog.Document doc;
+    /** The namespace monitor: a commit holds it through the catalog write and the pool commit. */
+    private final Object names;
+    private volatile boolean dirty;
+
+    CatalogCommit(ThinPool pool, Path catalogDir, Catalog.Document doc, Object names) {
+        this.pool = pool;
+        this.catalogDir = catalogDir;
+        this.doc = doc;
+        this.names = names;
+    }
+
+    /** Records a change, so the next commit covers it. */
+    void mark() {
+        dirty = true;
+    }
+
+    /**
+     * Makes everything so far durable: the catalog for transaction N+1 goes to its slot first, then the pool
+     * flushes data and commits metadata with transaction id N+1 (superblock last). A crash in between leaves
+     * transaction N with its own catalog slot intact.
+     */
+    void commit() throws IOException {
+        if (!dirty) {
+            return;
+        }
+        // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
+        // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
+        // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
+        pool.preFlush();
+        commitNow();
+    }
+
+    /**
+     * Makes a namespace change durable before its call returns, as dm-thin commits the metadata after every pool
+     * message ({@code create_thin}, {@code create_snap}, {@code delete}): {@code mkdir snapshots/x && upgrade} must
+     * leave the snapshot if the host dies during the upgrade. Called after the change, outside the monitor, so the
+     * pre-flush of the data (which the metadata about to be committed may point at) does not hold the namespace.
+     *
+     * <p>Group commit: {@link #commitNow} takes the monitor and commits every change made before it; a change
+     * whose call arrives while another commit runs waits on the monitor and then finds {@link #dirty} either
+     * cleared by a commit that started after it (it is in that commit, which has finished: the monitor is held to
+     * the end) or still set (it commits). Never the unlocked early return of {@link #commit}: a commit that
+     * cleared {@code dirty} may still be writing.
+     */
+    void commitChange() {
+        try {
+            pool.preFlush();
+            commitNow();
+        } catch (IOException e) {
+            throw new FsException(Code.EIO, "the change is made but could not be committed: " + e.getMessage());
+        }
+    }
+
+    /** Commits names and metadata; the data was pre-flushed by the caller (the gated flush covers the rest). */
+    private void commitNow() throws IOException {
+        synchronized (names) {
+            commitUnderNames();
+        }
+    }
+
+    private void commitUnderNames() throws IOException {
+        if (!dirty) {
+            return;
+        }
+        if (pool.isReadOnly()) {
+            throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
+        }
+        dirty = false;
+        try {
+            if (catalogDir != null) {
+                long n = pool.transactionId();
+                doc.transactionId = n + 1;
+                Catalog.write(catalogDir, doc);
+                pool.setTransactionId(n, n + 1);
+            }
+            pool.commitPreFlushed();
+        } catch (IOException | RuntimeException e) {
+            dirty = true;
+            throw e;
+        }
+    }
+
+    /**
+     * fsync: everything acknowledged so far becomes durable. The data flush covers every write acknowledged before
+     * the call, in place or not; a commit follows when a mapping or a name changed.
+     */
+    void sync() throws IOException {
+        pool.freeDeleted();            // outside the monitor: a big delete's remaining frees must not hold it
+        pool.flushData();
+        // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
+        // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
+        commitNow();
+    }
+
+    boolean isDirty() {
+        return dirty;
+    }
+
+    /** Records a change made directly on a device, so the next commit covers it. */
+    void markDirty() {
+        dirty = true;
+    }
+}

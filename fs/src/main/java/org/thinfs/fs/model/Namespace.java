@@ -1,0 +1,477 @@
+package org.thinfs.fs.model;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.format.Layout;
+import org.thinfs.core.pool.ThinDevice;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.Catalog.Entry;
+import org.thinfs.fs.model.Catalog.SnapshotSet;
+import org.thinfs.fs.model.FsException.Code;
+import org.thinfs.fs.model.PoolFileSystem.Attr;
+import org.thinfs.fs.model.PoolFileSystem.Handle;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeMap;
+
+/**
+ * The names of a pool: volumes, snapshot sets and their volumes, lost devices; what each name refers to and every
+ * change to them (create, snapshot, link, rename over, delete, truncate). Its monitor is the namespace lock, the
+ * first lock of the order (namespace, then the pool's gate, block locks, metadata lock; see ThinPool); data I/O
+ * never takes it (VolumeIo). Changes mark {@link CatalogCommit}; making them durable is the caller's next step.
+ */
+final class Namespace {
+    private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
+
+    private final ThinPool pool;
+    /** Where the catalog lives; null for a foreign pool (kernel or LVM), whose names are not ours to store. */
+    private final Path catalogDir;
+    private final long blockSize;
+    /** Guarded by this. */
+    private final Catalog.Document doc;
+    /** Devices the metadata holds that the catalog does not name. Guarded by this. */
+    private final TreeMap<Long, Entry> lost = new TreeMap<>();
+    private final CatalogCommit commits;
+
+    Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
+        this.pool = pool;
+        this.catalogDir = catalogDir;
+        this.blockSize = pool.dataBlockSize();
+        this.doc = doc;
+        this.commits = new CatalogCommit(pool, catalogDir, doc, this);
+        reconcile();
+    }
+
+    CatalogCommit commits() {
+        return commits;
+    }
+
+    /** Drops catalog entries whose device is gone; lists devices nobody names as lost (or, foreign, as volumes). */
+    private synchronized void reconcile() {
+        SortedSet<Long> ids = pool.deviceIds();
+        java.util.Set<Long> named = new java.util.HashSet<>();
+        doc.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
+        for (SnapshotSet s : doc.snapshots.values()) {
+            s.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
+        }
+        doc.volumes.values().forEach(e -> named.add(e.id));
+        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> named.add(e.id)));
+        for (long id : ids) {
+            if (!named.contains(id)) {
+                Entry e = new Entry(id, extentOf(id), 0644, System.currentTimeMillis());
+                if (catalogDir == null) {
+                    doc.volumes.put("dev-" + id, e);
+                } else {
+                    lost.put(id, e);
+                    LOG.info("thin device {} is not named in the catalog: it is in lost+found/dev-{}", id, id);
+                }
+            }
+        }
+    }
+
+    private boolean dropIfMissing(SortedSet<Long> ids, String name, Entry e) {
+        if (!ids.contains(e.id)) {
+            LOG.warn("catalog names '{}' as thin device {}, which the metadata does not hold: dropped", name, e.id);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * A device without a recorded size ends after its last mapped block. Found down the tree's right edge: a walk
+     * of every mapping would pull a 10 M-mapping device's whole tree through the metadata cache in one operation.
+     */
+    private long extentOf(long id) {
+        return (pool.lastMappedBlock(id) + 1) * blockSize;
+    }
+
+    public synchronized Attr getattr(String path) {
+        FsPath p = FsPath.parse(path);
+        switch (p.kind()) {
+            case ROOT:
+                return dir(0755, 2 + (catalogDir == null ? 0 : 2));
+            case SNAPSHOTS_DIR:
+                requireCatalog(p);
+                return dir(0755, 2 + doc.snapshots.size());
+            case LOST_FOUND_DIR:
+                requireCatalog(p);
+                return dir(0755, 2);
+            case SNAPSHOT_SET:
+                SnapshotSet s = set(p.set());
+                return new Attr(true, 0, 0, 0555, s.created, 2);
+            default:
+                Entry e = entry(p);
+                long used = pool.details(e.id).mappedBlocks() * blockSize;
+                return new Attr(false, e.size, used, p.kind() == FsPath.Kind.SNAPSHOT_VOLUME ? e.mode & 0444 : e.mode,
+                        e.mtime, 1);
+        }
+    }
+
+    private static Attr dir(int mode, int nlink) {
+        return new Attr(true, 0, 0, mode, System.currentTimeMillis(), nlink);
+    }
+
+    public synchronized List<String> list(String path) {
+        FsPath p = FsPath.parse(path);
+        List<String> out = new ArrayList<>();
+        switch (p.kind()) {
+            case ROOT -> {
+                if (catalogDir != null) {
+                    out.add(FsPath.SNAPSHOTS);
+                    out.add(FsPath.LOST_FOUND);
+                }
+                out.addAll(doc.volumes.keySet());
+            }
+            case SNAPSHOTS_DIR -> out.addAll(doc.snapshots.keySet());
+            case LOST_FOUND_DIR -> lost.keySet().forEach(id -> out.add("dev-" + id));
+            case SNAPSHOT_SET -> out.addAll(set(p.set()).volumes.keySet());
+            case VOLUME, SNAPSHOT_VOLUME, LOST_DEVICE -> {
+                entry(p);
+                throw new FsException(Code.ENOTDIR, path + " is a volume");
+            }
+            default -> throw new FsException(Code.ENOENT, path);
+        }
+        return out;
+    }
+
+    private SnapshotSet set(String name) {
+        SnapshotSet s = doc.snapshots.get(name);
+        if (s == null) {
+            throw new FsException(Code.ENOENT, "no snapshot set " + name);
+        }
+        return s;
+    }
+
+    /** The catalog entry of a file path. */
+    private Entry entry(FsPath p) {
+        Entry e = switch (p.kind()) {
+            case VOLUME -> doc.volumes.get(p.name());
+            case SNAPSHOT_VOLUME -> set(p.set()).volumes.get(p.name());
+            case LOST_DEVICE -> catalogDir == null ? null : lost.get(p.lostId());
+            case ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, SNAPSHOT_SET -> throw new FsException(Code.EISDIR,
+                    "a directory");
+            default -> null;
+        };
+        if (e == null) {
+            throw new FsException(Code.ENOENT, "no such volume");
+        }
+        return e;
+    }
+
+    private void requireCatalog(FsPath p) {
+        if (catalogDir == null) {
+            throw new FsException(Code.ENOENT, "a foreign pool has no " + p.kind());
+        }
+    }
+
+    private void requireNames() {
+        if (catalogDir == null) {
+            throw new FsException(Code.EPERM, "a foreign pool (made by the kernel or LVM) keeps its device ids: "
+                    + "names and snapshots cannot change here");
+        }
+    }
+
+    synchronized void createVolume(String path, int mode) {
+        requireNames();
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(p.kind() == FsPath.Kind.INVALID ? Code.ENOENT : Code.EPERM,
+                    "volumes are created at the top level only");
+        }
+        Names.check(p.name());
+        if (doc.volumes.containsKey(p.name())) {
+            throw new FsException(Code.EEXIST, p.name() + " exists");
+        }
+        long id = freeId();
+        pool.createThin(id);
+        doc.volumes.put(p.name(), new Entry(id, 0, mode & 07777, System.currentTimeMillis()));
+        commits.mark();
+    }
+
+    synchronized void mkdir(String path) {
+        requireNames();
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
+            throw new FsException(p.kind() == FsPath.Kind.VOLUME && doc.volumes.containsKey(p.name())
+                    ? Code.EEXIST : Code.EPERM, "only snapshots/NAME directories can be made");
+        }
+        snapshotSet(p.set(), null);
+    }
+
+    /** Takes set {@code name} of {@code only} (null: every volume). */
+    synchronized void snapshotSet(String name, List<String> only) {
+        requireNames();
+        Names.check(name);
+        if (doc.snapshots.containsKey(name)) {
+            throw new FsException(Code.EEXIST, "snapshot set " + name + " exists");
+        }
+        if (only != null) {
+            for (String v : only) {
+                if (!doc.volumes.containsKey(v)) {
+                    throw new FsException(Code.ENOENT, "no volume named " + v);
+                }
+            }
+        }
+        SnapshotSet set = new SnapshotSet();
+        set.created = System.currentTimeMillis();
+        List<long[]> pairs = new ArrayList<>();
+        long next = freeId();
+        for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {
+            if (only != null && !only.contains(v.getKey())) {
+                continue;
+            }
+            while (pool.deviceIds().contains(next) || isNamed(next)) {
+                next++;
+            }
+            pairs.add(new long[]{next, v.getValue().id});
+            set.volumes.put(v.getKey(), new Entry(next, v.getValue().size, v.getValue().mode,
+                    v.getValue().mtime));
+            next++;
+        }
+        if (!pairs.isEmpty()) {
+            pool.createSnapshots(pairs);
+        }
+        doc.snapshots.put(name, set);
+        commits.mark();
+    }
+
+    synchronized void rmdir(String path) {
+        FsPath p = FsPath.parse(path);
+        if (p.kind() != FsPath.Kind.SNAPSHOT_SET) {
+            throw new FsException(p.isDirectory() ? Code.EPERM : Code.ENOTDIR, "cannot remove " + path);
+        }
+        SnapshotSet s = set(p.set());
+        if (!s.volumes.isEmpty()) {
+            throw new FsException(Code.ENOTEMPTY, "snapshot set " + p.set() + " still holds volumes");
+        }
+        doc.snapshots.remove(p.set());
+        commits.mark();
+    }
+
+    /** Deletes a volume, snapshot volume or lost device and the blocks only it held. */
+    void unlink(String path) {
+        FsPath p = FsPath.parse(path);
+        Entry e = detach(p);
+        // The device's blocks are freed outside the monitor: a delete of millions of mappings walks its whole tree,
+        // and stat, ls and every other namespace call must keep answering meanwhile. The name is already gone, so
+        // nobody can open it; the id stays taken until the metadata lets it go. A crash before the commit below
+        // leaves the last committed state (the volume whole); a periodic commit in between may store the catalog
+        // without the name while the device is still whole, and then a crash shows it in lost+found.
+        try {
+            pool.delete(e.id);
+        } catch (RuntimeException failed) {
+            reattach(p, e);
+            throw failed;
+        }
+        commits.mark();
+    }
+
+    /** Takes a volume, snapshot volume or lost device out of the namespace; returns its entry. */
+    private synchronized Entry detach(FsPath p) {
+        Entry e = entry(p);
+        requireNames();
+        switch (p.kind()) {
+            case VOLUME -> doc.volumes.remove(p.name());
+            case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
+            default -> lost.remove(e.id);
+        }
+        return e;
+    }
+
+    /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
+    private synchronized void reattach(FsPath p, Entry e) {
+        switch (p.kind()) {
+            case VOLUME -> {
+                if (doc.volumes.putIfAbsent(p.name(), e) != null) {
+                    lost.put(e.id, e);
+                }
+            }
+            case SNAPSHOT_VOLUME -> {
+                SnapshotSet s = doc.snapshots.get(p.set());
+                if (s == null || s.volumes.putIfAbsent(p.name(), e) != null) {
+                    lost.put(e.id, e);
+                }
+            }
+            default -> lost.put(e.id, e);
+        }
+    }
+
+    synchronized void link(String from, String to) {
+        requireNames();
+        Entry src = entry(FsPath.parse(from));
+        FsPath t = FsPath.parse(to);
+        if (t.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(Code.EPERM, "clones are made at the top level");
+        }
+        Names.check(t.name());
+        if (doc.volumes.containsKey(t.name())) {
+            throw new FsException(Code.EEXIST, t.name() + " exists");
+        }
+        long id = freeId();
+        pool.createSnapshot(id, src.id);
+        doc.volumes.put(t.name(), new Entry(id, src.size, (src.mode | 0200) & 07777, System.currentTimeMillis()));
+        commits.mark();
+    }
+
+    synchronized void rename(String from, String to) {
+        requireNames();
+        FsPath f = FsPath.parse(from);
+        FsPath t = FsPath.parse(to);
+        if (f.kind() == FsPath.Kind.SNAPSHOT_SET && t.kind() == FsPath.Kind.SNAPSHOT_SET) {
+            Names.check(t.set());
+            SnapshotSet s = set(f.set());
+            if (doc.snapshots.containsKey(t.set()) && !f.set().equals(t.set())) {
+                if (!doc.snapshots.get(t.set()).volumes.isEmpty()) {
+                    throw new FsException(Code.ENOTEMPTY, "snapshot set " + t.set() + " is not empty");
+                }
+            }
+            doc.snapshots.remove(f.set());
+            doc.snapshots.put(t.set(), s);
+            commits.mark();
+            return;
+        }
+        Entry e = entry(f);
+        if (t.kind() != FsPath.Kind.VOLUME) {
+            throw new FsException(t.isDirectory() ? Code.EISDIR : Code.EPERM, "volumes move to top-level names only");
+        }
+        Names.check(t.name());
+        if (f.kind() == FsPath.Kind.VOLUME && f.name().equals(t.name())) {
+            return;
+        }
+        Entry replaced = doc.volumes.get(t.name());
+        if (replaced != null) {
+            pool.delete(replaced.id);
+        }
+        switch (f.kind()) {
+            case VOLUME -> doc.volumes.remove(f.name());
+            case SNAPSHOT_VOLUME -> set(f.set()).volumes.remove(f.name());
+            default -> lost.remove(e.id);
+        }
+        e.mode |= 0200;
+        doc.volumes.put(t.name(), e);
+        commits.mark();
+    }
+
+    synchronized void chmod(String path, int mode) {
+        Entry e = entry(FsPath.parse(path));
+        requireNames();
+        e.mode = mode & 07777;
+        commits.mark();
+    }
+
+    synchronized boolean setMtime(String path, long millis) {
+        FsPath p = FsPath.parse(path);
+        if (p.isDirectory()) {
+            return false;
+        }
+        entry(p).mtime = millis;
+        commits.mark();
+        return true;
+    }
+
+    /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
+    void truncate(String path, long size) {
+        if (size < 0) {
+            throw new FsException(Code.EINVAL, "negative size");
+        }
+        Entry e;
+        ThinDevice dev;
+        boolean grew;
+        synchronized (this) {
+            FsPath p = FsPath.parse(path);
+            e = entry(p);
+            if (p.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
+                throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+            }
+            dev = pool.device(e.id);
+            grew = e.growTo(size);
+            if (grew) {
+                e.mtime = System.currentTimeMillis();
+                commits.mark();
+            }
+        }
+        if (!grew) {
+            // Up to the end of the old last block, not the old size: a block that held the old end lies wholly
+            // past the new one and must be unmapped too, not left mapped (and counted as data) beyond the end.
+            long oldEnd = Math.max(e.size, size);
+            long blockEnd = oldEnd > Long.MAX_VALUE - blockSize ? oldEnd
+                    : (oldEnd + blockSize - 1) / blockSize * blockSize;
+            dev.discard(size, blockEnd - size);
+            synchronized (this) {
+                e.shrinkTo(size);
+                e.mtime = System.currentTimeMillis();
+                commits.mark();
+            }
+        }
+    }
+
+    synchronized Handle open(String path, boolean write) {
+        FsPath p = FsPath.parse(path);
+        Entry e = entry(p);
+        boolean ro = p.kind() == FsPath.Kind.SNAPSHOT_VOLUME;
+        if (write && ro) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
+        }
+        return new Handle(pool.device(e.id), e, ro);
+    }
+
+    /**
+     * Runs {@code reader} on the names as they stand (the catalog and the lost devices), under the namespace
+     * monitor so no change is half seen; the reader must copy what it keeps.
+     */
+    synchronized <T> T readNames(java.util.function.BiFunction<Catalog.Document, Map<Long, Entry>, T> reader) {
+        return reader.apply(doc, java.util.Collections.unmodifiableMap(lost));
+    }
+
+    /**
+     * A device named on the command line: a volume name, {@code snapshots/SET/NAME}, {@code lost+found/dev-ID},
+     * {@code dev-ID} or a bare thin device id. Returns its id and size.
+     */
+    synchronized Entry resolve(String name) {
+        if (name.matches("\\d+")) {
+            long id = Long.parseLong(name);
+            if (!pool.deviceIds().contains(id)) {
+                throw new FsException(Code.ENOENT, "no thin device " + id);
+            }
+            return new Entry(id, extentOf(id), 0644, 0);
+        }
+        FsPath p = FsPath.parse("/" + name);
+        if (p.kind() == FsPath.Kind.VOLUME && !doc.volumes.containsKey(p.name()) && p.name().startsWith("dev-")) {
+            p = FsPath.parse("/" + FsPath.LOST_FOUND + "/" + p.name());
+        }
+        try {
+            return entry(p).copy();
+        } catch (FsException e) {
+            throw new FsException(Code.ENOENT, "no volume named " + name);
+        }
+    }
+
+    synchronized Map<Long, Entry> lostDevices() {
+        return new TreeMap<>(lost);
+    }
+
+    private long freeId() {
+        SortedSet<Long> ids = pool.deviceIds();
+        long id = 1;
+        while (ids.contains(id) || isNamed(id)) {
+            id++;
+        }
+        if (id > Layout.MAX_THIN_DEVICE_ID) {
+            throw new FsException(Code.ENOSPC, "no free thin device id");
+        }
+        return id;
+    }
+
+    private boolean isNamed(long id) {
+        for (Entry e : doc.volumes.values()) {
+            if (e.id == id) {
+                return true;
+            }
+        }
+        return lost.containsKey(id);
+    }
+}

@@ -1,0 +1,150 @@
+package org.thinfs.fs.model;
+
+import org.thinfs.core.NoSuchDeviceException;
+import org.thinfs.core.OutOfDataSpaceException;
+import org.thinfs.core.pool.PoolUsage;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.Catalog.Entry;
+import org.thinfs.fs.model.FsException.Code;
+import org.thinfs.fs.model.PoolFileSystem.Handle;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Reads, writes, seeks, copies and punches of open volumes. Never takes the namespace lock: a volume's size has
+ * its own ({@link Entry#extendTo}) and the change flag is volatile, so a commit holding the namespace stalls data
+ * I/O only for the pool's own quiescent section.
+ */
+final class VolumeIo {
+    private final ThinPool pool;
+    private final long blockSize;
+    private final CatalogCommit commits;
+
+    VolumeIo(ThinPool pool, CatalogCommit commits) {
+        this.pool = pool;
+        this.blockSize = pool.dataBlockSize();
+        this.commits = commits;
+    }
+
+    /** Reads up to dst.remaining() bytes at {@code offset}, stopping at the volume's end; returns bytes read. */
+    int read(Handle h, long offset, ByteBuffer dst) {
+        long size = h.entry.size;
+        if (offset >= size) {
+            return 0;
+        }
+        int n = (int) Math.min(dst.remaining(), size - offset);
+        dst.limit(dst.position() + n);
+        try {
+            h.device.read(offset, dst);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        return n;
+    }
+
+    /** Writes all of {@code src} at {@code offset}, growing the volume when the write ends past it. */
+    void write(Handle h, long offset, ByteBuffer src) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        long end = offset + src.remaining();
+        int mapped;
+        try {
+            mapped = h.device.write(offset, src);
+        } catch (OutOfDataSpaceException e) {
+            throw new FsException(Code.ENOSPC, e.getMessage());
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        // A write in place changes neither mappings nor the catalog: no commit is due for it (fsync flushes its
+        // data through sync()), so a steady overwrite workload is not fsynced every commit interval.
+        boolean grew = h.entry.extendTo(end);
+        if (grew || mapped > 0) {
+            commits.mark();
+        }
+    }
+
+    /**
+     * lseek SEEK_DATA ({@code data}) or SEEK_HOLE: data is a mapped block, a hole an unmapped one, at block
+     * granularity, as lseek(2) says: an offset at or past the size is ENXIO; SEEK_DATA with no data after the
+     * offset is ENXIO; SEEK_HOLE with no hole before the end answers the size (the implicit hole at the end).
+     * Costs what is mapped from the offset on, never the size.
+     */
+    long seek(Handle h, long offset, boolean data) {
+        long size = h.entry.size;
+        if (offset < 0 || offset >= size) {
+            throw new FsException(Code.ENXIO, "offset " + offset + " is not before the end (" + size + ")");
+        }
+        long block = offset / blockSize;
+        long lastBlock = (size - 1) / blockSize;
+        long found;
+        try {
+            found = data ? h.device.nextMapped(block, lastBlock + 1) : h.device.nextUnmapped(block, lastBlock + 1);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        if (found < 0) {
+            if (data) {
+                throw new FsException(Code.ENXIO, "no data after offset " + offset);
+            }
+            return size;
+        }
+        return Math.min(size, Math.max(offset, found * blockSize));
+    }
+
+    /**
+     * copy_file_range: up to {@code length} bytes of {@code in} from {@code inOffset} (fewer at its end), to
+     * {@code out} at {@code outOffset}, which grows when the copy runs past its end. Whole blocks aligned on both
+     * sides are shared with the source (copy on write afterwards, as after a snapshot), the rest is copied. Durable
+     * as writes are: on fsync or at the next commit. At most 4 GiB less a block per call (the reply's width; callers
+     * loop).
+     */
+    long copyRange(Handle in, long inOffset, Handle out, long outOffset, long length) {
+        if (out.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        if (inOffset < 0 || outOffset < 0 || length < 0) {
+            throw new FsException(Code.EINVAL, "negative offset or length");
+        }
+        long n = Math.min(length, Math.max(0, in.entry.size - inOffset));
+        n = Math.min(n, (0xFFFF_FFFFL / blockSize) * blockSize);
+        if (n == 0) {
+            return 0;
+        }
+        if (outOffset + n < outOffset) {
+            throw new FsException(Code.EINVAL, "the copy would end past the largest size");
+        }
+        if (in.device.id() == out.device.id() && inOffset < outOffset + n && outOffset < inOffset + n) {
+            throw new FsException(Code.EINVAL, "overlapping ranges of one file");
+        }
+        commits.mark();                  // a long copy's progress is committed by the periodic commits on the way
+        try {
+            pool.copyRange(in.device, inOffset, out.device, outOffset, n);
+        } catch (OutOfDataSpaceException e) {
+            throw new FsException(Code.ENOSPC, e.getMessage());
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        out.entry.extendTo(outOffset + n);
+        commits.mark();
+        return n;
+    }
+
+    /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
+    void punchHole(Handle h, long offset, long length) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        long end = Math.min(h.entry.size, offset + length);
+        if (end > offset) {
+            h.device.discard(offset, end - offset);
+        }
+        commits.mark();
+    }
+
+    PoolFileSystem.Space space() {
+        PoolUsage u = pool.usage();
+        long total = u.dataBlocks() * u.dataBlockSize();
+        return new PoolFileSystem.Space(total, (u.dataBlocks() - u.dataBlocksUsed()) * u.dataBlockSize(), u.dataBlockSize());
+    }
+}
