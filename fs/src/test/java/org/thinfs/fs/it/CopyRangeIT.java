@@ -119,6 +119,18 @@ class CopyRangeIT {
         }
     }
 
+    /** Mapped blocks of a volume, live from the daemon. */
+    private static long mapped(MountedPool p, String volume) throws Exception {
+        com.fasterxml.jackson.databind.JsonNode st = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(p.thinfs("status", p.pool.toString(), "--json").ok().out());
+        for (com.fasterxml.jackson.databind.JsonNode v : st.get("volumes")) {
+            if (v.get("name").asText().equals(volume)) {
+                return v.get("mappedBlocks").asLong();
+            }
+        }
+        return 0;
+    }
+
     private void flushOps(MountedPool p, StringBuilder ops) throws Exception {
         if (ops.length() == 0) {
             return;
@@ -147,7 +159,13 @@ class CopyRangeIT {
             Files.writeString(ops, p.mnt.resolve("full") + " " + p.mnt.resolve("dst") + " 1 3 268435000\n");
             long pid = p.daemonPid();
             Process copy = new ProcessBuilder("python3", "-c", COPY, ops.toString()).start();
-            Thread.sleep(700 + new Random(5).nextInt(400));      // two commit intervals at least
+            // Kill once the copy has visibly begun (the live status shows dst's first blocks) and two commit
+            // intervals have passed since: a fixed sleep raced with a slow start on a loaded machine.
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (mapped(p, "dst") == 0 && System.nanoTime() < deadline && copy.isAlive()) {
+                Thread.sleep(50);
+            }
+            Thread.sleep(700 + new Random(5).nextInt(400));
             Sh.run(tmp, List.of("kill", "-9", Long.toString(pid))).ok();
             p.afterKill(pid);
             copy.destroyForcibly().waitFor();
