@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
                 ResizeCommand.class, SnapshotCommand.class, MetadataSnapCommand.class, SetCommand.class,
-                EventsCommand.class, InstallCommand.class, UninstallCommand.class,
+                EventsCommand.class, ServeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

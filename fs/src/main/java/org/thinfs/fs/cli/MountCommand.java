@@ -75,6 +75,11 @@ final class MountCommand implements Callable<Integer> {
                     "(128 = 64 KiB); read from the superblock when not given, refused when it does not match."})
     Long blockSize;
 
+    @Option(names = "--nbd", paramLabel = "ADDRESS",
+            description = {"Also serve the volumes over NBD: unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a",
+                    "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only)."})
+    List<String> nbd = new ArrayList<>();
+
     /** The -o list sorted (MountOptions), once per call. */
     private MountOptions parsedOptions;
 
@@ -101,6 +106,13 @@ final class MountCommand implements Callable<Integer> {
         if (foreign && blockSize != null) {
             blockSize = checkedBlockSize(blockSize, Pools.superblockBlockSize(metadata));
         }
+        for (String a : nbd) {
+            try {
+                org.thinfs.fs.nbd.NbdServer.parse(a);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageError(e.getMessage());
+            }
+        }
         MountPreflight.check(mnt, fuseOptions());
         if (!foreground) {
             return daemonize(pool, mnt);
@@ -125,6 +137,14 @@ final class MountCommand implements Callable<Integer> {
             try {
                 daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
             } catch (IOException e) {
+                fs.close();
+                Files.deleteIfExists(pid);
+                throw e;
+            }
+            try {
+                daemon.serveNbd(fs, nbd);
+            } catch (IOException e) {
+                daemon.close();
                 fs.close();
                 Files.deleteIfExists(pid);
                 throw e;
@@ -264,6 +284,10 @@ final class MountCommand implements Callable<Integer> {
         a.add(Integer.toString(fuseThreads));
         a.add("--max-request");
         a.add(Long.toString(maxRequest));
+        for (String n : nbd) {
+            a.add("--nbd");
+            a.add(n.startsWith("unix:") ? "unix:" + Path.of(n.substring(5)).toAbsolutePath() : n);
+        }
         List<String> fuse = fuseOptions();
         if (!fuse.isEmpty()) {
             a.add("-o");

@@ -7,10 +7,13 @@ import org.thinfs.core.pool.SpacePolicy;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolSettings;
+import org.thinfs.fs.nbd.NbdServer;
 
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,11 +30,28 @@ public final class PoolDaemon implements Closeable {
     private final ThinPool pool;
     private final ScheduledExecutorService timer;
     private final ControlServer server;
+    private final List<NbdServer> nbd = new ArrayList<>();
 
     private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ControlServer server) {
         this.pool = pool;
         this.timer = timer;
         this.server = server;
+    }
+
+    /**
+     * Serves NBD on each of {@code addresses} too (see NbdServer); on a failure the ones started are stopped and
+     * the error says which address.
+     */
+    public void serveNbd(PoolFileSystem fs, List<String> addresses) throws IOException {
+        for (String a : addresses) {
+            try {
+                nbd.add(NbdServer.start(a, fs));
+            } catch (IOException | RuntimeException e) {
+                nbd.forEach(NbdServer::close);
+                nbd.clear();
+                throw new IOException("cannot serve NBD on " + a + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Starts serving pool directory {@code dir}'s open file system {@code fs}. */
@@ -68,6 +88,7 @@ public final class PoolDaemon implements Closeable {
 
     @Override
     public void close() {
+        nbd.forEach(NbdServer::close);
         server.close();
         timer.shutdown();
         try {

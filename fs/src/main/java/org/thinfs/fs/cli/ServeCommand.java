@@ -1,0 +1,188 @@
+package org.thinfs.fs.cli;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.fs.control.ControlClient;
+import org.thinfs.fs.control.PoolDaemon;
+import org.thinfs.fs.model.PoolFileSystem;
+import org.thinfs.fs.nbd.NbdServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        header = "Serve a pool's volumes over NBD, without FUSE.",
+        description = {"For hosts or containers without /dev/fuse: the same daemon as mount (control socket,",
+                "autoextend, events) with NBD as its only front end. Runs in the background unless --foreground;",
+                "stop it with 'thinfs umount POOL' or SIGTERM, which commit and close the pool."})
+final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Parameters(index = "0", paramLabel = "POOL")
+    Path dir;
+
+    @Option(names = "--nbd", required = true, paramLabel = "ADDRESS",
+            description = {"unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a host is given); may be given",
+                    "more than once."})
+    List<String> nbd = new ArrayList<>();
+
+    @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")
+    boolean foreground;
+
+    @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
+            description = "How often changes are committed (default: ${DEFAULT-VALUE}); NBD flush commits at once.")
+    Duration commitInterval;
+
+    @Override
+    public Integer call() throws Exception {
+        PoolDir pool = Pools.requirePool(dir.toAbsolutePath().normalize());
+        for (String a : nbd) {
+            try {
+                NbdServer.parse(a);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageError(e.getMessage());
+            }
+        }
+        if (!foreground) {
+            return daemonize(pool);
+        }
+        try (FileChannel lockFile = FileChannel.open(pool.lock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new Main.UsageError("pool " + pool.dir() + " is already in use by another thinfs process");
+            }
+            serve(pool);
+        }
+        return 0;
+    }
+
+    private void serve(PoolDir pool) throws IOException {
+        PoolFileSystem fs = Pools.openFileSystem(pool, false, Pools.DEFAULT_CACHE_BYTES);
+        Path pid = pool.dir().resolve("thinfs.pid");
+        Files.writeString(pid, ProcessHandle.current().pid() + "\n");
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            LOG.info("signal received: stopping the NBD server of {}", pool.dir());
+            stop.countDown();
+            try {
+                closed.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "thinfs-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "thinfs-commit");
+            t.setDaemon(true);
+            return t;
+        });
+        PoolDaemon daemon = null;
+        try {
+            daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
+            daemon.serveNbd(fs, nbd);
+            long ms = commitInterval.toMillis();
+            committer.scheduleWithFixedDelay(() -> {
+                try {
+                    fs.commit();
+                } catch (IOException | RuntimeException e) {
+                    LOG.error("periodic commit failed: {}", e.getMessage());
+                }
+            }, ms, ms, TimeUnit.MILLISECONDS);
+            System.err.println("thinfs serve: serving " + pool.dir() + " on " + String.join(", ", nbd));
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            committer.shutdown();
+            try {
+                committer.awaitTermination(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (daemon != null) {
+                daemon.close();
+            }
+            try {
+                fs.close();
+                LOG.info("stopped; pool {} committed and closed", pool.dir());
+            } finally {
+                Files.deleteIfExists(pid);
+                closed.countDown();
+            }
+        }
+    }
+
+    /** Re-runs this command with --foreground in a new session; returns once its control socket answers. */
+    private int daemonize(PoolDir pool) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        if (new File("/usr/bin/setsid").canExecute()) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms32m -Xmx" + ((Pools.daemonHeapBytes(
+                pool.metadata(), pool.data(), Pools.DEFAULT_CACHE_BYTES) >> 20) + 1) + "m -XX:+UseSerialGC");
+        for (String o : opts.trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                cmd.add(o);
+            }
+        }
+        cmd.addAll(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "serve", "--foreground",
+                pool.dir().toString(), "--commit-interval", commitInterval.toMillis() + "ms"));
+        for (String a : nbd) {
+            cmd.add("--nbd");
+            cmd.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);
+        }
+        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(pool.log().toFile()))
+                .redirectErrorStream(true).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("the thinfs daemon exited with status " + p.exitValue() + "; see "
+                        + pool.log());
+            }
+            if (Files.isRegularFile(pool.dir().resolve("thinfs.pid"))) {
+                try (ControlClient c = ControlClient.connect(pool.dir())) {
+                    if (nbdListening()) {
+                        System.out.println("serving " + pool.dir() + " over NBD on " + String.join(", ", nbd)
+                                + " (pid " + p.pid() + ", log " + pool.log() + ")");
+                        return 0;
+                    }
+                } catch (IOException notYet) {
+                    // the socket is not there yet
+                }
+            }
+            Thread.sleep(50);
+        }
+        p.destroy();
+        throw new IllegalStateException("the NBD server did not start within 60 s; see " + pool.log());
+    }
+
+    /** Whether every unix: address exists (TCP ones are bound before the control socket's check passes). */
+    private boolean nbdListening() {
+        for (String a : nbd) {
+            if (a.startsWith("unix:") && !Files.exists(Path.of(a.substring(5)).toAbsolutePath())) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

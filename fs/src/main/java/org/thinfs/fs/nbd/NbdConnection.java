@@ -1,0 +1,222 @@
+package org.thinfs.fs.nbd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * One client's negotiation (fixed newstyle, as doc/proto.md describes it): options until the client picks an
+ * export with NBD_OPT_GO or NBD_OPT_EXPORT_NAME, then {@link NbdTransmission}. Anything that breaks the protocol
+ * here (a wrong magic, an option longer than {@link Nbd#MAX_OPTION}, a client that goes) closes the connection;
+ * options this server does not know get NBD_REP_ERR_UNSUP. Nothing here touches the pool but opening an export.
+ */
+final class NbdConnection implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
+
+    private final SocketChannel ch;
+    private final NbdExports exports;
+    private final int preferredBlock;
+    private boolean noZeroes;
+    private boolean structured;
+    private boolean baseAllocation;
+
+    NbdConnection(SocketChannel ch, NbdExports exports, int preferredBlock) {
+        this.ch = ch;
+        this.exports = exports;
+        this.preferredBlock = preferredBlock;
+    }
+
+    @Override
+    public void run() {
+        try (ch) {
+            NbdExports.Export e = negotiate();
+            if (e != null) {
+                LOG.info("nbd: serving {} ({} bytes{})", e.name(), e.size(), e.readOnly() ? ", read-only" : "");
+                new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation).run();
+            }
+        } catch (EOFException e) {
+            LOG.debug("nbd: client went away during negotiation");
+        } catch (IOException | ProtocolError e) {
+            LOG.info("nbd: connection closed: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("nbd: connection failed", e);
+        }
+    }
+
+    /** A client that broke the protocol: the connection is closed. */
+    static final class ProtocolError extends RuntimeException {
+        ProtocolError(String message) {
+            super(message);
+        }
+    }
+
+    private NbdExports.Export negotiate() throws IOException {
+        ByteBuffer hello = ByteBuffer.allocate(18);
+        hello.putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT).putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES));
+        Wire.writeAll(ch, hello.flip());
+        int clientFlags = Wire.read(ch, 4).getInt();
+        if ((clientFlags & ~(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)) != 0) {
+            throw new ProtocolError("unknown client flags " + Integer.toHexString(clientFlags));
+        }
+        noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
+        for (int n = 0; n < 1000; n++) {
+            ByteBuffer h = Wire.read(ch, 16);
+            if (h.getLong() != Nbd.IHAVEOPT) {
+                throw new ProtocolError("bad option magic");
+            }
+            int opt = h.getInt();
+            int len = h.getInt();
+            if (len < 0 || len > Nbd.MAX_OPTION) {
+                throw new ProtocolError("option " + opt + " of " + Integer.toUnsignedString(len) + " bytes");
+            }
+            ByteBuffer data = Wire.read(ch, len);
+            switch (opt) {
+                case Nbd.OPT_EXPORT_NAME -> {
+                    NbdExports.Export e = exports.open(StandardCharsets.UTF_8.decode(data).toString());
+                    if (e == null) {
+                        return null; // the old way has no error reply: the connection closes
+                    }
+                    ByteBuffer r = ByteBuffer.allocate(noZeroes ? 10 : 134);
+                    r.putLong(e.size()).putShort((short) transmissionFlags(e));
+                    Wire.writeAll(ch, r.position(r.capacity()).flip());
+                    structured = false;
+                    baseAllocation = false;
+                    return e;
+                }
+                case Nbd.OPT_ABORT -> {
+                    reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+                    return null;
+                }
+                case Nbd.OPT_LIST -> {
+                    if (len != 0) {
+                        error(opt, Nbd.REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+                        continue;
+                    }
+                    for (String name : exports.names()) {
+                        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+                        reply(opt, Nbd.REP_SERVER, ByteBuffer.allocate(4 + b.length).putInt(b.length).put(b).flip());
+                    }
+                    reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+                }
+                case Nbd.OPT_STRUCTURED_REPLY -> {
+                    if (len != 0) {
+                        error(opt, Nbd.REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+                        continue;
+                    }
+                    structured = true;
+                    reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+                }
+                case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(opt, data);
+                case Nbd.OPT_INFO, Nbd.OPT_GO -> {
+                    NbdExports.Export e = info(opt, data);
+                    if (e != null && opt == Nbd.OPT_GO) {
+                        return e;
+                    }
+                }
+                default -> error(opt, Nbd.REP_ERR_UNSUP, "option " + opt + " is not supported");
+            }
+        }
+        throw new ProtocolError("too many options");
+    }
+
+    /** NBD_OPT_INFO / NBD_OPT_GO: the export's size, flags and block sizes, then ACK; null after an error reply. */
+    private NbdExports.Export info(int opt, ByteBuffer data) throws IOException {
+        String name;
+        try {
+            name = string(data);
+            int requests = Short.toUnsignedInt(data.getShort());
+            if (data.remaining() != requests * 2) {
+                throw new java.nio.BufferUnderflowException();
+            }
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException bad) {
+            error(opt, Nbd.REP_ERR_INVALID, "malformed NBD_OPT_INFO/GO");
+            return null;
+        }
+        NbdExports.Export e = exports.open(name);
+        if (e == null) {
+            error(opt, Nbd.REP_ERR_UNKNOWN, "no export named " + name);
+            return null;
+        }
+        ByteBuffer ex = ByteBuffer.allocate(12);
+        ex.putShort((short) Nbd.INFO_EXPORT).putLong(e.size()).putShort((short) transmissionFlags(e));
+        reply(opt, Nbd.REP_INFO, ex.flip());
+        ByteBuffer bs = ByteBuffer.allocate(14);
+        bs.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(1).putInt(preferredBlock).putInt(Nbd.MAX_PAYLOAD);
+        reply(opt, Nbd.REP_INFO, bs.flip());
+        reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+        return e;
+    }
+
+    /** NBD_OPT_LIST/SET_META_CONTEXT: base:allocation is the one context offered. */
+    private void metaContext(int opt, ByteBuffer data) throws IOException {
+        List<String> queries = new java.util.ArrayList<>();
+        try {
+            string(data); // the export name: every export has the same contexts
+            int n = data.getInt();
+            if (n < 0 || n > 1024) {
+                throw new IllegalArgumentException();
+            }
+            for (int i = 0; i < n; i++) {
+                queries.add(string(data));
+            }
+            if (data.hasRemaining()) {
+                throw new IllegalArgumentException();
+            }
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException bad) {
+            error(opt, Nbd.REP_ERR_INVALID, "malformed meta context request");
+            return;
+        }
+        if (opt == Nbd.OPT_SET_META_CONTEXT && !structured) {
+            error(opt, Nbd.REP_ERR_INVALID, "meta contexts need structured replies first");
+            return;
+        }
+        boolean offer = queries.isEmpty() ? opt == Nbd.OPT_LIST_META_CONTEXT
+                : queries.stream().anyMatch(q -> q.equals(Nbd.BASE_ALLOCATION) || q.equals("base:"));
+        if (opt == Nbd.OPT_SET_META_CONTEXT) {
+            baseAllocation = offer;
+        }
+        if (offer) {
+            byte[] b = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.US_ASCII);
+            reply(opt, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + b.length).putInt(Nbd.BASE_ALLOCATION_ID).put(b)
+                    .flip());
+        }
+        reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+    }
+
+    private static String string(ByteBuffer data) {
+        int len = data.getInt();
+        if (len < 0 || len > data.remaining() || len > 4096) {
+            throw new IllegalArgumentException("bad string length");
+        }
+        byte[] b = new byte[len];
+        data.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private int transmissionFlags(NbdExports.Export e) {
+        int f = Nbd.TFLAG_HAS_FLAGS | Nbd.TFLAG_SEND_FLUSH | Nbd.TFLAG_SEND_FUA | Nbd.TFLAG_CAN_MULTI_CONN
+                | Nbd.TFLAG_SEND_CACHE | Nbd.TFLAG_SEND_DF;
+        if (e.readOnly()) {
+            f |= Nbd.TFLAG_READ_ONLY;
+        } else {
+            f |= Nbd.TFLAG_SEND_TRIM | Nbd.TFLAG_SEND_WRITE_ZEROES | Nbd.TFLAG_SEND_FAST_ZERO;
+        }
+        return f;
+    }
+
+    private void reply(int opt, int type, ByteBuffer data) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(20);
+        h.putLong(Nbd.OPTION_REPLY_MAGIC).putInt(opt).putInt(type).putInt(data.remaining());
+        Wire.writeAll(ch, h.flip(), data);
+    }
+
+    private void error(int opt, int type, String message) throws IOException {
+        reply(opt, type, StandardCharsets.UTF_8.encode(message));
+    }
+}

@@ -1,0 +1,155 @@
+package org.thinfs.fs.nbd;
+
+import org.thinfs.fs.model.FsException;
+import org.thinfs.fs.model.PoolFileSystem;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What each NBD command does to the export's volume, through the model: the checks a request must pass first, and
+ * the calls the FUSE adapter makes too (read, write, punch hole, seek, sync). FLUSH and FUA are {@code sync}: the
+ * data flushed, then the mappings committed, so an acknowledged request survives a crash.
+ */
+final class NbdRequests {
+    /** Zeros for WRITE_ZEROES with NO_HOLE; read-only, shared (each use takes a duplicate). */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+
+    private final PoolFileSystem fs;
+    private final NbdExports.Export export;
+
+    NbdRequests(PoolFileSystem fs, NbdExports.Export export) {
+        this.fs = fs;
+        this.export = export;
+    }
+
+    /** A run of the volume that is all data or all hole, in bytes [start, end). */
+    record Extent(long start, long end, boolean hole) {
+    }
+
+    /** 0 when the request may go ahead, else the NBD error it gets. */
+    int check(NbdTransmission.Request r, boolean structured, boolean baseAllocation) {
+        int known = switch (r.type()) {
+            case Nbd.CMD_READ -> Nbd.CMD_FLAG_DF;
+            case Nbd.CMD_WRITE, Nbd.CMD_TRIM -> Nbd.CMD_FLAG_FUA;
+            case Nbd.CMD_WRITE_ZEROES -> Nbd.CMD_FLAG_FUA | Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO;
+            case Nbd.CMD_BLOCK_STATUS -> Nbd.CMD_FLAG_REQ_ONE;
+            case Nbd.CMD_FLUSH, Nbd.CMD_CACHE -> 0;
+            default -> -1;
+        };
+        if (known < 0 || (r.flags() & ~known) != 0) {
+            return Nbd.EINVAL;
+        }
+        if ((r.flags() & Nbd.CMD_FLAG_DF) != 0 && !structured) {
+            return Nbd.EINVAL;
+        }
+        boolean changes = r.type() == Nbd.CMD_WRITE || r.type() == Nbd.CMD_TRIM || r.type() == Nbd.CMD_WRITE_ZEROES;
+        if (changes && export.readOnly()) {
+            return Nbd.EPERM;
+        }
+        if (r.type() == Nbd.CMD_BLOCK_STATUS && !baseAllocation) {
+            return Nbd.EINVAL;
+        }
+        if (r.type() == Nbd.CMD_FLUSH) {
+            return r.offset() == 0 && r.length() == 0 ? 0 : Nbd.EINVAL;
+        }
+        if (r.offset() < 0 || r.offset() > export.size() || r.length() > export.size() - r.offset()) {
+            return changes ? Nbd.ENOSPC : Nbd.EINVAL;
+        }
+        if (r.type() == Nbd.CMD_READ && r.length() > Nbd.MAX_PAYLOAD) {
+            return structured ? Nbd.EOVERFLOW : Nbd.EINVAL;
+        }
+        if (r.type() == Nbd.CMD_BLOCK_STATUS && r.length() == 0) {
+            return Nbd.EINVAL;
+        }
+        if (r.type() == Nbd.CMD_WRITE_ZEROES && (r.flags() & Nbd.CMD_FLAG_NO_HOLE) != 0
+                && (r.flags() & Nbd.CMD_FLAG_FAST_ZERO) != 0) {
+            return Nbd.ENOTSUP; // zeros written as data are not fast
+        }
+        return 0;
+    }
+
+    /** Bytes [offset, offset + length) into a new direct buffer, flipped. */
+    ByteBuffer read(long offset, int length) {
+        ByteBuffer b = ByteBuffer.allocateDirect(length);
+        while (b.hasRemaining()) {
+            int n = fs.read(export.handle(), offset + b.position(), b);
+            b.limit(b.capacity());
+            if (n <= 0) {
+                break; // past the end of a volume shrunk meanwhile: the rest reads as zeros
+            }
+        }
+        return b.position(b.capacity()).flip();
+    }
+
+    /** WRITE, TRIM, WRITE_ZEROES, FLUSH and CACHE. */
+    void change(NbdTransmission.Request r) {
+        PoolFileSystem.Handle h = export.handle();
+        switch (r.type()) {
+            case Nbd.CMD_WRITE -> fs.write(h, r.offset(), r.payload());
+            case Nbd.CMD_TRIM -> fs.punchHole(h, r.offset(), r.length());
+            case Nbd.CMD_WRITE_ZEROES -> {
+                if ((r.flags() & Nbd.CMD_FLAG_NO_HOLE) == 0) {
+                    fs.punchHole(h, r.offset(), r.length()); // whole blocks unmapped, the edges zeroed
+                } else {
+                    for (long done = 0; done < r.length(); ) {
+                        ByteBuffer z = ZEROS.duplicate();
+                        z.limit((int) Math.min(z.capacity(), r.length() - done));
+                        int n = z.remaining();
+                        fs.write(h, r.offset() + done, z);
+                        done += n;
+                    }
+                }
+            }
+            case Nbd.CMD_FLUSH -> sync();
+            case Nbd.CMD_CACHE -> { }
+            default -> throw new IllegalStateException("not a change: " + r.type());
+        }
+        if ((r.flags() & Nbd.CMD_FLAG_FUA) != 0) {
+            sync();
+        }
+    }
+
+    private void sync() {
+        try {
+            fs.sync();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The data and hole runs of [from, to), at most {@code max} of them (the last may end early); from SEEK_DATA
+     * and SEEK_HOLE, so the cost follows what is mapped, never the range's size.
+     */
+    List<Extent> extents(long from, long to, int max) {
+        List<Extent> out = new ArrayList<>();
+        long pos = from;
+        PoolFileSystem.Handle h = export.handle();
+        while (pos < to && out.size() < max) {
+            long data;
+            try {
+                data = fs.seek(h, pos, true);
+            } catch (FsException e) {
+                if (e.code() != FsException.Code.ENXIO) {
+                    throw e;
+                }
+                data = to; // no data after pos
+            }
+            if (data > pos) {
+                long end = Math.min(data, to);
+                out.add(new Extent(pos, end, true));
+                pos = end;
+                continue;
+            }
+            long hole = fs.seek(h, pos, false);
+            long end = Math.min(Math.max(hole, pos + 1), to);
+            out.add(new Extent(pos, end, false));
+            pos = end;
+        }
+        return out;
+    }
+}

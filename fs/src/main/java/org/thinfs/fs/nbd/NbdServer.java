@@ -1,0 +1,171 @@
+package org.thinfs.fs.nbd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.fs.model.PoolFileSystem;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+
+/**
+ * An NBD server over a pool's model, on one address: {@code unix:PATH} (mode 0600) or {@code HOST:PORT}, where
+ * a bare {@code PORT} or {@code :PORT} binds 127.0.0.1 only, so nothing is open to other hosts unless a host is
+ * named. One thread per connection, at most {@link #MAX_CONNECTIONS}; every connection reaches the same pool, so
+ * the exports offer NBD_FLAG_CAN_MULTI_CONN.
+ */
+public final class NbdServer implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+    static final int MAX_CONNECTIONS = 64;
+
+    private final ServerSocketChannel server;
+    private final Path unixPath;
+    private final NbdExports exports;
+    private final int preferredBlock;
+    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+    private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    private NbdServer(ServerSocketChannel server, Path unixPath, PoolFileSystem fs) {
+        this.server = server;
+        this.unixPath = unixPath;
+        this.exports = new NbdExports(fs);
+        this.preferredBlock = (int) Math.min(Nbd.MAX_PAYLOAD, fs.pool().dataBlockSize());
+    }
+
+    /** The address an ADDRESS argument names; IllegalArgumentException with one sentence when it names none. */
+    public static SocketAddress parse(String address) {
+        if (address.startsWith("unix:")) {
+            String p = address.substring(5);
+            if (p.isEmpty()) {
+                throw new IllegalArgumentException("--nbd unix:PATH needs a path");
+            }
+            return UnixDomainSocketAddress.of(Path.of(p).toAbsolutePath());
+        }
+        int colon = address.lastIndexOf(':');
+        String host = colon < 0 ? "127.0.0.1" : address.substring(0, colon);
+        String port = colon < 0 ? address : address.substring(colon + 1);
+        if (host.isEmpty()) {
+            host = "127.0.0.1";
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int n;
+        try {
+            n = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--nbd takes unix:PATH or [HOST:]PORT, not '" + address + "'");
+        }
+        if (n < 1 || n > 65535) {
+            throw new IllegalArgumentException("--nbd port must be from 1 to 65535, not " + n);
+        }
+        return new InetSocketAddress(host, n);
+    }
+
+    /** Listens on {@code address} and serves {@code fs}'s volumes until closed. */
+    public static NbdServer start(String address, PoolFileSystem fs) throws IOException {
+        SocketAddress a = parse(address);
+        ServerSocketChannel ch;
+        Path unix = null;
+        if (a instanceof UnixDomainSocketAddress u) {
+            unix = u.getPath();
+            if (Files.exists(unix) && !Files.isRegularFile(unix) && !Files.isDirectory(unix)) {
+                Files.delete(unix); // a socket left by a killed daemon
+            }
+            ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.bind(a);
+            Files.setPosixFilePermissions(unix, PosixFilePermissions.fromString("rw-------"));
+        } else {
+            ch = ServerSocketChannel.open();
+            ch.bind(a);
+        }
+        NbdServer s = new NbdServer(ch, unix, fs);
+        Thread t = new Thread(s::acceptLoop, "thinfs-nbd");
+        t.setDaemon(true);
+        t.start();
+        LOG.info("nbd: listening on {}", address);
+        return s;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel c;
+            try {
+                c = server.accept();
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("nbd: accept failed: {}", e.getMessage());
+                }
+                return;
+            }
+            if (!slots.tryAcquire()) {
+                LOG.warn("nbd: refused a connection: {} already open", MAX_CONNECTIONS);
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // refused anyway
+                }
+                continue;
+            }
+            open.add(c);
+            Thread t = new Thread(() -> {
+                try {
+                    new NbdConnection(c, exports, preferredBlock).run();
+                } finally {
+                    open.remove(c);
+                    slots.release();
+                    threads.remove(Thread.currentThread());
+                }
+            }, "thinfs-nbd-conn");
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    /** Stops listening, closes every connection and waits for their requests in flight. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        for (SocketChannel c : open) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        // Requests in flight finish before the pool is closed behind them (their replies fail: the sockets are shut).
+        for (Thread t : threads) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (unixPath != null) {
+            try {
+                Files.deleteIfExists(unixPath);
+            } catch (IOException e) {
+                LOG.warn("cannot remove {}: {}", unixPath, e.getMessage());
+            }
+        }
+    }
+}
