@@ -20,6 +20,8 @@ command -v fsfreeze >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # ControlIT talks to the control socket as another user through socat.
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# NbdIT uses real NBD clients: nbdinfo and nbdcopy (libnbd-bin), qemu-img and qemu-io (qemu-utils).
+command -v nbdcopy >/dev/null 2>&1 || need+=(libnbd-bin)
 # RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 # InstallIT renders the man pages and checks the systemd unit.
