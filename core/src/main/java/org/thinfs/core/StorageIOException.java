@@ -21,6 +21,6 @@ public class StorageIOException extends ThinfsException {
         if (m != null && m.contains("No space left on device")) {
             return new HostDiskFullException(message, cause);
         }
-        return StorageIOException.of(message, cause);
+        return new StorageIOException(message, cause);
     }
 }

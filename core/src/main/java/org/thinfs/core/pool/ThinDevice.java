@@ -30,11 +30,27 @@ public final class ThinDevice {
     private final ThinPool pool;
     private final long id;
     private final long blockSize;
+    /**
+     * Set by ThinPool#delete under the gate's write lock: this object stands for a device that is gone, and its id
+     * may be given to a new device, so every use checks it (under the gate's read lock where data moves) and fails
+     * rather than touch the new device's blocks through an old handle.
+     */
+    private volatile boolean deleted;
 
     ThinDevice(ThinPool pool, long id) {
         this.pool = pool;
         this.id = id;
         this.blockSize = pool.dataBlockSize();
+    }
+
+    void markDeleted() {
+        deleted = true;
+    }
+
+    private void requireLive() {
+        if (deleted) {
+            throw new org.thinfs.core.NoSuchDeviceException(id);
+        }
     }
 
     public long id() {
@@ -62,6 +78,7 @@ public final class ThinDevice {
         long[] mapped = new long[n];
         pool.gate.readLock().lock();
         try {
+            requireLive();
             java.util.Arrays.fill(mapped, -1);
             pool.withMetadata(() -> {
                 pool.metadataUnderLock().lookupRange(id, first, last + 1,
@@ -136,6 +153,7 @@ public final class ThinDevice {
         pool.gate.readLock().lock();
         pool.blockLocks.lock(id, first, last);
         try {
+            requireLive();
             plan(first, n, target, source, action);
             try {
                 moveData(offset, src, first, target, source, action);
@@ -295,6 +313,7 @@ public final class ThinDevice {
         zeroRange(endWhole * blockSize, end - endWhole * blockSize);
         pool.gate.readLock().lock();
         try {
+            requireLive();
             unmapWholeBlocks(firstWhole, endWhole);
         } finally {
             pool.gate.readLock().unlock();
@@ -303,12 +322,14 @@ public final class ThinDevice {
 
     /** The first mapped block in [from, end), or -1. Costs one walk down the tree. */
     public long nextMapped(long from, long end) {
+        requireLive();
         List<Long> m = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, from, end, 1));
         return m.isEmpty() ? -1 : m.get(0);
     }
 
     /** The first unmapped block in [from, end), or -1. Costs the run of mapped blocks that starts at {@code from}. */
     public long nextUnmapped(long from, long end) {
+        requireLive();
         long cursor = from;
         while (cursor < end) {
             long at = cursor;

@@ -358,7 +358,10 @@ public final class ThinPool implements Closeable {
                 metadata.delete(id);
                 return null;
             });
-            handles.remove(id);
+            ThinDevice gone = handles.remove(id);
+            if (gone != null) {
+                gone.markDeleted(); // under the gate: no I/O through it is in flight, and none will start
+            }
         } finally {
             gate.writeLock().unlock();
         }

@@ -22,15 +22,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The daemon's control socket: a Unix domain socket in the pool directory, mode 0600, that only root and the
  * daemon's own user may use (SO_PEERCRED, checked on every connection, since a mode can be changed). One thread per
- * client, at most {@link #MAX_CLIENTS}; each reads request lines ({@link ControlProtocol}) and writes one reply per
- * line, except {@code events}, which turns the connection into a stream of event lines until the client goes.
+ * client ({@link ClientThreads}), at most {@link #MAX_CLIENTS}; each reads request lines ({@link ControlProtocol})
+ * and writes one reply per line, except {@code events}, which turns the connection into a stream of event lines
+ * until the client goes.
  *
  * <p>A socket file left by a killed daemon is removed before binding: the caller holds the pool's lock, so no
  * live daemon can own it.
@@ -42,23 +41,17 @@ public final class ControlServer implements Closeable {
     private static final long EVENTS_POLL_MS = 500;
 
     private final Path path;
-    private final ServerSocketChannel server;
     private final ControlHandler handler;
     private final EventHub events;
     private final Set<String> allowedUsers;
-    private final Semaphore slots = new Semaphore(MAX_CLIENTS);
-    private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
-    private final Thread acceptor;
+    private ClientThreads clients;
     private volatile boolean closed;
 
-    private ControlServer(Path path, ServerSocketChannel server, ControlHandler handler, EventHub events) {
+    private ControlServer(Path path, ControlHandler handler, EventHub events) {
         this.path = path;
-        this.server = server;
         this.handler = handler;
         this.events = events;
         this.allowedUsers = new java.util.HashSet<>(java.util.List.of("root", System.getProperty("user.name")));
-        this.acceptor = new Thread(this::acceptLoop, "thinfs-control");
-        acceptor.setDaemon(true);
     }
 
     static ControlServer start(Path path, ControlHandler handler, EventHub events) throws IOException {
@@ -71,42 +64,15 @@ public final class ControlServer implements Closeable {
             ch.close();
             throw new IOException("cannot make the control socket " + path + ": " + e.getMessage(), e);
         }
-        ControlServer s = new ControlServer(path, ch, handler, events);
-        s.acceptor.start();
+        ControlServer s = new ControlServer(path, handler, events);
+        s.clients = ClientThreads.start(ch, "thinfs-control", MAX_CLIENTS, s::serve,
+                c -> refuse(c, "too many control clients (" + MAX_CLIENTS + "); try again"));
         LOG.info("control socket listening on {}", path);
         return s;
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            SocketChannel c;
-            try {
-                c = server.accept();
-            } catch (IOException e) {
-                if (!closed) {
-                    LOG.warn("control socket accept failed: {}", e.getMessage());
-                }
-                return;
-            }
-            if (!slots.tryAcquire()) {
-                refuse(c, "too many control clients (" + MAX_CLIENTS + "); try again");
-                continue;
-            }
-            Thread t = new Thread(() -> {
-                try {
-                    serve(c);
-                } finally {
-                    slots.release();
-                }
-            }, "thinfs-control-client");
-            t.setDaemon(true);
-            t.start();
-        }
-    }
-
     private void serve(SocketChannel c) {
-        clients.add(c);
-        try (c) {
+        try {
             String user = peerUser(c);
             if (user == null || !allowedUsers.contains(user)) {
                 LOG.warn("control socket: refused a client running as {}", user);
@@ -140,8 +106,6 @@ public final class ControlServer implements Closeable {
             }
         } catch (IOException e) {
             LOG.debug("control client went away: {}", e.getMessage());
-        } finally {
-            clients.remove(c);
         }
     }
 
@@ -239,18 +203,7 @@ public final class ControlServer implements Closeable {
     @Override
     public void close() {
         closed = true;
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        for (SocketChannel c : clients) {
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
+        clients.close(10_000);
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {

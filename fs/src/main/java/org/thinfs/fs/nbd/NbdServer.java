@@ -2,6 +2,7 @@ package org.thinfs.fs.nbd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.thinfs.fs.control.ClientThreads;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.Closeable;
@@ -15,9 +16,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 
 /**
  * An NBD server over a pool's model, on one address: {@code unix:PATH} (mode 0600) or {@code HOST:PORT}, where
@@ -29,17 +27,12 @@ public final class NbdServer implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
     static final int MAX_CONNECTIONS = 64;
 
-    private final ServerSocketChannel server;
     private final Path unixPath;
     private final NbdExports exports;
     private final int preferredBlock;
-    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
-    private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
-    private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
-    private volatile boolean closed;
+    private ClientThreads connections;
 
     private NbdServer(ServerSocketChannel server, Path unixPath, PoolFileSystem fs) {
-        this.server = server;
         this.unixPath = unixPath;
         this.exports = new NbdExports(fs);
         this.preferredBlock = (int) Math.min(Nbd.MAX_PAYLOAD, fs.pool().dataBlockSize());
@@ -93,73 +86,25 @@ public final class NbdServer implements Closeable {
             ch.bind(a);
         }
         NbdServer s = new NbdServer(ch, unix, fs);
-        Thread t = new Thread(s::acceptLoop, "thinfs-nbd");
-        t.setDaemon(true);
-        t.start();
+        s.connections = ClientThreads.start(ch, "thinfs-nbd", MAX_CONNECTIONS,
+                c -> new NbdConnection(c, s.exports, s.preferredBlock).run(), NbdServer::refuse);
         LOG.info("nbd: listening on {}", address);
         return s;
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            SocketChannel c;
-            try {
-                c = server.accept();
-            } catch (IOException e) {
-                if (!closed) {
-                    LOG.warn("nbd: accept failed: {}", e.getMessage());
-                }
-                return;
-            }
-            if (!slots.tryAcquire()) {
-                LOG.warn("nbd: refused a connection: {} already open", MAX_CONNECTIONS);
-                try {
-                    c.close();
-                } catch (IOException ignored) {
-                    // refused anyway
-                }
-                continue;
-            }
-            open.add(c);
-            Thread t = new Thread(() -> {
-                try {
-                    new NbdConnection(c, exports, preferredBlock).run();
-                } finally {
-                    open.remove(c);
-                    slots.release();
-                    threads.remove(Thread.currentThread());
-                }
-            }, "thinfs-nbd-conn");
-            t.setDaemon(true);
-            threads.add(t);
-            t.start();
+    private static void refuse(SocketChannel c) {
+        LOG.warn("nbd: refused a connection: {} already open", MAX_CONNECTIONS);
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // refused anyway
         }
     }
 
     /** Stops listening, closes every connection and waits for their requests in flight. */
     @Override
     public void close() {
-        closed = true;
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        for (SocketChannel c : open) {
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
-        // Requests in flight finish before the pool is closed behind them (their replies fail: the sockets are shut).
-        for (Thread t : threads) {
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        connections.close(10_000);
         if (unixPath != null) {
             try {
                 Files.deleteIfExists(unixPath);
