@@ -35,11 +35,20 @@ final class DeltaCommand implements Callable<Integer> {
     @Option(names = "--json", description = "JSON instead of thin_delta's XML.")
     boolean json;
 
+    @Option(names = {"-m", "--metadata-snap"},
+            description = "Compare as of the held metadata snapshot ('thinfs metadata-snap POOL hold'), as thin_delta -m.")
+    boolean metadataSnap;
+
     @Override
     public Integer call() throws Exception {
         Path meta = Pools.metadataOf(target);
         try (FileBlockDevice dev = FileBlockDevice.open(meta, false)) {
-            MetadataReader reader = MetadataReader.open(dev, false);
+            long held = MetadataReader.open(dev, false).superblock().heldRoot();
+            if (metadataSnap && held == 0) {
+                throw new Main.UsageError("no metadata snapshot is held; take one with 'thinfs metadata-snap "
+                        + target + " hold'");
+            }
+            MetadataReader reader = MetadataReader.open(dev, metadataSnap);
             DeviceNames names = DeviceNames.of(target, reader.header().transaction());
             long a = names.id(left);
             long b = names.id(right);
@@ -67,7 +76,7 @@ final class DeltaCommand implements Callable<Integer> {
                 w.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc));
                 w.write('\n');
             } else {
-                ThinDelta.writeXml(w, reader, reader.superblock().heldRoot(), a, b);
+                ThinDelta.writeXml(w, reader, metadataSnap ? held : reader.superblock().heldRoot(), a, b);
             }
             w.flush();
         }

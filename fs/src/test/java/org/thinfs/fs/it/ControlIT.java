@@ -106,6 +106,8 @@ class ControlIT {
             assertEquals(4, count(live, "<device "), "the live metadata has vm1, vm2 and the snapshots of both");
             assertNotEquals(0, status(p).get("heldMetadataRoot").asLong());
             assertTrue(p.thinfs("dump", "-m", p.pool.toString()).ok().out().contains("dev_id=\"1\""));
+            String delta = p.thinfs("delta", "-m", p.pool.toString(), "1", "1").ok().out();
+            assertTrue(delta.contains("metadata_snap=\"" + status(p).get("heldMetadataRoot").asLong() + "\""), delta);
 
             p.unmount();
             p.mount();
@@ -268,7 +270,7 @@ class ControlIT {
         try (MountedPool p = new MountedPool(tmp, "64M", "--autoextend-threshold", "70")) {
             Process ev = new ProcessBuilder("java", "-jar", MountedPool.JAR.toString(), "events", p.pool.toString())
                     .redirectErrorStream(true).start();
-            Thread.sleep(1500);
+            Thread.sleep(4000); // the client's JVM starts and subscribes (no event is sent before that)
             p.sh("truncate -s 1G vm1 && dd if=/dev/urandom of=vm1 bs=1M count=60 conv=notrunc,fsync status=none")
                     .ok();
             Thread.sleep(1000);

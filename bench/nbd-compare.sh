@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# NBD export against qemu-nbd serving a qcow2 and nbdkit serving a raw file, on the same disk, in one run:
+# qemu-img bench (read and write, 4 KiB and 1 MiB, queue depth 1 and 16) and nbdcopy of SIZE in and out.
+# Prints a TSV row per test with MiB/s per server and the ratios thinfs/qemu-nbd and thinfs/nbdkit.
+#   bench/nbd-compare.sh [--dir DIR] [--size 2G]
+# Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=/var/tmp/thinfs-nbd-bench
+size=2G
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    *) echo "usage: $0 [--dir DIR] [--size SIZE]" >&2; exit 2 ;;
+  esac
+done
+[ -f fs/target/thinfs.jar ] || mvn -B -q -ntp -DskipTests package
+T="java -jar $PWD/fs/target/thinfs.jar"
+bytes=$(numfmt --from=iec "$size")
+rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
+
+cleanup() {
+  $T umount pool >/dev/null 2>&1 || true
+  [ -n "${qpid:-}" ] && kill "$qpid" 2>/dev/null || true
+  [ -n "${kpid:-}" ] && kill "$kpid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# thinfs: a pool with one volume, served without FUSE
+$T create pool --size $(( bytes * 2 / 1048576 ))M >/dev/null
+mkdir mnt && $T mount pool mnt >/dev/null && truncate -s "$size" mnt/vm && $T umount mnt >/dev/null
+$T serve pool --nbd "unix:$dir/thinfs.sock" >/dev/null
+# qemu-nbd with a fresh qcow2, several clients allowed
+qemu-img create -q -f qcow2 img.qcow2 "$size"
+qemu-nbd -k "$dir/qemu.sock" -f qcow2 -x vm -t -e 16 --cache=writeback --aio=threads img.qcow2 & qpid=$!
+# nbdkit with a sparse raw file
+truncate -s "$size" raw.img
+nbdkit -f -U "$dir/nbdkit.sock" file file=raw.img & kpid=$!
+sleep 2
+
+uri() { echo "nbd+unix:///${2:-vm}?socket=$dir/$1.sock"; }
+servers=(thinfs qemu nbdkit)
+
+mibs() { # bytes seconds -> MiB/s
+  awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'
+}
+
+printf 'test\tthinfs_MiBs\tqemu-nbd_qcow2_MiBs\tnbdkit_raw_MiBs\tthinfs/qemu-nbd\tthinfs/nbdkit\n'
+row() { # name and three rates
+  awk -v n="$1" -v a="$2" -v q="$3" -v k="$4" 'BEGIN { printf "%s\t%s\t%s\t%s\t%.2f\t%.2f\n", n, a, q, k, a / q, a / k }'
+}
+
+# nbdcopy in: random data, then out to /dev/null
+head -c "$bytes" /dev/urandom > src.img
+for s in "${servers[@]}"; do
+  t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
+  declare "in_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+done
+row "nbdcopy-in-$size" "$in_thinfs" "$in_qemu" "$in_nbdkit"
+for s in "${servers[@]}"; do
+  t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
+  declare "out_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+done
+row "nbdcopy-out-$size" "$out_thinfs" "$out_qemu" "$out_nbdkit"
+
+for rw in read write; do
+  for bs in 4k 1M; do
+    for depth in 1 16; do
+      if [ "$bs" = 4k ]; then count=20000; else count=1024; fi
+      rates=()
+      for s in "${servers[@]}"; do
+        w=(); [ "$rw" = write ] && w=(-w)
+        out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
+        secs=$(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')
+        rates+=("$(mibs "$(( count * $(numfmt --from=iec $bs) ))" "$secs")")
+      done
+      row "$rw-$bs-qd$depth" "${rates[@]}"
+    done
+  done
+done
