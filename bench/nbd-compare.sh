@@ -73,7 +73,7 @@ for rw in read write; do
         w=(); [ "$rw" = write ] && w=(-w)
         out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
         secs=$(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')
-        rates+=("$(mibs "$(( count * $(numfmt --from=iec $bs) ))" "$secs")")
+        rates+=("$(mibs "$(( count * $(numfmt --from=iec "${bs^^}") ))" "$secs")")
       done
       row "$rw-$bs-qd$depth" "${rates[@]}"
     done

@@ -1,6 +1,6 @@
 package org.thinfs.fs.nbd;
 
-import org.thinfs.fs.model.FsException;
+import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
@@ -122,31 +122,27 @@ final class NbdRequests {
     }
 
     /**
-     * The data and hole runs of [from, to), at most {@code max} of them (the last may end early); from SEEK_DATA
-     * and SEEK_HOLE, so the cost follows what is mapped, never the range's size.
+     * The data and hole runs of [from, to), at most {@code max} of them (the last may end early), at block
+     * granularity: lookups bounded by the range's own blocks, so the cost follows what the range maps, never the
+     * volume's size (a 4 KiB read looks at one block, not at the run of mapped blocks after it).
      */
     List<Extent> extents(long from, long to, int max) {
         List<Extent> out = new ArrayList<>();
+        ThinDevice d = fs.deviceOf(export.handle());
+        long bs = fs.pool().dataBlockSize();
+        long endBlock = (to + bs - 1) / bs;
         long pos = from;
-        PoolFileSystem.Handle h = export.handle();
         while (pos < to && out.size() < max) {
-            long data;
-            try {
-                data = fs.seek(h, pos, true);
-            } catch (FsException e) {
-                if (e.code() != FsException.Code.ENXIO) {
-                    throw e;
-                }
-                data = to; // no data after pos
-            }
-            if (data > pos) {
-                long end = Math.min(data, to);
+            long block = pos / bs;
+            long mapped = d.nextMapped(block, endBlock);
+            if (mapped != block) {
+                long end = mapped < 0 ? to : Math.min(to, mapped * bs);
                 out.add(new Extent(pos, end, true));
                 pos = end;
                 continue;
             }
-            long hole = fs.seek(h, pos, false);
-            long end = Math.min(Math.max(hole, pos + 1), to);
+            long unmapped = d.nextUnmapped(block, endBlock);
+            long end = unmapped < 0 ? to : Math.min(to, unmapped * bs);
             out.add(new Extent(pos, end, false));
             pos = end;
         }

@@ -8,6 +8,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -165,16 +167,23 @@ final class NbdTransmission {
             chunk(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, r.offset(), data);
             return;
         }
+        // The data is read before the reply lock is taken, so requests of one connection read in parallel; what
+        // is held meanwhile is bounded by the in-flight limit (the request's length was acquired for it).
         long end = r.offset() + r.length();
+        List<NbdRequests.Extent> extents = requests.extents(r.offset(), end, Integer.MAX_VALUE);
+        List<ByteBuffer> data = new ArrayList<>(extents.size());
+        for (NbdRequests.Extent e : extents) {
+            data.add(e.hole() ? null : requests.read(e.start(), (int) (e.end() - e.start())));
+        }
         synchronized (out) {
-            for (NbdRequests.Extent e : requests.extents(r.offset(), end, Integer.MAX_VALUE)) {
+            for (int i = 0; i < extents.size(); i++) {
+                NbdRequests.Extent e = extents.get(i);
                 if (e.hole()) {
                     ByteBuffer p = ByteBuffer.allocate(12).putLong(e.start()).putInt((int) (e.end() - e.start()));
                     chunkLocked(r.cookie(), 0, Nbd.REPLY_TYPE_OFFSET_HOLE, p.flip(), null);
                 } else {
-                    ByteBuffer data = requests.read(e.start(), (int) (e.end() - e.start()));
                     chunkLocked(r.cookie(), 0, Nbd.REPLY_TYPE_OFFSET_DATA,
-                            ByteBuffer.allocate(8).putLong(e.start()).flip(), data);
+                            ByteBuffer.allocate(8).putLong(e.start()).flip(), data.get(i));
                 }
             }
             chunkLocked(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, ByteBuffer.allocate(0), null);
