@@ -47,10 +47,6 @@ public final class ClientThreads {
         return t;
     }
 
-    public boolean isClosed() {
-        return closed;
-    }
-
     private void acceptLoop() {
         while (!closed) {
             SocketChannel c;

@@ -124,7 +124,7 @@ public final class ControlServer implements Closeable {
                 } catch (InterruptedException e) {
                     return;
                 }
-                long dropped = sub.dropped;
+                long dropped = sub.dropped.get();
                 if (dropped > reported) {
                     sendLine(c, "{\"version\":1,\"event\":\"dropped\",\"count\":" + (dropped - reported)
                             + ",\"message\":\"events were lost: this client read too slowly\"}");

@@ -24,7 +24,7 @@ final class EventHub {
     /** One client's queue of JSON lines. */
     static final class Subscription {
         final BlockingQueue<String> lines = new ArrayBlockingQueue<>(QUEUE);
-        volatile long dropped;
+        final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
     }
 
     private final CopyOnWriteArrayList<Subscription> subscribers = new CopyOnWriteArrayList<>();
@@ -34,7 +34,7 @@ final class EventHub {
         String line = line(e);
         for (Subscription s : subscribers) {
             if (!s.lines.offer(line)) {
-                s.dropped++;
+                s.dropped.incrementAndGet();
             }
         }
     }

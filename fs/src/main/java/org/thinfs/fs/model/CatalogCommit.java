@@ -115,8 +115,4 @@ final class CatalogCommit {
         return dirty;
     }
 
-    /** Records a change made directly on a device, so the next commit covers it. */
-    void markDirty() {
-        dirty = true;
-    }
 }

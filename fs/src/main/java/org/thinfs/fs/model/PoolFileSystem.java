@@ -225,7 +225,7 @@ public final class PoolFileSystem implements Closeable {
 
     /** Records a change made directly on a device, so the next commit covers it. */
     public void markDirty() {
-        commits.markDirty();
+        commits.mark();
     }
 
     /**

@@ -42,8 +42,8 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
     }
 
     /**
-     * Builds the report. {@code policy} is the pool's space policy, {@code over} whether data and metadata are at or
-     * past their threshold (the daemon knows; null to compute it here).
+     * Builds the report. {@code policy} is the pool's space policy; {@code live}: the figures are the daemon's own,
+     * uncommitted changes and the read-only reason included.
      */
     public static PoolStatus of(PoolFileSystem fs, String poolName, boolean mounted, boolean live, SpacePolicy policy) {
         ThinPool tp = fs.pool();
