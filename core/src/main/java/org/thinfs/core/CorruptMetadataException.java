@@ -9,6 +9,12 @@ public class CorruptMetadataException extends ThinfsException {
         this.block = block;
     }
 
+    /** The same problem told in a caller's words (which name the pool and what to run). */
+    public CorruptMetadataException(String message, CorruptMetadataException cause) {
+        super(message, cause);
+        this.block = cause.block;
+    }
+
     /** The metadata block the problem was found in. */
     public long block() {
         return block;

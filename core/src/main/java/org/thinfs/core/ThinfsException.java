@@ -1,12 +1,15 @@
 package org.thinfs.core;
 
-/** Base of every error the engine reports to a caller that can act on it. */
-public class ThinfsException extends RuntimeException {
-    public ThinfsException(String message) {
+/**
+ * Base of every error the engine reports to a caller that can act on it. Abstract, so each failure has a type a
+ * front end maps (Errno, NbdErrors, the control socket) without reading messages.
+ */
+public abstract class ThinfsException extends RuntimeException {
+    protected ThinfsException(String message) {
         super(message);
     }
 
-    public ThinfsException(String message, Throwable cause) {
+    protected ThinfsException(String message, Throwable cause) {
         super(message, cause);
     }
 }

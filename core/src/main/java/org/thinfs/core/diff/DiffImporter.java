@@ -1,6 +1,6 @@
 package org.thinfs.core.diff;
 
-import org.thinfs.core.ThinfsException;
+import org.thinfs.core.DamagedInputException;
 import org.thinfs.core.pool.ThinDevice;
 
 import java.io.BufferedInputStream;
@@ -66,20 +66,20 @@ public final class DiffImporter {
                     byte[] stored = new byte[32];
                     new DataInputStream(raw).readFully(stored);
                     if (!Arrays.equals(expect, stored)) {
-                        throw new ThinfsException(file + " is damaged: its checksum does not match");
+                        throw new DamagedInputException(file + " is damaged: its checksum does not match");
                     }
                     if (raw.read() != -1) {
-                        throw new ThinfsException(file + " has bytes after its end record");
+                        throw new DamagedInputException(file + " has bytes after its end record");
                     }
                     return h;
                 }
                 if (kind != DiffFormat.DATA && kind != DiffFormat.ZERO) {
-                    throw new ThinfsException(file + " is damaged: unknown record type " + kind);
+                    throw new DamagedInputException(file + " is damaged: unknown record type " + kind);
                 }
                 long off = in.readLong();
                 long len = in.readLong();
                 if (off < lastEnd || len <= 0 || (h.volumeSize() > 0 && off + len > h.volumeSize())) {
-                    throw new ThinfsException(file + " is damaged: record at " + off + " of " + len
+                    throw new DamagedInputException(file + " is damaged: record at " + off + " of " + len
                             + " bytes is out of order or out of range");
                 }
                 lastEnd = off + len;
@@ -90,7 +90,7 @@ public final class DiffImporter {
                 }
             }
         } catch (EOFException e) {
-            throw new ThinfsException(file + " is truncated");
+            throw new DamagedInputException(file + " is truncated");
         }
     }
 
@@ -98,11 +98,11 @@ public final class DiffImporter {
         byte[] magic = new byte[8];
         in.readFully(magic);
         if (!Arrays.equals(magic, DiffFormat.MAGIC)) {
-            throw new ThinfsException("not a thinfs diff stream (bad magic)");
+            throw new DamagedInputException("not a thinfs diff stream (bad magic)");
         }
         int version = in.readInt();
         if (version != DiffFormat.VERSION) {
-            throw new ThinfsException("unsupported thinfs diff version " + version);
+            throw new DamagedInputException("unsupported thinfs diff version " + version);
         }
         return new Header(Integer.toUnsignedLong(in.readInt()), in.readLong());
     }

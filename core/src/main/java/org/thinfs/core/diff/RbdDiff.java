@@ -1,6 +1,6 @@
 package org.thinfs.core.diff;
 
-import org.thinfs.core.ThinfsException;
+import org.thinfs.core.DamagedInputException;
 import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.core.pool.ThinPool;
 
@@ -115,7 +115,7 @@ public final class RbdDiff {
         String name = file.getFileName().toString();
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
             if (!Arrays.equals(raw.readNBytes(BANNER.length), BANNER)) {
-                throw new ThinfsException(name + " is not an rbd diff v1 stream (its first line is not 'rbd diff v1')");
+                throw new DamagedInputException(name + " is not an rbd diff v1 stream (its first line is not 'rbd diff v1')");
             }
             Le in = new Le(raw);
             String from = null;
@@ -128,12 +128,12 @@ public final class RbdDiff {
             while (true) {
                 int tag = raw.read();
                 if (tag < 0) {
-                    throw new ThinfsException(name + " is truncated: it ends without its 'e' record");
+                    throw new DamagedInputException(name + " is truncated: it ends without its 'e' record");
                 }
                 switch (tag) {
                     case 'f', 't' -> {
                         if (inData) {
-                            throw new ThinfsException(name + " is damaged: a snapshot name after the data records");
+                            throw new DamagedInputException(name + " is damaged: a snapshot name after the data records");
                         }
                         String n = in.name(name);
                         if (tag == 'f') {
@@ -144,11 +144,11 @@ public final class RbdDiff {
                     }
                     case 's' -> {
                         if (inData) {
-                            throw new ThinfsException(name + " is damaged: the size record after the data records");
+                            throw new DamagedInputException(name + " is damaged: the size record after the data records");
                         }
                         size = in.u64();
                         if (size < 0) {
-                            throw new ThinfsException(name + " is damaged: an image size above 8 EiB");
+                            throw new DamagedInputException(name + " is damaged: an image size above 8 EiB");
                         }
                     }
                     case 'w', 'z' -> {
@@ -156,7 +156,7 @@ public final class RbdDiff {
                         long off = in.u64();
                         long len = in.u64();
                         if (off < lastEnd || len <= 0 || off + len < off || (size >= 0 && off + len > size)) {
-                            throw new ThinfsException(name + " is damaged: the '" + (char) tag + "' record at offset "
+                            throw new DamagedInputException(name + " is damaged: the '" + (char) tag + "' record at offset "
                                     + Long.toUnsignedString(off) + " of " + Long.toUnsignedString(len)
                                     + " bytes is empty, out of order or past the image size");
                         }
@@ -181,18 +181,18 @@ public final class RbdDiff {
                     }
                     case 'e' -> {
                         if (raw.read() != -1) {
-                            throw new ThinfsException(name + " has bytes after its 'e' record");
+                            throw new DamagedInputException(name + " has bytes after its 'e' record");
                         }
                         if (size < 0) {
-                            throw new ThinfsException(name + " is damaged: it has no size record");
+                            throw new DamagedInputException(name + " is damaged: it has no size record");
                         }
                         return new Header(from, to, size);
                     }
-                    default -> throw new ThinfsException(name + " is damaged: unknown record tag " + tag);
+                    default -> throw new DamagedInputException(name + " is damaged: unknown record tag " + tag);
                 }
             }
         } catch (EOFException e) {
-            throw new ThinfsException(name + " is truncated in the middle of a record");
+            throw new DamagedInputException(name + " is truncated in the middle of a record");
         }
     }
 
@@ -232,7 +232,7 @@ public final class RbdDiff {
             fill(4);
             int n = b.getInt(0);
             if (n < 0 || n > MAX_NAME) {
-                throw new ThinfsException(file + " is damaged: a snapshot name of " + Integer.toUnsignedString(n)
+                throw new DamagedInputException(file + " is damaged: a snapshot name of " + Integer.toUnsignedString(n)
                         + " bytes");
             }
             byte[] s = in.readNBytes(n);

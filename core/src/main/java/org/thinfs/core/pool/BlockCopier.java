@@ -23,12 +23,12 @@ import java.util.TreeSet;
 final class BlockCopier {
     private static final int BATCH = 4096;
 
-    private final ThinPool pool;
+    private final IoContext io;
     private final long blockSize;
 
-    BlockCopier(ThinPool pool) {
-        this.pool = pool;
-        this.blockSize = pool.dataBlockSize();
+    BlockCopier(IoContext io, long blockSize) {
+        this.io = io;
+        this.blockSize = blockSize;
     }
 
     /** Copies [srcOff, srcOff + len) of {@code src} to {@code dstOff} of {@code dst}; the caller clipped len. */
@@ -36,7 +36,7 @@ final class BlockCopier {
         if (len <= 0) {
             return;
         }
-        pool.requireWritable();
+        io.metadata().requireWritable();
         if (srcOff % blockSize != dstOff % blockSize) {
             copyBytesSkippingHoles(src, srcOff, dst, dstOff, len);
             return;
@@ -56,8 +56,8 @@ final class BlockCopier {
         long k = 0;
         while (k < count) {
             long from = k;
-            long[] s = pool.mappings(src.id(), srcFirst + from, srcFirst + count, BATCH);
-            List<Long> d = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(dst.id(), dstFirst + from,
+            long[] s = io.metadata().read(md -> md.mappings(src.id(), srcFirst + from, srcFirst + count, BATCH));
+            List<Long> d = io.metadata().read(md -> md.mappedBlocks(dst.id(), dstFirst + from,
                     dstFirst + count, BATCH));
             long limit = count;
             if (s.length == 2 * BATCH) {
@@ -94,20 +94,19 @@ final class BlockCopier {
         }
         keys.sort((x, y) -> x[0] != y[0] ? Long.compare(x[0], y[0]) : Long.compare(x[1], y[1]));
         List<long[]> locked = new ArrayList<>();
-        pool.gate.readLock().lock();
+        io.gate().readLock().lock();
         try {
             long[] last = null;
             for (long[] key : keys) {
                 if (last != null && last[0] == key[0] && last[1] == key[1]) {
                     continue;                                   // a copy within one file over itself
                 }
-                pool.blockLocks.lock(key[0], key[1], key[1]);
+                io.blockLocks().lock(key[0], key[1], key[1]);
                 locked.add(key);
                 last = key;
             }
-            pool.changeMetadata(() -> {
-                ThinMetadata md = pool.metadataUnderLock();
-                boolean shared = false;
+            io.metadata().change(md -> {
+                    boolean shared = false;
                 for (long o : offsets) {
                     long v = md.lookup(src.id(), srcFirst + o);
                     if (v == -1) {
@@ -123,9 +122,9 @@ final class BlockCopier {
             });
         } finally {
             for (long[] key : locked) {
-                pool.blockLocks.unlock(key[0], key[1], key[1]);
+                io.blockLocks().unlock(key[0], key[1], key[1]);
             }
-            pool.gate.readLock().unlock();
+            io.gate().readLock().unlock();
         }
     }
 

@@ -28,6 +28,7 @@ public final class ThinDevice {
     private static final int COPY = 2;
 
     private final ThinPool pool;
+    private final IoContext io;
     private final long id;
     private final long blockSize;
     /**
@@ -37,8 +38,9 @@ public final class ThinDevice {
      */
     private volatile boolean deleted;
 
-    ThinDevice(ThinPool pool, long id) {
+    ThinDevice(ThinPool pool, IoContext io, long id) {
         this.pool = pool;
+        this.io = io;
         this.id = id;
         this.blockSize = pool.dataBlockSize();
     }
@@ -76,16 +78,16 @@ public final class ThinDevice {
         long last = (offset + dst.remaining() - 1) / blockSize;
         int n = (int) (last - first + 1);
         long[] mapped = new long[n];
-        pool.gate.readLock().lock();
+        io.gate().readLock().lock();
         try {
             requireLive();
             java.util.Arrays.fill(mapped, -1);
-            pool.withMetadata(() -> {
-                pool.metadataUnderLock().lookupRange(id, first, last + 1,
+            io.metadata().read(md -> {
+                md.lookupRange(id, first, last + 1,
                         (vblock, dataBlock, time) -> mapped[(int) (vblock - first)] = dataBlock);
                 return null;
             });
-            DataStore data = pool.dataFile();
+            DataStore data = io.data();
             long within = offset % blockSize;
             int limit = dst.limit();
             // One call per run of blocks that lie next to each other in the data file (a sequentially written
@@ -108,7 +110,7 @@ public final class ThinDevice {
                 i = j;
             }
         } finally {
-            pool.gate.readLock().unlock();
+            io.gate().readLock().unlock();
         }
     }
 
@@ -127,7 +129,7 @@ public final class ThinDevice {
         }
         long firstFailure = 0;
         while (true) {
-            pool.requireWritable();
+            io.metadata().requireWritable();
             try {
                 return writeOnce(offset, src);
             } catch (OutOfDataSpaceException e) {
@@ -150,8 +152,8 @@ public final class ThinDevice {
         long[] target = new long[n];
         long[] source = new long[n];
         int[] action = new int[n];
-        pool.gate.readLock().lock();
-        pool.blockLocks.lock(id, first, last);
+        io.gate().readLock().lock();
+        io.blockLocks().lock(id, first, last);
         try {
             requireLive();
             plan(first, n, target, source, action);
@@ -167,14 +169,13 @@ public final class ThinDevice {
             }
             return mapped;
         } finally {
-            pool.blockLocks.unlock(id, first, last);
-            pool.gate.readLock().unlock();
+            io.blockLocks().unlock(id, first, last);
+            io.gate().readLock().unlock();
         }
     }
 
     private void plan(long first, int n, long[] target, long[] source, int[] action) {
-        pool.changeMetadata(() -> {
-            ThinMetadata md = pool.metadataUnderLock();
+        io.metadata().change(md -> {
             int snapTime = md.details(id).snapshottedTime();
             java.util.Arrays.fill(source, -1);
             md.lookupRange(id, first, first + n, (vblock, dataBlock, time) -> {
@@ -193,7 +194,7 @@ public final class ThinDevice {
                     } else {
                         target[i] = md.dataSpace().allocate();
                         allocated = i + 1;
-                        boolean zeros = pool.takeKnownZero(target[i]); // a copy target leaves the set too
+                        boolean zeros = io.committer().takeKnownZero(target[i]); // a copy target leaves the set too
                         if (action[i] == PROVISION && zeros) {
                             action[i] = PROVISION_ON_ZEROS;
                         }
@@ -223,7 +224,7 @@ public final class ThinDevice {
     }
 
     private void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
-        DataStore data = pool.dataFile();
+        DataStore data = io.data();
         int n = target.length;
         long within = offset - first * blockSize;
         long endWithin = (offset + src.remaining()) - (first + n - 1) * blockSize; // bytes written in the last block
@@ -266,8 +267,7 @@ public final class ThinDevice {
     }
 
     private void publish(long first, int n, long[] target, int[] action) {
-        pool.changeMetadata(() -> {
-            ThinMetadata md = pool.metadataUnderLock();
+        io.metadata().change(md -> {
             for (int i = 0; i < n; i++) {
                 if (action[i] != IN_PLACE) {
                     md.insert(id, first + i, target[i]);
@@ -279,10 +279,10 @@ public final class ThinDevice {
 
     private void releaseNew(int n, long[] target, int[] action) {
         try {
-            pool.changeMetadata(() -> {
+            io.metadata().change(md -> {
                 for (int i = 0; i < n; i++) {
                     if (action[i] != IN_PLACE) {
-                        pool.metadataUnderLock().dataSpace().dec(target[i]);
+                        md.dataSpace().dec(target[i]);
                     }
                 }
                 return null;
@@ -301,7 +301,7 @@ public final class ThinDevice {
         if (length == 0) {
             return;
         }
-        pool.requireWritable();
+        io.metadata().requireWritable();
         long end = offset + length;
         long firstWhole = (offset + blockSize - 1) / blockSize;
         long endWhole = end / blockSize;
@@ -311,19 +311,19 @@ public final class ThinDevice {
         }
         zeroRange(offset, firstWhole * blockSize - offset);
         zeroRange(endWhole * blockSize, end - endWhole * blockSize);
-        pool.gate.readLock().lock();
+        io.gate().readLock().lock();
         try {
             requireLive();
             unmapWholeBlocks(firstWhole, endWhole);
         } finally {
-            pool.gate.readLock().unlock();
+            io.gate().readLock().unlock();
         }
     }
 
     /** The first mapped block in [from, end), or -1. Costs one walk down the tree. */
     public long nextMapped(long from, long end) {
         requireLive();
-        List<Long> m = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, from, end, 1));
+        List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, from, end, 1));
         return m.isEmpty() ? -1 : m.get(0);
     }
 
@@ -333,7 +333,7 @@ public final class ThinDevice {
         long cursor = from;
         while (cursor < end) {
             long at = cursor;
-            List<Long> m = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, at, end, UNMAP_BATCH));
+            List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, at, end, UNMAP_BATCH));
             for (long v : m) {
                 if (v != cursor) {
                     return cursor;
@@ -360,7 +360,7 @@ public final class ThinDevice {
         long cursor = first;
         while (Long.compareUnsigned(cursor, end) < 0) {
             long from = cursor;
-            List<Long> mapped = pool.withMetadata(() -> pool.metadataUnderLock().mappedBlocks(id, from, end,
+            List<Long> mapped = io.metadata().read(md -> md.mappedBlocks(id, from, end,
                     UNMAP_BATCH));
             if (mapped.isEmpty()) {
                 return;
@@ -368,19 +368,18 @@ public final class ThinDevice {
             int locked = 0;
             try {
                 for (long v : mapped) {
-                    pool.blockLocks.lock(id, v, v);
+                    io.blockLocks().lock(id, v, v);
                     locked++;
                 }
-                pool.changeMetadata(() -> {
-                    ThinMetadata md = pool.metadataUnderLock();
-                    for (long v : mapped) {
+                io.metadata().change(md -> {
+                            for (long v : mapped) {
                         md.remove(id, v);
                     }
                     return null;
                 });
             } finally {
                 for (int i = 0; i < locked; i++) {
-                    pool.blockLocks.unlock(id, mapped.get(i), mapped.get(i));
+                    io.blockLocks().unlock(id, mapped.get(i), mapped.get(i));
                 }
             }
             cursor = mapped.get(mapped.size() - 1) + 1;
@@ -394,9 +393,9 @@ public final class ThinDevice {
         // Only mapped blocks need zeroing; an unmapped range already reads as zeros.
         long firstBlock = offset / blockSize;
         long lastBlock = (offset + length - 1) / blockSize;
-        boolean anyMapped = pool.withMetadata(() -> {
+        boolean anyMapped = io.metadata().read(md -> {
             boolean[] found = {false};
-            pool.metadataUnderLock().lookupRange(id, firstBlock, lastBlock + 1, (v, d, t) -> found[0] = true);
+            md.lookupRange(id, firstBlock, lastBlock + 1, (v, d, t) -> found[0] = true);
             return found[0];
         });
         if (anyMapped) {
@@ -406,7 +405,7 @@ public final class ThinDevice {
 
     /** The data block mapped at virtual block {@code vblock}, or -1 (for tests and tools). */
     public long mappedDataBlock(long vblock) {
-        long v = pool.withMetadata(() -> pool.metadataUnderLock().lookup(id, vblock));
+        long v = io.metadata().read(md -> md.lookup(id, vblock));
         return v == -1 ? -1 : BlockTime.dataBlock(v);
     }
 

@@ -2,34 +2,27 @@ package org.thinfs.core.thin;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.thinfs.core.ChangeRefusedException;
 import org.thinfs.core.CorruptMetadataException;
 import org.thinfs.core.DeviceExistsException;
 import org.thinfs.core.MetadataReadOnlyException;
 import org.thinfs.core.NoSuchDeviceException;
-import org.thinfs.core.ThinfsException;
 import org.thinfs.core.btree.BTree;
-import org.thinfs.core.btree.ValueType;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
 import org.thinfs.core.format.Layout;
 import org.thinfs.core.format.SpaceMapRoot;
 import org.thinfs.core.format.Superblock;
-import org.thinfs.core.io.Block;
 import org.thinfs.core.io.BlockDevice;
 import org.thinfs.core.io.BlockManager;
-import org.thinfs.core.io.Validators;
 import org.thinfs.core.sm.disk.DiskSpaceMap;
 import org.thinfs.core.tm.TransactionManager;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.HashSet;
-import java.util.Set;
+import java.util.List;
 import java.util.SortedSet;
-import java.util.TreeSet;
 
 /**
  * The thin-pool metadata of FORMAT.md: superblock, both space maps, the two-level mapping tree and the device
@@ -37,11 +30,15 @@ import java.util.TreeSet;
  *
  * <pre>
  *  block 0 superblock ─┬─ metadata space map (index block, bitmaps, ref-count tree)
- *                      ├─ data space map     (index btree, bitmaps, ref-count tree)
- *                      ├─ device details     dev_id → {mapped_blocks, transaction_id, creation_time, snap_time}
- *                      ├─ mapping top level  dev_id → root of that device's tree: vblock → (data block, time)
- *                      └─ held_root          optional superblock copy: the metadata snapshot
+ *                      ├─ data space map     (index btree, bitmaps, ref-count tree)   {@link DiskSpaceMap}
+ *                      ├─ device details     dev_id → details                          {@link DetailsTree}
+ *                      ├─ mapping top level  dev_id → vblock → (data block, time)      {@link MappingTree}
+ *                      └─ held_root          optional superblock copy                  {@link MetadataSnapshot}
  * </pre>
+ *
+ * <p>State of one transaction: the two trees (each holding its working root), both space maps, and
+ * {@link #state} (time, transaction id, held root, flags). {@link #committed} is the superblock last written; it
+ * is immutable and swapped only by a commit, so an abort rebuilds everything from it.
  *
  * <p>Every change goes into blocks free in the committed state; {@link #commit()} publishes them by writing the
  * superblock last. A failure in the middle of an operation leaves the in-memory state unusable: call
@@ -51,31 +48,24 @@ import java.util.TreeSet;
  */
 public final class ThinMetadata implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(ThinMetadata.class);
-    private static final int DETAILS_SIZE = DeviceDetails.SIZE;
 
     private final BlockManager bm;
     private final boolean writable;
+    /** Most entries of a new mapping or details tree node: BTree.FULL_NODES, or small for tests of deep trees. */
+    private final int nodeEntries;
     private Superblock committed;
     private DiskSpaceMap metadataSpace;
     private DiskSpaceMap dataSpace;
     private TransactionManager tm;
-    private BTree deviceTree;
-    private BTree topTree;
-    private BTree detailsTree;
-    private DetailsCache details;
-    private long mappingRoot;
-    private long detailsRoot;
-    private int time;
-    private long transactionId;
-    private long heldRoot;
-    private int flags;
-    /** Devices whose top-level path was shadowed in this transaction (see {@link #prepareDevice}). */
-    private final Set<Long> topPathShadowed = new HashSet<>();
+    private MappingTree mappings;
+    private DetailsTree details;
+    private TransactionState state;
     private boolean changed;
 
-    private ThinMetadata(BlockManager bm, boolean writable) {
+    private ThinMetadata(BlockManager bm, boolean writable, int nodeEntries) {
         this.bm = bm;
         this.writable = writable;
+        this.nodeEntries = nodeEntries;
     }
 
     // ---------------------------------------------------------------- format and open
@@ -86,20 +76,31 @@ public final class ThinMetadata implements Closeable {
      */
     public static ThinMetadata format(BlockDevice device, int dataBlockSectors, long nrDataBlocks,
                                       int cacheBlocks) {
+        return format(device, dataBlockSectors, nrDataBlocks, cacheBlocks, BTree.FULL_NODES);
+    }
+
+    /**
+     * {@link #format} whose mapping and details trees get new nodes of at most {@code nodeEntries} entries (a
+     * multiple of 3), for as long as this object lives: for tests that need deep trees (internal splits and
+     * rebalancing) in a pool the real thin_check then reads. Every reader takes a node's capacity from the node.
+     */
+    public static ThinMetadata format(BlockDevice device, int dataBlockSectors, long nrDataBlocks,
+                                      int cacheBlocks, int nodeEntries) {
         if (!Layout.isValidDataBlockSectors(dataBlockSectors)) {
             throw new IllegalArgumentException("data block size must be a multiple of 64 KiB from 64 KiB to 1 GiB,"
                     + " not " + dataBlockSectors + " sectors");
         }
         BlockManager bm = new BlockManager(device, cacheBlocks, true);
         long metaBlocks = Math.min(bm.nrBlocks(), Layout.MAX_METADATA_BLOCKS);
-        ThinMetadata md = new ThinMetadata(bm, true);
+        ThinMetadata md = new ThinMetadata(bm, true, nodeEntries);
         md.metadataSpace = DiskSpaceMap.newMetadata(metaBlocks);
         md.tm = new TransactionManager(bm, md.metadataSpace);
         md.metadataSpace.attachNew(md.tm);
         md.dataSpace = DiskSpaceMap.formatData(md.tm, nrDataBlocks);
-        md.buildTrees();
-        md.detailsRoot = md.detailsTree.create();
-        md.mappingRoot = md.topTree.create();
+        md.details = new DetailsTree(md.tm, DetailsTree.createEmpty(md.tm, nodeEntries), nodeEntries);
+        md.mappings = new MappingTree(md.tm, md.dataSpace, MappingTree.createEmpty(md.tm, md.dataSpace,
+                nodeEntries), nodeEntries);
+        md.state = new TransactionState(0, 0, 0, 0);
         md.committed = new Superblock(0, 0, new byte[16], Layout.MAGIC, Layout.VERSION, 0, 0, 0,
                 SpaceMapRoot.NONE, SpaceMapRoot.NONE, 0, 0, dataBlockSectors, Layout.METADATA_BLOCK_SECTORS,
                 metaBlocks, 0, 0, 0);
@@ -113,195 +114,104 @@ public final class ThinMetadata implements Closeable {
     /** Opens formatted metadata, validating the superblock as the kernel does. */
     public static ThinMetadata open(BlockDevice device, boolean writable, int cacheBlocks) {
         BlockManager bm = new BlockManager(device, cacheBlocks, writable);
-        ThinMetadata md = new ThinMetadata(bm, writable);
+        ThinMetadata md = new ThinMetadata(bm, writable, BTree.FULL_NODES);
         md.load(SuperblockIO.read(bm, writable));
         return md;
     }
 
-    /** Whether the device's block 0 is all zeros (the kernel formats such a device when it creates the pool). */
-    public static boolean isUnformatted(BlockDevice device) {
-        BlockManager bm = new BlockManager(device, 64, false);
-        return bm.nrBlocks() == 0 || SuperblockIO.isUnformatted(bm);
-    }
-
+    /** Rebuilds every piece of transaction state from a committed superblock. */
     private void load(Superblock sb) {
         committed = sb;
         metadataSpace = DiskSpaceMap.existingMetadata(sb.metadataSpaceMap(), bm.nrBlocks());
         tm = new TransactionManager(bm, metadataSpace);
         metadataSpace.attachExisting(tm);
         dataSpace = DiskSpaceMap.openData(tm, sb.dataSpaceMap());
-        buildTrees();
-        mappingRoot = sb.dataMappingRoot();
-        detailsRoot = sb.deviceDetailsRoot();
-        time = sb.time();
-        transactionId = sb.transactionId();
-        heldRoot = sb.heldRoot();
-        flags = sb.flags();
-        topPathShadowed.clear();
-        pendingFrees.clear();
+        mappings = new MappingTree(tm, dataSpace, sb.dataMappingRoot(), nodeEntries);
+        details = new DetailsTree(tm, sb.deviceDetailsRoot(), nodeEntries);
+        state = TransactionState.of(sb);
         changed = false;
-        // Both trees must at least be readable roots.
-        topTree.contains(mappingRoot, 0);
-        detailsTree.contains(detailsRoot, 0);
+        mappings.checkReadable();
+        details.checkReadable();
     }
-
-    /**
-     * Device-tree nodes whose reference a delete still has to drop ({@link #freePending}); emptied before every
-     * commit, so no committed state ever holds a block that nothing references, and cleared by a rollback.
-     */
-    private final java.util.ArrayDeque<Long> pendingFrees = new java.util.ArrayDeque<>();
 
     /**
      * Frees up to {@code budget} nodes of deleted device trees; true when none are left. A caller that deletes a
      * large device calls this in a loop, one metadata operation per call, so other devices' I/O runs in between.
      */
     public boolean freePending(int budget) {
-        if (pendingFrees.isEmpty()) {
+        if (!mappings.hasPendingFrees()) {
             return true;
         }
         requireWritable();
         changed = true;
-        return deviceTree.deleteSteps(pendingFrees, budget);
-    }
-
-    private void buildTrees() {
-        deviceTree = new BTree(tm, MappingValues.blockTime(dataSpace));
-        // A dropped device tree is freed in steps (freePending), not inside the top-level removal.
-        topTree = new BTree(tm, MappingValues.subtree(tm, pendingFrees::push));
-        detailsTree = new BTree(tm, ValueType.plain(DETAILS_SIZE));
-        details = new DetailsCache();
+        return mappings.freePending(budget);
     }
 
     // ---------------------------------------------------------------- devices
 
     public SortedSet<Long> deviceIds() {
-        SortedSet<Long> ids = new TreeSet<>();
-        topTree.walk(mappingRoot, (leaf, i) -> ids.add(leaf.key(i)));
-        return ids;
+        return mappings.deviceIds();
     }
 
     public boolean exists(long id) {
-        return topTree.contains(mappingRoot, id);
+        return mappings.exists(id);
     }
 
     public DeviceDetails details(long id) {
-        return details.get(id);
+        DeviceDetails d = details.get(id);
+        if (d != null) {
+            return d;
+        }
+        if (exists(id)) {
+            throw new CorruptMetadataException(details.root(), "device " + id
+                    + " is in the mapping tree but has no details");
+        }
+        throw new NoSuchDeviceException(id);
     }
 
     public void createThin(long id) {
-        requireWritable();
-        checkNewId(id);
-        long root = deviceTree.create();
-        mappingRoot = topTree.insertLong(mappingRoot, id, root).root();
-        details.put(id, new DeviceDetails(0, transactionId, time, time));
-        changed = true;
+        checkNewDevice(id);
+        mappings.addEmptyDevice(id);
+        putDetails(id, new DeviceDetails(0, state.transactionId(), state.time(), state.time()));
     }
 
     /** An O(1) snapshot: {@code id} shares {@code origin}'s tree; the pool's time advances by one. */
     public void createSnapshot(long id, long origin) {
-        requireWritable();
-        checkNewId(id);
-        long originRoot = deviceRoot(origin);
-        DeviceDetails od = details.get(origin);
-        deviceTree.share(originRoot);
-        mappingRoot = topTree.insertLong(mappingRoot, id, originRoot).root();
-        time++;
-        details.put(origin, od.withSnapshottedTime(time));
-        details.put(id, new DeviceDetails(od.mappedBlocks(), transactionId, time, time));
-        changed = true;
+        checkNewDevice(id);
+        DeviceDetails od = details(origin);
+        mappings.addSharedDevice(id, origin);
+        state = state.nextTime();
+        putDetails(origin, od.withSnapshottedTime(state.time()));
+        putDetails(id, new DeviceDetails(od.mappedBlocks(), state.transactionId(), state.time(), state.time()));
     }
 
-    /** Deletes a device, freeing every metadata and data block nothing else shares. */
+    /** Deletes a device; its blocks are freed by {@link #freePending} (and at the latest by the next commit). */
     public void delete(long id) {
         requireWritable();
         if (!exists(id)) {
             throw new NoSuchDeviceException(id);
         }
-        mappingRoot = topTree.remove(mappingRoot, id).root();
-        detailsRoot = detailsTree.remove(detailsRoot, id).root();
-        details.forget(id);
-        topPathShadowed.remove(id);
+        mappings.removeDevice(id);
+        details.remove(id);
         changed = true;
     }
 
-    private void checkNewId(long id) {
-        if (id < 0 || id > Layout.MAX_THIN_DEVICE_ID) {
-            throw new IllegalArgumentException("thin device id " + id + " is outside 0.." + Layout.MAX_THIN_DEVICE_ID);
-        }
-        if (exists(id)) {
-            throw new DeviceExistsException(id);
-        }
-    }
-
-    private long deviceRoot(long id) {
-        long root = topTree.lookupLong(mappingRoot, id, -1);
-        if (root == -1) {
-            throw new NoSuchDeviceException(id);
-        }
-        return root;
-    }
-
-    // ---------------------------------------------------------------- restore
-
-    /**
-     * For restoring a dump: takes the superblock fields a dump carries. The uuid is stored as its first 16 bytes;
-     * flags, time and transaction id are committed with the next commit.
-     */
-    public void restoreHeader(byte[] uuid, int version, int newFlags, int newTime, long newTransactionId) {
+    /** For restoring a dump into freshly formatted metadata; see {@link RestoreSink}. */
+    public RestoreSink restoreSink() {
         requireWritable();
-        Superblock c = committed;
-        committed = new Superblock(c.flags(), c.blocknr(), java.util.Arrays.copyOf(uuid, 16), c.magic(), version,
-                c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
-                c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
-                c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
-        flags = newFlags;
-        time = newTime;
-        transactionId = newTransactionId;
-        changed = true;
-    }
-
-    /** Supplies a restored device's mappings in ascending virtual block order. */
-    public interface MappingSource {
-        void forEach(MappingVisitor visitor);
-    }
-
-    /**
-     * For restoring a dump: adds device {@code id} with a tree of its own (as thin_restore does: nothing shared, so
-     * each mapping holds one reference on its data block) and the given details, whose mapped_blocks is replaced
-     * by the number of mappings.
-     */
-    public void restoreDevice(long id, DeviceDetails d, MappingSource mappings) {
-        requireWritable();
-        checkNewId(id);
-        long[] root = {deviceTree.create()};
-        long[] count = {0};
-        mappings.forEach((vblock, dataBlock, t) -> {
-            dataSpace.inc(dataBlock);
-            BTree.Result r = deviceTree.insertLong(root[0], vblock, BlockTime.pack(dataBlock, t));
-            if (r.existed()) {
-                throw new IllegalArgumentException("device " + id + " maps virtual block " + vblock + " twice");
-            }
-            root[0] = r.root();
-            if ((++count[0] & 0x3FFF) == 0) {
-                bm.trim();
-            }
-        });
-        mappingRoot = topTree.insertLong(mappingRoot, id, root[0]).root();
-        details.put(id, d.withMappedBlocks(count[0]));
-        changed = true;
-        bm.trim();
+        return new MetadataRestore(this);
     }
 
     // ---------------------------------------------------------------- mappings
 
     /** The block_time value mapped at {@code vblock}, or -1. */
     public long lookup(long id, long vblock) {
-        return deviceTree.lookupLong(deviceRoot(id), vblock, -1);
+        return mappings.lookup(id, vblock);
     }
 
     /** The highest mapped virtual block of device {@code id}, or -1 when it maps none. */
     public long lastMappedBlock(long id) {
-        return deviceTree.lastKey(deviceRoot(id), -1);
+        return mappings.lastMappedBlock(id);
     }
 
     /** Receives mappings in virtual block order. */
@@ -312,24 +222,15 @@ public final class ThinMetadata implements Closeable {
 
     /** Visits every mapping of device {@code id} with virtual block in [from, to). */
     public void lookupRange(long id, long from, long to, MappingVisitor visitor) {
-        deviceTree.walkRange(deviceRoot(id), from, to, (leaf, i) -> {
-            long v = leaf.valueLong(i);
-            visitor.mapping(leaf.key(i), BlockTime.dataBlock(v), BlockTime.time(v));
-            return true;
-        });
+        mappings.lookupRange(id, from, to, visitor);
     }
 
     /**
      * Up to {@code max} mapped virtual blocks of device {@code id} in [from, to), ascending. The walk stops after
      * the {@code max}-th, so the cost follows what is mapped, never the width of the range.
      */
-    public java.util.List<Long> mappedBlocks(long id, long from, long to, int max) {
-        java.util.List<Long> out = new java.util.ArrayList<>();
-        deviceTree.walkRange(deviceRoot(id), from, to, (leaf, i) -> {
-            out.add(leaf.key(i));
-            return out.size() < max;
-        });
-        return out;
+    public List<Long> mappedBlocks(long id, long from, long to, int max) {
+        return mappings.mappedBlocks(id, from, to, max);
     }
 
     /**
@@ -337,14 +238,7 @@ public final class ThinMetadata implements Closeable {
      * block at 2i+1. Like {@link #mappedBlocks}, the walk stops after the last one it returns.
      */
     public long[] mappings(long id, long from, long to, int max) {
-        long[] out = new long[2 * max];
-        int[] n = {0};
-        deviceTree.walkRange(deviceRoot(id), from, to, (leaf, i) -> {
-            out[2 * n[0]] = leaf.key(i);
-            out[2 * n[0] + 1] = BlockTime.dataBlock(leaf.valueLong(i));
-            return ++n[0] < max;
-        });
-        return n[0] == max ? out : Arrays.copyOf(out, 2 * n[0]);
+        return mappings.mappings(id, from, to, max);
     }
 
     /**
@@ -355,15 +249,13 @@ public final class ThinMetadata implements Closeable {
      */
     public boolean insert(long id, long vblock, long dataBlock) {
         requireWritable();
-        long root = prepareDevice(id);
-        BTree.Result r = deviceTree.insertLong(root, vblock, BlockTime.pack(dataBlock, time));
-        publishRoot(id, root, r.root());
-        if (!r.existed()) {
-            DeviceDetails d = details.get(id);
+        boolean added = mappings.insert(id, vblock, BlockTime.pack(dataBlock, state.time()));
+        if (added) {
+            DeviceDetails d = details(id);
             details.put(id, d.withMappedBlocks(d.mappedBlocks() + 1));
         }
         changed = true;
-        return !r.existed();
+        return added;
     }
 
     /**
@@ -391,64 +283,40 @@ public final class ThinMetadata implements Closeable {
      */
     public void markShared(long a, long b) {
         requireWritable();
-        time++;
-        details.put(a, details.get(a).withSnapshottedTime(time));
-        details.put(b, details.get(b).withSnapshottedTime(time));
-        changed = true;
+        state = state.nextTime();
+        putDetails(a, details(a).withSnapshottedTime(state.time()));
+        putDetails(b, details(b).withSnapshottedTime(state.time()));
     }
 
     /** Unmaps {@code vblock}, releasing its data block; returns whether it was mapped. */
     public boolean remove(long id, long vblock) {
         requireWritable();
-        long root = deviceRoot(id);
-        if (!deviceTree.contains(root, vblock)) {
+        if (!mappings.remove(id, vblock)) {
             return false;
         }
-        root = prepareDevice(id);
-        BTree.Result r = deviceTree.remove(root, vblock);
-        publishRoot(id, root, r.root());
-        DeviceDetails d = details.get(id);
+        DeviceDetails d = details(id);
         details.put(id, d.withMappedBlocks(d.mappedBlocks() - 1));
         changed = true;
         return true;
     }
 
-    /**
-     * Shadows the top-level path to {@code id} before its device tree is touched. Order matters when the top-level
-     * leaf is shared (with the metadata snapshot): copying it first raises the device root's count, so the device
-     * tree's own shadowing then sees the root as shared and keeps the snapshot's view intact.
-     */
-    private long prepareDevice(long id) {
-        long root = deviceRoot(id);
-        if (topPathShadowed.add(id)) {
-            mappingRoot = topTree.updateLong(mappingRoot, id, root).root();
-        }
-        return root;
-    }
-
-    private void publishRoot(long id, long oldRoot, long newRoot) {
-        if (newRoot != oldRoot) {
-            mappingRoot = topTree.updateLong(mappingRoot, id, newRoot).root();
-        }
-    }
-
     // ---------------------------------------------------------------- pool state
 
     public int time() {
-        return time;
+        return state.time();
     }
 
     public long transactionId() {
-        return transactionId;
+        return state.transactionId();
     }
 
-    /** As the kernel's set_transaction_id message: fails unless {@code expectedOld} is the current id. */
+    /** As the kernel's set_transaction_id message: refused unless {@code expectedOld} is the current id. */
     public void setTransactionId(long expectedOld, long newId) {
         requireWritable();
-        if (expectedOld != transactionId) {
-            throw new ThinfsException("transaction id is " + transactionId + ", not " + expectedOld);
+        if (expectedOld != state.transactionId()) {
+            throw new ChangeRefusedException("transaction id is " + state.transactionId() + ", not " + expectedOld);
         }
-        transactionId = newId;
+        state = state.withTransactionId(newId);
         changed = true;
     }
 
@@ -469,7 +337,7 @@ public final class ThinMetadata implements Closeable {
     }
 
     public long heldRoot() {
-        return heldRoot;
+        return state.heldRoot();
     }
 
     public boolean isWritable() {
@@ -485,7 +353,8 @@ public final class ThinMetadata implements Closeable {
         requireWritable();
         long cur = dataSpace.nrBlocks();
         if (nrBlocks < cur) {
-            throw new ThinfsException("cannot shrink the data space from " + cur + " to " + nrBlocks + " blocks");
+            throw new ChangeRefusedException("cannot shrink the data space from " + cur + " to " + nrBlocks
+                    + " blocks");
         }
         if (nrBlocks > Layout.MAX_DATA_BLOCK + 1) {
             throw new IllegalArgumentException("at most 2^40 data blocks");
@@ -500,10 +369,11 @@ public final class ThinMetadata implements Closeable {
         long cur = metadataSpace.nrBlocks();
         long dev = bm.refreshSize();
         if (nrBlocks < cur) {
-            throw new ThinfsException("cannot shrink the metadata space from " + cur + " to " + nrBlocks + " blocks");
+            throw new ChangeRefusedException("cannot shrink the metadata space from " + cur + " to " + nrBlocks
+                    + " blocks");
         }
         if (nrBlocks > dev) {
-            throw new ThinfsException("the metadata device holds only " + dev + " blocks, not " + nrBlocks);
+            throw new ChangeRefusedException("the metadata device holds only " + dev + " blocks, not " + nrBlocks);
         }
         metadataSpace.extend(Math.min(nrBlocks, Layout.MAX_METADATA_BLOCKS) - cur);
         changed = true;
@@ -514,36 +384,25 @@ public final class ThinMetadata implements Closeable {
     /** Takes the metadata snapshot that thin_dump -m reads (FORMAT.md 12). Commits first. */
     public void reserveMetadataSnapshot() {
         requireWritable();
-        if (heldRoot != 0) {
-            throw new ThinfsException("a metadata snapshot is already held (block " + heldRoot + ")");
+        if (state.heldRoot() != 0) {
+            throw new ChangeRefusedException("a metadata snapshot is already held (block " + state.heldRoot() + ")");
         }
         changed = true;
         commit();
-        Block copy = tm.newBlock(Validators.SUPERBLOCK);
-        Superblock held = committed.withBlocknr(copy.nr())
-                .withCommitState(committed.flags(), committed.time(), committed.transactionId(), 0,
-                        SpaceMapRoot.NONE, SpaceMapRoot.NONE, committed.dataMappingRoot(),
-                        committed.deviceDetailsRoot());
-        held.encode(copy.data());
-        tm.inc(committed.dataMappingRoot());
-        tm.inc(committed.deviceDetailsRoot());
-        heldRoot = copy.nr();
-        topPathShadowed.clear();
+        state = state.withHeldRoot(MetadataSnapshot.reserve(tm, committed));
+        // The committed roots are shared with the snapshot now: the next change must shadow from the top again.
+        mappings.endTransaction();
         changed = true;
     }
 
     /** Drops the metadata snapshot and everything only it referenced. */
     public void releaseMetadataSnapshot() {
         requireWritable();
-        if (heldRoot == 0) {
-            throw new ThinfsException("no metadata snapshot is held");
+        if (state.heldRoot() == 0) {
+            throw new ChangeRefusedException("no metadata snapshot is held");
         }
-        Block b = tm.read(heldRoot, Validators.SUPERBLOCK);
-        Superblock held = Superblock.decode(b.data());
-        topTree.delete(held.dataMappingRoot());
-        detailsTree.delete(held.deviceDetailsRoot());
-        tm.dec(heldRoot);
-        heldRoot = 0;
+        MetadataSnapshot.release(tm, state.heldRoot(), mappings, details);
+        state = state.withHeldRoot(0);
         changed = true;
     }
 
@@ -561,12 +420,12 @@ public final class ThinMetadata implements Closeable {
             return;
         }
         try {
-            details.writeTo(this);
+            details.writeBack();
             SpaceMapRoot data = dataSpace.commit();
             SpaceMapRoot meta = metadataSpace.commit();
             bm.flush();
-            Superblock sb = committed.withCommitState(flags, time, transactionId, heldRoot, data, meta, mappingRoot,
-                    detailsRoot);
+            Superblock sb = committed.withCommitState(state.flags(), state.time(), state.transactionId(),
+                    state.heldRoot(), data, meta, mappings.root(), details.root());
             SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
             committed = sb;
         } catch (RuntimeException e) {
@@ -576,7 +435,7 @@ public final class ThinMetadata implements Closeable {
         tm.endTransaction();
         dataSpace.markCommitted();
         metadataSpace.markCommitted();
-        topPathShadowed.clear();
+        mappings.endTransaction();
         changed = false;
         bm.trim();
     }
@@ -613,54 +472,41 @@ public final class ThinMetadata implements Closeable {
         bm.close();
     }
 
-    private void requireWritable() {
-        if (!writable) {
-            throw new MetadataReadOnlyException("the metadata was opened read-only");
+    // ---------------------------------------------------------------- for MetadataRestore
+
+    MappingTree mappingTree() {
+        return mappings;
+    }
+
+    void checkNewDevice(long id) {
+        requireWritable();
+        if (id < 0 || id > Layout.MAX_THIN_DEVICE_ID) {
+            throw new IllegalArgumentException("thin device id " + id + " is outside 0.." + Layout.MAX_THIN_DEVICE_ID);
+        }
+        if (exists(id)) {
+            throw new DeviceExistsException(id);
         }
     }
 
-    // ---------------------------------------------------------------- details
+    void putDetails(long id, DeviceDetails d) {
+        details.put(id, d);
+        changed = true;
+    }
 
-    /** Device details read on demand and written back at commit, as the kernel caches them. */
-    private final class DetailsCache {
-        private final java.util.Map<Long, DeviceDetails> cache = new java.util.HashMap<>();
-        private final Set<Long> dirty = new TreeSet<>();
+    /** A dump's header: uuid (first 16 bytes) and version now, the rest with the next commit. */
+    void adoptHeader(byte[] uuid, int version, TransactionState restored) {
+        Superblock c = committed;
+        committed = new Superblock(c.flags(), c.blocknr(), Arrays.copyOf(uuid, 16), c.magic(), version,
+                c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
+                c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
+                c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
+        state = restored;
+        changed = true;
+    }
 
-        DeviceDetails get(long id) {
-            DeviceDetails d = cache.get(id);
-            if (d != null) {
-                return d;
-            }
-            byte[] v = new byte[DETAILS_SIZE];
-            if (!detailsTree.lookup(detailsRoot, id, v)) {
-                if (exists(id)) {
-                    throw new CorruptMetadataException(detailsRoot, "device " + id
-                            + " is in the mapping tree but has no details");
-                }
-                throw new NoSuchDeviceException(id);
-            }
-            d = DeviceDetails.decode(ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN), 0);
-            cache.put(id, d);
-            return d;
-        }
-
-        void put(long id, DeviceDetails d) {
-            cache.put(id, d);
-            dirty.add(id);
-        }
-
-        void forget(long id) {
-            cache.remove(id);
-            dirty.remove(id);
-        }
-
-        void writeTo(ThinMetadata md) {
-            for (long id : dirty) {
-                byte[] v = new byte[DETAILS_SIZE];
-                cache.get(id).encode(ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN), 0);
-                md.detailsRoot = md.detailsTree.insert(md.detailsRoot, id, v).root();
-            }
-            dirty.clear();
+    private void requireWritable() {
+        if (!writable) {
+            throw new MetadataReadOnlyException("the metadata was opened read-only");
         }
     }
 }

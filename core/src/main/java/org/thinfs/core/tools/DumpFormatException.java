@@ -1,9 +1,9 @@
 package org.thinfs.core.tools;
 
-import org.thinfs.core.ThinfsException;
+import org.thinfs.core.DamagedInputException;
 
 /** Dump input (XML) that is malformed or does not follow thin_dump's schema; names the line and column. */
-public final class DumpFormatException extends ThinfsException {
+public final class DumpFormatException extends DamagedInputException {
     private final int line;
     private final int column;
 

@@ -2,8 +2,8 @@ package org.thinfs.core.tools;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.thinfs.core.ChangeRefusedException;
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.ThinfsException;
 import org.thinfs.core.btree.Node;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
@@ -48,7 +48,7 @@ public final class ThinRepair {
     /** Repairs {@code input} into {@code output}, which must already exist and must be a different file. */
     public static Report repair(Path input, Path output) throws IOException {
         if (Files.exists(output) && Files.isSameFile(input, output)) {
-            throw new ThinfsException("repair writes a new file: the output must not be the input " + input);
+            throw new ChangeRefusedException("repair writes a new file: the output must not be the input " + input);
         }
         PoolDump salvaged;
         ThinRepair r;
@@ -124,7 +124,7 @@ public final class ThinRepair {
         }
         Superblock sb = Superblock.decode(b);
         if (sb.magic() != Layout.MAGIC || !Layout.isValidDataBlockSectors(Integer.toUnsignedLong(sb.dataBlockSize()))) {
-            throw new ThinfsException("the superblock is unreadable (magic " + sb.magic() + ", data block size "
+            throw new CorruptMetadataException(Layout.SUPERBLOCK_LOCATION, "the superblock is unreadable (magic " + sb.magic() + ", data block size "
                     + Integer.toUnsignedLong(sb.dataBlockSize()) + "): nothing to repair from");
         }
         return sb;

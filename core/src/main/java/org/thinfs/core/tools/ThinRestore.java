@@ -79,7 +79,7 @@ public final class ThinRestore implements MetadataVisitor {
             throw new UncheckedIOException(e);
         }
         md = ThinMetadata.format(target, (int) h.dataBlockSize(), h.nrDataBlocks(), CACHE_BLOCKS);
-        md.restoreHeader(h.uuid().getBytes(StandardCharsets.UTF_8), (int) h.version(), (int) h.flags(),
+        md.restoreSink().header(h.uuid().getBytes(StandardCharsets.UTF_8), (int) h.version(), (int) h.flags(),
                 (int) h.time(), h.transaction());
     }
 
@@ -119,7 +119,7 @@ public final class ThinRestore implements MetadataVisitor {
     public void endDevice() {
         MappingList m = mappings.build();
         long[] order = sortedOrder(m);
-        md.restoreDevice(device.devId(), new DeviceDetails(m.size(), device.transaction(), (int) device.creationTime(),
+        md.restoreSink().device(device.devId(), new DeviceDetails(m.size(), device.transaction(), (int) device.creationTime(),
                 (int) device.snapTime()), visitor -> {
                     for (long k : order) {
                         int i = (int) k;

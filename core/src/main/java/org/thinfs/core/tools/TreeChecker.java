@@ -26,7 +26,7 @@ import java.util.Set;
  * one read per distinct node. Problems are reported, never thrown; a damaged subtree yields an incomplete summary.
  */
 final class TreeChecker {
-    static final int MAX_DEPTH = 32;
+    static final int MAX_DEPTH = org.thinfs.core.btree.NodeWalker.MAX_DEPTH;
 
     /** Receives leaves. */
     interface LeafHandler {

@@ -3,7 +3,7 @@ package org.thinfs.core.btree;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.thinfs.core.ThinfsException;
+import org.thinfs.core.OutOfMetadataSpaceException;
 import org.thinfs.core.io.BlockManager;
 import org.thinfs.core.io.MemoryBlockDevice;
 import org.thinfs.core.sm.CoreSpaceMap;
@@ -50,7 +50,7 @@ class BTreeRandomTest {
     @MethodSource("shapes")
     void randomOperationsAgainstModel(int capacity, boolean counted, long seed) {
         Random rnd = new Random(seed);
-        CoreSpaceMap sm = new CoreSpaceMap("metadata", BLOCKS, () -> new ThinfsException("full"));
+        CoreSpaceMap sm = new CoreSpaceMap("metadata", BLOCKS, () -> new OutOfMetadataSpaceException("full"));
         sm.setCount(0, 1);
         BlockManager bm = new BlockManager(new MemoryBlockDevice(BLOCKS), 256, true);
         TransactionManager tm = new TransactionManager(bm, sm);

@@ -4,6 +4,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.thinfs.core.CorruptMetadataException;
+import org.thinfs.core.OutOfMetadataSpaceException;
 import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.SpaceMapRoot;
 import org.thinfs.core.io.BlockManager;
@@ -39,7 +40,7 @@ class SpaceMapContractTest {
     static Stream<Arguments> maps() {
         return Stream.of(
                 Arguments.of((Supplier<Subject>) () -> {
-                    CoreSpaceMap m = new CoreSpaceMap("core", SIZE, () -> new ThinfsException("full"));
+                    CoreSpaceMap m = new CoreSpaceMap("core", SIZE, () -> new OutOfMetadataSpaceException("full"));
                     return new Subject("core", m, m::markCommitted);
                 }),
                 Arguments.of((Supplier<Subject>) () -> {

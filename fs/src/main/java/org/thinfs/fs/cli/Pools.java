@@ -1,7 +1,6 @@
 package org.thinfs.fs.cli;
 
 import org.thinfs.core.CorruptMetadataException;
-import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.Layout;
 import org.thinfs.core.io.FileBlockDevice;
 import org.thinfs.core.pool.PoolOptions;
@@ -147,8 +146,8 @@ final class Pools {
         }
     }
 
-    private static ThinfsException failedValidation(String name, CorruptMetadataException e) {
-        return new ThinfsException("the metadata of " + name + " failed validation (" + e.getMessage()
+    private static CorruptMetadataException failedValidation(String name, CorruptMetadataException e) {
+        return new CorruptMetadataException("the metadata of " + name + " failed validation (" + e.getMessage()
                 + "); run 'thinfs check " + name + "'", e);
     }
 }

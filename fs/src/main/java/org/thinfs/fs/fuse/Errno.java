@@ -37,6 +37,10 @@ final class Errno {
         if (t instanceof DeviceExistsException) {
             return -ErrorCodes.EEXIST();
         }
+        if (t instanceof org.thinfs.core.ChangeRefusedException || t instanceof org.thinfs.core.DamagedInputException) {
+            LOG.warn("{} {}: {}", op, path, t.getMessage());
+            return -ErrorCodes.EINVAL();
+        }
         if (t instanceof IllegalArgumentException) {
             LOG.warn("{} {}: {}", op, path, t.getMessage());
             return -ErrorCodes.EINVAL();

@@ -35,6 +35,10 @@ final class NbdErrors {
             LOG.warn("nbd {}: {}", export, e.getMessage());
             return Nbd.EPERM;
         }
+        if (e instanceof org.thinfs.core.ChangeRefusedException || e instanceof IllegalArgumentException) {
+            LOG.warn("nbd {}: {}", export, e.getMessage());
+            return Nbd.EINVAL;
+        }
         if (e instanceof NoSuchDeviceException) {
             return Nbd.ESHUTDOWN;
         }
