@@ -134,7 +134,10 @@ final class MetadataGuard {
     private void fail(RuntimeException e) {
         String reason = "metadata operation failed (" + e.getMessage() + "); uncommitted changes were rolled back";
         readOnlyReason = reason; // first: requests that check without the lock stop at once
-        LOG.error("pool {} switched to read-only: {}", poolName, e.getMessage());
+        // The one log of this failure: its sentence and its cause's; the stack only at debug (logs reach users).
+        LOG.error("pool {} switched to read-only: {}{}", poolName, e.getMessage(),
+                e.getCause() == null ? "" : " (cause: " + e.getCause() + ")");
+        LOG.debug("pool {}: the failure that switched it to read-only", poolName, e);
         try {
             metadata.abort();
             if (e instanceof CorruptMetadataException) {

@@ -419,19 +419,16 @@ public final class ThinMetadata implements Closeable {
         if (!changed) {
             return;
         }
-        try {
-            details.writeBack();
-            SpaceMapRoot data = dataSpace.commit();
-            SpaceMapRoot meta = metadataSpace.commit();
-            bm.flush();
-            Superblock sb = committed.withCommitState(state.flags(), state.time(), state.transactionId(),
-                    state.heldRoot(), data, meta, mappings.root(), details.root());
-            SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
-            committed = sb;
-        } catch (RuntimeException e) {
-            LOG.error("commit failed; the previous transaction is still on disk", e);
-            throw e;
-        }
+        // A failure here leaves the previous transaction on disk (its superblock is not overwritten until the last
+        // step); the caller logs it once and aborts (ThinPool's MetadataGuard).
+        details.writeBack();
+        SpaceMapRoot data = dataSpace.commit();
+        SpaceMapRoot meta = metadataSpace.commit();
+        bm.flush();
+        Superblock sb = committed.withCommitState(state.flags(), state.time(), state.transactionId(),
+                state.heldRoot(), data, meta, mappings.root(), details.root());
+        SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
+        committed = sb;
         tm.endTransaction();
         dataSpace.markCommitted();
         metadataSpace.markCommitted();

@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -216,52 +215,14 @@ final class MountCommand implements Callable<Integer> {
     /** Re-runs this command with --foreground in a new session, logging to a file; returns once mounted. */
     private int daemonize(PoolDir pool, Path mnt) throws Exception {
         Path log = pool != null ? pool.log() : Path.of(metadata.toAbsolutePath() + ".thinfs.log");
-        List<String> cmd = new ArrayList<>();
-        if (new File("/usr/bin/setsid").canExecute()) {
-            cmd.add("/usr/bin/setsid");
-        }
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        // A bounded heap keeps the daemon's memory predictable: the metadata cache and the space maps' counts are
-        // what grows with the pool, so the heap is sized from them. Direct memory is only the FUSE threads' and the
-        // copy buffers' few MiB.
         Path meta = pool != null ? pool.metadata() : metadata;
         Path dataFile = pool != null ? pool.data() : data;
-        long heapMiB = (Pools.daemonHeapBytes(meta, dataFile, metadataCache) + (1 << 20) - 1) >> 20;
-        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS",
-                "-Xms32m -Xmx" + heapMiB + "m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m");
-        for (String o : opts.trim().split("\\s+")) {
-            if (!o.isEmpty()) {
-                cmd.add(o);
-            }
-        }
-        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel="
-                + System.getProperty("thinfs.daemon.logLevel", "info"));
-        cmd.add("--add-opens");
-        cmd.add("java.base/java.nio=ALL-UNNAMED");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Main.class.getName());
-        cmd.add("mount");
-        cmd.add("--foreground");
-        cmd.addAll(Arrays.asList(rebuildArgs(pool, mnt)));
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectErrorStream(true).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (MountTable.isMounted(mnt)) {
-                System.out.println("mounted " + (pool != null ? pool.dir() : metadata) + " on " + mnt
-                        + " (pid " + p.pid() + ", log " + log + ")");
-                return 0;
-            }
-            if (!p.isAlive()) {
-                throw new IllegalStateException("the thinfs daemon exited with status " + p.exitValue() + ": "
-                        + lastLine(log));
-            }
-            Thread.sleep(50);
-        }
-        p.destroy();
-        throw new IllegalStateException("the mount did not appear within 60 s; see " + log);
+        Daemonizer d = Daemonizer.start("mount", Arrays.asList(rebuildArgs(pool, mnt)), log,
+                Pools.daemonHeapBytes(meta, dataFile, metadataCache), true);
+        d.awaitReady(() -> MountTable.isMounted(mnt), "the mount did not appear");
+        System.out.println("mounted " + (pool != null ? pool.dir() : metadata) + " on " + mnt + " (pid " + d.pid()
+                + ", log " + log + ")");
+        return 0;
     }
 
     private String[] rebuildArgs(PoolDir pool, Path mnt) {
@@ -294,20 +255,5 @@ final class MountCommand implements Callable<Integer> {
             a.add(String.join(",", fuse));
         }
         return a.toArray(new String[0]);
-    }
-
-    private static String lastLine(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            for (int i = lines.size() - 1; i >= 0; i--) {
-                String l = lines.get(i).trim();
-                if (l.startsWith("thinfs ") || l.contains("ERROR")) {
-                    return l;
-                }
-            }
-            return lines.isEmpty() ? "(empty log)" : lines.get(lines.size() - 1);
-        } catch (IOException e) {
-            return "see " + log;
-        }
     }
 }

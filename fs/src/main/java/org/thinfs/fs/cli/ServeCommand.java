@@ -4,13 +4,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.fs.control.ControlClient;
 import org.thinfs.fs.control.PoolDaemon;
+import org.thinfs.fs.model.PeriodicCommit;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.nbd.NbdServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -22,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -88,33 +86,19 @@ final class ServeCommand implements Callable<Integer> {
             }
         }, "thinfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        ScheduledExecutorService committer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "thinfs-commit");
-            t.setDaemon(true);
-            return t;
-        });
         PoolDaemon daemon = null;
+        PeriodicCommit committer = null;
         try {
             daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
             daemon.serveNbd(fs, nbd);
-            long ms = commitInterval.toMillis();
-            committer.scheduleWithFixedDelay(() -> {
-                try {
-                    fs.commit();
-                } catch (IOException | RuntimeException e) {
-                    LOG.error("periodic commit failed: {}", e.getMessage());
-                }
-            }, ms, ms, TimeUnit.MILLISECONDS);
+            committer = PeriodicCommit.start(fs, commitInterval);
             System.err.println("thinfs serve: serving " + pool.dir() + " on " + String.join(", ", nbd));
             stop.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            committer.shutdown();
-            try {
-                committer.awaitTermination(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (committer != null) {
+                committer.close(); // waits for a commit in flight, never interrupts it
             }
             if (daemon != null) {
                 daemon.close();
@@ -131,49 +115,27 @@ final class ServeCommand implements Callable<Integer> {
 
     /** Re-runs this command with --foreground in a new session; returns once its control socket answers. */
     private int daemonize(PoolDir pool) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        if (new File("/usr/bin/setsid").canExecute()) {
-            cmd.add("/usr/bin/setsid");
-        }
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms32m -Xmx" + ((Pools.daemonHeapBytes(
-                pool.metadata(), pool.data(), Pools.DEFAULT_CACHE_BYTES) >> 20) + 1) + "m -XX:+UseSerialGC");
-        for (String o : opts.trim().split("\\s+")) {
-            if (!o.isEmpty()) {
-                cmd.add(o);
-            }
-        }
-        cmd.addAll(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "serve", "--foreground",
-                pool.dir().toString(), "--commit-interval", commitInterval.toMillis() + "ms"));
+        List<String> args = new ArrayList<>(List.of(pool.dir().toString(), "--commit-interval",
+                commitInterval.toMillis() + "ms"));
         for (String a : nbd) {
-            cmd.add("--nbd");
-            cmd.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);
+            args.add("--nbd");
+            args.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);
         }
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(pool.log().toFile()))
-                .redirectErrorStream(true).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IllegalStateException("the thinfs daemon exited with status " + p.exitValue() + "; see "
-                        + pool.log());
-            }
-            if (Files.isRegularFile(pool.dir().resolve("thinfs.pid"))) {
-                try (ControlClient c = ControlClient.connect(pool.dir())) {
-                    if (nbdListening()) {
-                        System.out.println("serving " + pool.dir() + " over NBD on " + String.join(", ", nbd)
-                                + " (pid " + p.pid() + ", log " + pool.log() + ")");
-                        return 0;
-                    }
-                } catch (IOException notYet) {
-                    // the socket is not there yet
-                }
-            }
-            Thread.sleep(50);
+        Daemonizer d = Daemonizer.start("serve", args, pool.log(), Pools.daemonHeapBytes(pool.metadata(),
+                pool.data(), Pools.DEFAULT_CACHE_BYTES), false);
+        d.awaitReady(() -> Files.isRegularFile(pool.dir().resolve("thinfs.pid")) && controlAnswers(pool)
+                && nbdListening(), "the NBD server did not start");
+        System.out.println("serving " + pool.dir() + " over NBD on " + String.join(", ", nbd) + " (pid " + d.pid()
+                + ", log " + pool.log() + ")");
+        return 0;
+    }
+
+    private static boolean controlAnswers(PoolDir pool) {
+        try (ControlClient c = ControlClient.connect(pool.dir())) {
+            return true;
+        } catch (IOException notYet) {
+            return false;
         }
-        p.destroy();
-        throw new IllegalStateException("the NBD server did not start within 60 s; see " + pool.log());
     }
 
     /** Whether every unix: address exists (TCP ones are bound before the control socket's check passes). */

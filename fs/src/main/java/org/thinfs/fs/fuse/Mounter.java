@@ -2,6 +2,7 @@ package org.thinfs.fs.fuse;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.thinfs.fs.model.PeriodicCommit;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
@@ -10,8 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,30 +52,12 @@ public final class Mounter {
                            Runnable beforeClose, Path dataFile)
             throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
-        ScheduledExecutorService committer = Executors.newScheduledThreadPool(2, r -> {
-            Thread t = new Thread(r, "thinfs-commit");
-            t.setDaemon(true);
-            return t;
-        });
-        long ms = commitInterval.toMillis();
-        committer.scheduleWithFixedDelay(() -> {
-            try {
-                fs.commit();
-            } catch (IOException | RuntimeException e) {
-                LOG.error("periodic commit failed: {}", e.getMessage());
-            }
-        }, ms, ms, TimeUnit.MILLISECONDS);
+        PeriodicCommit committer = PeriodicCommit.start(fs, commitInterval);
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
         // mappings point at. Starting the data file's writeback every few milliseconds keeps what a commit finds
         // dirty small, so mkdir under a saturating writer waits for milliseconds of data, not a commit interval's.
         WriteBehind writeBehind = WriteBehind.of(dataFile, () -> fs.pool().flushData());
-        committer.scheduleWithFixedDelay(() -> {
-            try {
-                writeBehind.run();
-            } catch (RuntimeException e) {
-                LOG.debug("write-behind flush failed: {}", e.getMessage());
-            }
-        }, WRITE_BEHIND_MS, WRITE_BEHIND_MS, TimeUnit.MILLISECONDS);
+        committer.alsoEvery(WRITE_BEHIND_MS, "write-behind flush", writeBehind);
         CountDownLatch closed = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: unmounting {}", mountPoint);
@@ -92,13 +73,7 @@ public final class Mounter {
             LOG.info("mounting {} on {}", fsName, mountPoint);
             fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
         } finally {
-            // Never interrupt a commit in flight: an interrupted FileChannel operation closes the channel.
-            committer.shutdown();
-            try {
-                committer.awaitTermination(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            committer.close(); // waits for a commit in flight, never interrupts it
             writeBehind.close();
             try {
                 beforeClose.run();

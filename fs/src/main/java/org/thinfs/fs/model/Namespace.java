@@ -50,43 +50,12 @@ final class Namespace {
         return commits;
     }
 
-    /** Drops catalog entries whose device is gone; lists devices nobody names as lost (or, foreign, as volumes). */
     private synchronized void reconcile() {
-        SortedSet<Long> ids = pool.deviceIds();
-        java.util.Set<Long> named = new java.util.HashSet<>();
-        doc.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
-        for (SnapshotSet s : doc.snapshots.values()) {
-            s.volumes.entrySet().removeIf(e -> dropIfMissing(ids, e.getKey(), e.getValue()));
-        }
-        doc.volumes.values().forEach(e -> named.add(e.id));
-        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> named.add(e.id)));
-        for (long id : ids) {
-            if (!named.contains(id)) {
-                Entry e = new Entry(id, extentOf(id), 0644, System.currentTimeMillis());
-                if (catalogDir == null) {
-                    doc.volumes.put("dev-" + id, e);
-                } else {
-                    lost.put(id, e);
-                    LOG.info("thin device {} is not named in the catalog: it is in lost+found/dev-{}", id, id);
-                }
-            }
-        }
+        CatalogReconcile.run(pool, doc, catalogDir == null, lost);
     }
 
-    private boolean dropIfMissing(SortedSet<Long> ids, String name, Entry e) {
-        if (!ids.contains(e.id)) {
-            LOG.warn("catalog names '{}' as thin device {}, which the metadata does not hold: dropped", name, e.id);
-            return true;
-        }
-        return false;
-    }
-
-    /**
-     * A device without a recorded size ends after its last mapped block. Found down the tree's right edge: a walk
-     * of every mapping would pull a 10 M-mapping device's whole tree through the metadata cache in one operation.
-     */
     private long extentOf(long id) {
-        return (pool.lastMappedBlock(id) + 1) * blockSize;
+        return CatalogReconcile.extentOf(pool, id);
     }
 
     public synchronized Attr getattr(String path) {
@@ -219,18 +188,17 @@ final class Namespace {
         SnapshotSet set = new SnapshotSet();
         set.created = System.currentTimeMillis();
         List<long[]> pairs = new ArrayList<>();
-        long next = freeId();
+        List<Map.Entry<String, Entry>> taken = new ArrayList<>();
         for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {
-            if (only != null && !only.contains(v.getKey())) {
-                continue;
+            if (only == null || only.contains(v.getKey())) {
+                taken.add(v);
             }
-            while (pool.deviceIds().contains(next) || isNamed(next)) {
-                next++;
-            }
-            pairs.add(new long[]{next, v.getValue().id});
-            set.volumes.put(v.getKey(), new Entry(next, v.getValue().size, v.getValue().mode,
-                    v.getValue().mtime));
-            next++;
+        }
+        long[] ids = CatalogReconcile.freeIds(pool, doc, lost, taken.size());
+        for (int i = 0; i < ids.length; i++) {
+            Entry origin = taken.get(i).getValue();
+            pairs.add(new long[]{ids[i], origin.id});
+            set.volumes.put(taken.get(i).getKey(), new Entry(ids[i], origin.size, origin.mode, origin.mtime));
         }
         if (!pairs.isEmpty()) {
             pool.createSnapshots(pairs);
@@ -455,23 +423,6 @@ final class Namespace {
     }
 
     private long freeId() {
-        SortedSet<Long> ids = pool.deviceIds();
-        long id = 1;
-        while (ids.contains(id) || isNamed(id)) {
-            id++;
-        }
-        if (id > Layout.MAX_THIN_DEVICE_ID) {
-            throw new FsException(Code.ENOSPC, "no free thin device id");
-        }
-        return id;
-    }
-
-    private boolean isNamed(long id) {
-        for (Entry e : doc.volumes.values()) {
-            if (e.id == id) {
-                return true;
-            }
-        }
-        return lost.containsKey(id);
+        return CatalogReconcile.freeIds(pool, doc, lost, 1)[0];
     }
 }
