@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The same benchmarks on two versions of the code, in one run, in alternation (base, this, base, this...), so the
 # machine's drift cancels: JMH benchmarks of the engine (mapping lookups and inserts, snapshot creation, commits)
-# and fio through a FUSE mount (sequential 1 MiB writes to a fresh volume, random 4 KiB writes and reads).
+# and fio through a FUSE mount (sequential 1 MiB writes to a fresh volume, random 4 KiB writes and reads). The
+# order flips every round (base, this, this, base, ...); use an even number of rounds. Each fio job starts after
+# sync and an emptied page cache. Needs root.
 # Prints each figure for both and the ratio this/base (above 1 is faster for throughput, slower for times).
 #
 #   bench/code-compare.sh --base REV [--rounds 2] [--size 1G] [--runtime 10] [--work DIR] [--no-fio] [--no-jmh]
@@ -46,7 +48,7 @@ run_jmh() {  # version
         -p mappings=1000000 -p mappedBlocks=1000,1000000 -wi 1 -w 2 -i 3 -r 2 -f 1 -rf csv \
         -rff "$work/jmh-$1.csv" >"$work/jmh-$1.log" 2>&1
     # "Benchmark","Mode","Threads","Samples","Score","Score Error (99.9%)","Unit","Param: ..."
-    tail -n +2 "$work/jmh-$1.csv" | while IFS=, read -r name mode _ _ score _ unit p1 p2 p3; do
+    tail -n +2 "$work/jmh-$1.csv" | tr -d '\r' | while IFS=, read -r name mode _ _ score _ unit p1 p2 p3; do
         params=$(echo "$p1$p2$p3" | tr -d '"')
         echo -e "$1\tjmh ${name//\"/} ${params}\t${score}\t${unit//\"/}" >>"$results"
     done
@@ -61,6 +63,9 @@ run_fio() {  # version
     for job in "seqwrite write 1M" "randwrite randwrite 4k" "randread randread 4k"; do
         set -- $job
         local out="$work/fio-$1-$(basename "$pool").json"
+        # Each job starts from clean caches: a page cache full of the previous target's pages slows the next
+        # target's writes (seen in fio-compare.sh).
+        sync; echo 3 >/proc/sys/vm/drop_caches
         fio --name="$1" --filename="$mnt/vol" --rw="$2" --bs="$3" --size="$size" --ioengine=psync --direct=1 \
             --time_based --runtime="$runtime" --end_fsync=1 --output-format=json >"$out"
         local key=write; [ "$2" = randread ] && key=read
@@ -72,7 +77,9 @@ run_fio() {  # version
 }
 
 for round in $(seq "$rounds"); do
-    for v in base this; do
+    # ABBA: the order flips every round, so a machine that slows (or speeds up) during the run favours neither.
+    order="base this"; [ $((round % 2)) = 0 ] && order="this base"
+    for v in $order; do
         echo "round $round: $v" >&2
         [ "$jmh" = 1 ] && run_jmh "$v"
         [ "$fio" = 1 ] && run_fio "$v"

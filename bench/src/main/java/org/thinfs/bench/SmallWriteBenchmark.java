@@ -75,6 +75,13 @@ public class SmallWriteBenchmark {
         return volume.write(nextOffset(), four.clear());
     }
 
+    /** The read side: a 4 KiB read of a mapped block (gate, one mapping lookup, the pread). */
+    @Benchmark
+    public ByteBuffer thinfsRead4k() {
+        volume.read(nextOffset(), four.clear());
+        return four;
+    }
+
     @Benchmark
     public int pwrite4k() throws IOException {
         return plain.write(four.clear(), nextOffset());
