@@ -7,11 +7,12 @@
 # Prints each figure for both and the ratio this/base (above 1 is faster for throughput, slower for times).
 #
 #   bench/code-compare.sh --base REV [--rounds 2] [--size 1G] [--runtime 10] [--work DIR] [--no-fio] [--no-jmh]
+#                         [--only seqwrite,randwrite,randread]
 #
 # REV is any git revision; it is built in a temporary worktree. "This" is the working tree as it stands.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-base=""; rounds=2; size=1G; runtime=10; work=/tmp/thinfs-code-compare; fio=1; jmh=1
+base=""; rounds=2; size=1G; runtime=10; work=/tmp/thinfs-code-compare; fio=1; jmh=1; only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --base) base=$2; shift 2 ;;
@@ -21,6 +22,7 @@ while [ $# -gt 0 ]; do
         --work) work=$2; shift 2 ;;
         --no-fio) fio=0; shift ;;
         --no-jmh) jmh=0; shift ;;
+        --only) only=",$2,"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -62,6 +64,7 @@ run_fio() {  # version
     truncate -s 4G "$mnt/vol"
     for job in "seqwrite write 1M" "randwrite randwrite 4k" "randread randread 4k"; do
         set -- $job
+        [ -z "$only" ] || [[ "$only" == *",$1,"* ]] || continue
         local out="$work/fio-$1-$(basename "$pool").json"
         # Each job starts from clean caches: a page cache full of the previous target's pages slows the next
         # target's writes (seen in fio-compare.sh).
