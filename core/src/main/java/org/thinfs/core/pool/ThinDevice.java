@@ -4,7 +4,6 @@ import org.thinfs.core.OutOfDataSpaceException;
 import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
-import org.thinfs.core.thin.ThinMetadata;
 
 import java.nio.ByteBuffer;
 import java.util.List;

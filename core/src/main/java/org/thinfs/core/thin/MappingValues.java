@@ -1,6 +1,5 @@
 package org.thinfs.core.thin;
 
-import org.thinfs.core.btree.BTree;
 import org.thinfs.core.btree.ValueType;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.sm.SpaceMap;

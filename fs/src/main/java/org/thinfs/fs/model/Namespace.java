@@ -2,7 +2,6 @@ package org.thinfs.fs.model;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.thinfs.core.format.Layout;
 import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
@@ -15,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedSet;
 import java.util.TreeMap;
 
 /**
