@@ -57,7 +57,9 @@ class ConcurrencyTest {
                 writers.add(ex.submit(() -> {
                     Random rnd = new Random(thread);
                     ByteBuffer buf = ByteBuffer.allocate(BLOCK);
-                    for (int i = 1; i <= 400; i++) {
+                    // 400 writes, and more until two snapshots were taken under them: on a loaded machine the
+                    // snapshot thread may not be scheduled before the writers are done.
+                    for (int i = 1; i <= 400 || (snapshots.size() < 2 && i < 200_000); i++) {
                         int vol = rnd.nextInt(2);
                         boolean hot = rnd.nextInt(5) == 0;
                         int block = hot ? WRITERS * OWN_BLOCKS + rnd.nextInt(HOT_BLOCKS)

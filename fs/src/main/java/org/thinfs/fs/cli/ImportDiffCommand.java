@@ -70,8 +70,13 @@ final class ImportDiffCommand implements Callable<Integer> {
         DiffImporter.Header h = DiffImporter.verify(file);
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
             String path = prepare(fs, h.volumeSize());
-            DiffImporter.apply(file, fs.deviceOf(fs.open(path, true)));
-            fs.markDirty();
+            PoolFileSystem.Handle target = fs.open(path, true);
+            try {
+                DiffImporter.apply(file, fs.deviceOf(target));
+            } finally {
+                fs.dataChanged(target);
+                fs.release(target);
+            }
         }
     }
 
@@ -88,8 +93,13 @@ final class ImportDiffCommand implements Callable<Integer> {
                 throw new Main.UsageError("snapshot set " + h.toSnap() + " exists already: the stream was applied");
             }
             String path = prepare(fs, h.size());
-            RbdDiff.apply(file, fs.deviceOf(fs.open(path, true)));
-            fs.markDirty();
+            PoolFileSystem.Handle target = fs.open(path, true);
+            try {
+                RbdDiff.apply(file, fs.deviceOf(target));
+            } finally {
+                fs.dataChanged(target);
+                fs.release(target);
+            }
             if (snapshot) {
                 fs.mkdir("/snapshots/" + h.toSnap());
             }

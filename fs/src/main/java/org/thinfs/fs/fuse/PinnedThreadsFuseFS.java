@@ -44,6 +44,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     private static final int FUSE_BUF_SIZE = 40;
     /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
     public static final int MAX_REQUEST = InitReply.MAX_REQUEST;
+    /** flag_utime_omit_ok in the first byte of fuse_operations' flag bits (little-endian bit field order). */
+    private static final int UTIME_OMIT_OK = 0x04;
     /** Room for the request headers in front of a full write (the kernel wants in header + write_in + max_write). */
     private static final int HEADER_ROOM = 8192;
     /** The largest read or write the kernel sends this mount, known once INIT is answered. */
@@ -122,6 +124,17 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         byte[] table = new byte[opsSize];
         heapOps.get(0, table, 0, opsSize);
         ops.put(0, table, 0, opsSize);
+        // struct fuse_operations' flag_utime_omit_ok (bit 2 of the bit field after bmap): without it libfuse2 calls
+        // utimens only when both times are set, so `touch -m` and `touch -a` never reach it; with it, UTIME_OMIT
+        // and UTIME_NOW arrive as they are (ThinFuse#utimens honours them per field).
+        // The bit field follows the 38 function pointers getattr..bmap; the table is 45 words in all (libfuse 2.9).
+        int word = rt.addressSize();
+        if (opsSize == 45 * word) {
+            long flags = 38L * word;
+            ops.putByte(flags, (byte) (ops.getByte(flags) | UTIME_OMIT_OK));
+        } else {
+            LOG.warn("unexpected fuse_operations size {}: touch -a / touch -m alone will not change times", opsSize);
+        }
         Pointer f = FuseNew.call(rt, ch, args.struct, ops, opsSize);
         if (f == null) {
             lib.fuse_unmount(mp, ch);

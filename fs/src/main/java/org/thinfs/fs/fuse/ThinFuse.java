@@ -8,6 +8,7 @@ import org.thinfs.core.io.DirectBufferPool;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolFileSystem.Attr;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
+import org.thinfs.fs.model.Times;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.struct.FileStat;
@@ -28,6 +29,8 @@ import java.util.function.IntSupplier;
 public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int O_ACCMODE = 3;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
     /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
     private static final DirectBufferPool FALLBACK = new DirectBufferPool(8, 1 << 20);
 
@@ -69,18 +72,30 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             stat.st_size.set(a.size());
             stat.st_blocks.set(a.bytesUsed() / 512);
             stat.st_blksize.set(65536);
-            stat.st_uid.set(uid);
-            stat.st_gid.set(gid);
-            long sec = a.mtimeMillis() / 1000;
-            long nsec = (a.mtimeMillis() % 1000) * 1_000_000;
-            stat.st_mtim.tv_sec.set(sec);
-            stat.st_mtim.tv_nsec.set(nsec);
-            stat.st_ctim.tv_sec.set(sec);
-            stat.st_ctim.tv_nsec.set(nsec);
-            stat.st_atim.tv_sec.set(sec);
-            stat.st_atim.tv_nsec.set(nsec);
+            stat.st_uid.set(a.uid() >= 0 ? a.uid() : uid);
+            stat.st_gid.set(a.gid() >= 0 ? a.gid() : gid);
+            setTime(stat.st_atim, a.atimeNs());
+            setTime(stat.st_mtim, a.mtimeNs());
+            setTime(stat.st_ctim, a.ctimeNs());
             return 0;
         });
+    }
+
+    private static void setTime(Timespec t, long ns) {
+        t.tv_sec.set(Math.floorDiv(ns, 1_000_000_000L));
+        t.tv_nsec.set(Math.floorMod(ns, 1_000_000_000L));
+    }
+
+    /** A utimensat time as the model takes it: nanoseconds, or Times.NOW / Times.OMIT from tv_nsec. */
+    private static long timeOf(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        if (nsec == UTIME_OMIT) {
+            return Times.OMIT;
+        }
+        if (nsec == UTIME_NOW) {
+            return Times.NOW;
+        }
+        return t.tv_sec.get() * 1_000_000_000L + nsec;
     }
 
     @Override
@@ -98,7 +113,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         return call("create", path, () -> {
-            fs.createVolume(path, (int) mode);
+            fs.createVolume(path, (int) mode, callerUid(), callerGid());
             fi.fh.set(register(fs.open(path, true)));
             return 0;
         });
@@ -109,7 +124,21 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if ((mode & FileStat.S_IFMT) != FileStat.S_IFREG && (mode & FileStat.S_IFMT) != 0) {
             return -ErrorCodes.EPERM();
         }
-        return run("mknod", path, () -> fs.createVolume(path, (int) mode));
+        return run("mknod", path, () -> fs.createVolume(path, (int) mode, callerUid(), callerGid()));
+    }
+
+    /** The uid of the process making this request (a new volume is theirs, as on any file system). */
+    private long callerUid() {
+        return Integer.toUnsignedLong(getContext().uid.intValue());
+    }
+
+    private long callerGid() {
+        return Integer.toUnsignedLong(getContext().gid.intValue());
+    }
+
+    @Override
+    public int symlink(String oldpath, String newpath) {
+        return -ErrorCodes.EPERM();             // as mkdir outside snapshots/: only volumes and snapshot sets exist
     }
 
     @Override
@@ -172,8 +201,11 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int release(String path, FuseFileInfo fi) {
-        handles.remove(fi.fh.get());
-        return 0;
+        Handle h = handles.remove(fi.fh.get());
+        if (h == null) {
+            return 0;
+        }
+        return run("release", path, () -> fs.release(h));
     }
 
     @Override
@@ -242,7 +274,11 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int fsync(String path, int isdatasync, FuseFileInfo fi) {
         return run("fsync", path, () -> {
             try {
-                fs.sync();
+                if (isdatasync != 0) {
+                    fs.syncData();
+                } else {
+                    fs.sync();
+                }
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -286,16 +322,15 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int chown(String path, long uid, long gid) {
-        return (uid == -1 || uid == this.uid) && (gid == -1 || gid == this.gid) ? 0 : -ErrorCodes.EPERM();
+        // The kernel checked who may (default_permissions): root changes anything, an owner only the group.
+        return run("chown", path, () -> fs.chown(path, (int) uid, (int) gid, this.uid, this.gid));
     }
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
         return run("utimens", path, () -> {
-            long millis = timespec != null && timespec.length > 1
-                    ? timespec[1].tv_sec.get() * 1000 + timespec[1].tv_nsec.longValue() / 1_000_000
-                    : System.currentTimeMillis();
-            fs.setMtime(path, millis);
+            boolean given = timespec != null && timespec.length > 1;
+            fs.setTimes(path, given ? timeOf(timespec[0]) : Times.NOW, given ? timeOf(timespec[1]) : Times.NOW);
         });
     }
 
@@ -310,6 +345,10 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             st.f_bfree.set(s.free() / frsize);
             st.f_bavail.set(s.free() / frsize);
             st.f_namemax.set(255);
+            // Volumes are the files: as many as dm-thin has device ids, each snapshot member one of them.
+            st.f_files.set(s.maxFiles());
+            st.f_ffree.set(s.maxFiles() - s.files());
+            st.f_favail.set(s.maxFiles() - s.files());
             return 0;
         });
     }

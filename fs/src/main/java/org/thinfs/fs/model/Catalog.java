@@ -1,6 +1,7 @@
 package org.thinfs.fs.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -27,26 +28,55 @@ public final class Catalog {
 
     /**
      * One named thin device. {@code size} is volatile and changes only under the entry's own monitor
-     * ({@link #extendTo}, {@link #growTo}, {@link #shrinkTo}), so a write can grow a volume without the file system's namespace lock.
+     * ({@link #extendTo}, {@link #growTo}, {@link #shrinkTo}), so a write can grow a volume without the file system's
+     * namespace lock. The times are volatile too: a write sets mtime and ctime here, in memory, and the next commit
+     * stores them with everything else (no I/O per write; see CatalogCommit#touch).
      */
     public static final class Entry {
         public long id;
         public volatile long size;
         public int mode = 0644;
-        public long mtime;
+        /** Owner and group; -1: not recorded (a pool from before format 2): the mounting user's. */
+        public long uid = -1;
+        public long gid = -1;
+        /** Nanoseconds since the epoch. atime changes only when asked (utimensat): reads never write it. */
+        public volatile long atimeNs;
+        public volatile long mtimeNs;
+        public volatile long ctimeNs;
 
         public Entry() {
         }
 
-        Entry(long id, long size, int mode, long mtime) {
+        Entry(long id, long size, int mode, long timeNs) {
             this.id = id;
             this.size = size;
             this.mode = mode;
-            this.mtime = mtime;
+            this.atimeNs = timeNs;
+            this.mtimeNs = timeNs;
+            this.ctimeNs = timeNs;
         }
 
         public Entry copy() {
-            return new Entry(id, size, mode, mtime);
+            Entry e = new Entry(id, size, mode, 0);
+            e.uid = uid;
+            e.gid = gid;
+            e.atimeNs = atimeNs;
+            e.mtimeNs = mtimeNs;
+            e.ctimeNs = ctimeNs;
+            return e;
+        }
+
+        /** Format 1 kept one time, the mtime, in milliseconds; it stands for all three. */
+        @JsonSetter("mtime")
+        void legacyMtime(long millis) {
+            long ns = millis * 1_000_000;
+            atimeNs = mtimeNs = ctimeNs = ns;
+        }
+
+        /** The bytes changed: mtime and ctime become {@code nowNs}. */
+        public void dataChanged(long nowNs) {
+            mtimeNs = nowNs;
+            ctimeNs = nowNs;
         }
 
         /** Grows the size to {@code end} if it is smaller; returns whether it grew. */
@@ -77,6 +107,12 @@ public final class Catalog {
         }
     }
 
+    /** The wall clock in nanoseconds since the epoch, as file times are kept. */
+    public static long nowNs() {
+        java.time.Instant i = java.time.Instant.now();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
     /** A snapshot set: the volumes as they were at one {@code mkdir snapshots/NAME}. */
     public static final class SnapshotSet {
         public long created;
@@ -85,11 +121,24 @@ public final class Catalog {
 
     /** The document stored in a slot. */
     public static final class Document {
-        public int format = 1;
+        /**
+         * 2: owners, times in nanoseconds, orphans. A thinfs that reads only format 1 refuses a format 2 catalog
+         * (its unknown fields); this one refuses anything newer than {@link #FORMAT} with one sentence.
+         */
+        public int format = FORMAT;
         public long transactionId;
         public TreeMap<String, Entry> volumes = new TreeMap<>();
         public TreeMap<String, SnapshotSet> snapshots = new TreeMap<>();
+        /**
+         * Devices removed while still open (rm or mv over a volume a process or client held): no name points to
+         * them, and their blocks are freed when the last handle closes, or at the next open of the pool if the
+         * daemon stopped before that.
+         */
+        public java.util.TreeSet<Long> orphans = new java.util.TreeSet<>();
     }
+
+    /** The newest catalog format this thinfs reads and the one it writes. */
+    public static final int FORMAT = 2;
 
     private Catalog() {
     }
@@ -133,8 +182,16 @@ public final class Catalog {
      */
     public static Document read(Path dir, long transactionId) throws IOException {
         try {
-            Document d = JSON.readValue(slot(dir, transactionId).toFile(), Document.class);
-            if (d.transactionId == transactionId) {
+            Path file = slot(dir, transactionId);
+            com.fasterxml.jackson.databind.JsonNode tree = JSON.readTree(file.toFile());
+            int format = tree == null ? 0 : tree.path("format").asInt(1);
+            if (format > FORMAT) {
+                throw new IOException("catalog " + file + " is format " + format + ", written by a newer thinfs; "
+                        + "this one reads formats up to " + FORMAT);
+            }
+            Document d = JSON.treeToValue(tree, Document.class);
+            if (d != null && d.transactionId == transactionId) {
+                d.format = FORMAT;
                 return d;
             }
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {

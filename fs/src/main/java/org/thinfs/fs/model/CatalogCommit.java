@@ -20,6 +20,14 @@ final class CatalogCommit {
     /** The namespace monitor: a commit holds it through the catalog write and the pool commit. */
     private final Object names;
     private volatile boolean dirty;
+    /**
+     * Only times changed (a write in place): worth a commit on fsync and at close, and from the periodic commit at
+     * most every {@link #TIMES_ONLY_NANOS}, so a steady overwrite workload is not committed every interval for its
+     * mtime alone, and a crash loses at most that much of it.
+     */
+    private volatile boolean timesDirty;
+    private volatile long lastCommitNanos = System.nanoTime();
+    static final long TIMES_ONLY_NANOS = 30_000_000_000L;
 
     CatalogCommit(ThinPool pool, Path catalogDir, Catalog.Document doc, Object names) {
         this.pool = pool;
@@ -33,15 +41,23 @@ final class CatalogCommit {
         dirty = true;
     }
 
+    /** Records a change of times only (see {@link #timesDirty}). */
+    void touch() {
+        if (!timesDirty) {
+            timesDirty = true;
+        }
+    }
+
     /**
      * Makes everything so far durable: the catalog for transaction N+1 goes to its slot first, then the pool
      * flushes data and commits metadata with transaction id N+1 (superblock last). A crash in between leaves
      * transaction N with its own catalog slot intact.
      */
     void commit() throws IOException {
-        if (!dirty) {
+        if (!dirty && !(timesDirty && System.nanoTime() - lastCommitNanos >= TIMES_ONLY_NANOS)) {
             return;
         }
+        dirty = true;
         // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
         // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
         // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
@@ -85,6 +101,8 @@ final class CatalogCommit {
             throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
         }
         dirty = false;
+        timesDirty = false;
+        lastCommitNanos = System.nanoTime();
         try {
             if (catalogDir != null) {
                 long n = pool.transactionId();
@@ -103,9 +121,12 @@ final class CatalogCommit {
      * fsync: everything acknowledged so far becomes durable. The data flush covers every write acknowledged before
      * the call, in place or not; a commit follows when a mapping or a name changed.
      */
-    void sync() throws IOException {
+    void sync(boolean withTimes) throws IOException {
         pool.freeDeleted();            // outside the monitor: a big delete's remaining frees must not hold it
         pool.flushData();
+        if (withTimes && timesDirty) {
+            dirty = true;                // fsync makes the file's times durable too; fdatasync does not need to
+        }
         // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
         // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
         commitNow();
@@ -113,6 +134,19 @@ final class CatalogCommit {
 
     boolean isDirty() {
         return dirty;
+    }
+
+    /** Times changed that no commit has stored yet. */
+    boolean timesPending() {
+        return timesDirty;
+    }
+
+    /** Commits whatever is pending, times included (unmount). */
+    void commitAll() throws IOException {
+        if (timesDirty) {
+            dirty = true;
+        }
+        commit();
     }
 
 }

@@ -34,9 +34,10 @@ final class CatalogReconcile {
         }
         doc.volumes.values().forEach(e -> named.add(e.id));
         doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> named.add(e.id)));
+        named.addAll(doc.orphans);
         for (long id : ids) {
             if (!named.contains(id)) {
-                Entry e = new Entry(id, extentOf(pool, id), 0644, System.currentTimeMillis());
+                Entry e = new Entry(id, extentOf(pool, id), 0644, Catalog.nowNs());
                 if (foreign) {
                     doc.volumes.put("dev-" + id, e);
                 } else {
@@ -71,6 +72,7 @@ final class CatalogReconcile {
         SortedSet<Long> ids = pool.deviceIds();
         Set<Long> named = new HashSet<>(lost.keySet());
         doc.volumes.values().forEach(e -> named.add(e.id));
+        named.addAll(doc.orphans);                   // an orphan's id stays taken until its delete is recorded
         long[] out = new long[count];
         long id = 1;
         for (int i = 0; i < count; i++, id++) {

@@ -34,6 +34,8 @@ final class Namespace {
     /** Devices the metadata holds that the catalog does not name. Guarded by this. */
     private final TreeMap<Long, Entry> lost = new TreeMap<>();
     private final CatalogCommit commits;
+    /** Open handles per device id; a device removed while it has some is an orphan (Document#orphans). Guarded by this. */
+    private final Map<Long, Integer> openHandles = new java.util.HashMap<>();
 
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
@@ -50,6 +52,27 @@ final class Namespace {
 
     private synchronized void reconcile() {
         CatalogReconcile.run(pool, doc, catalogDir == null, lost);
+        freeOrphansLeftBehind();
+    }
+
+    /**
+     * Devices removed while open when the daemon last stopped (killed before their last close): nobody can name
+     * them any more, so their blocks are freed now. A read-only pool keeps them for the next writable open.
+     */
+    private void freeOrphansLeftBehind() {
+        if (doc.orphans.isEmpty() || pool.isReadOnly()) {
+            return;
+        }
+        java.util.SortedSet<Long> ids = pool.deviceIds();
+        for (long id : List.copyOf(doc.orphans)) {
+            if (ids.contains(id)) {
+                LOG.info("thin device {} was removed while open and the daemon stopped before its last close: "
+                        + "its blocks are freed now", id);
+                pool.delete(id);
+            }
+            doc.orphans.remove(id);
+        }
+        commits.mark();
     }
 
     private long extentOf(long id) {
@@ -69,17 +92,19 @@ final class Namespace {
                 return dir(0755, 2);
             case SNAPSHOT_SET:
                 SnapshotSet s = set(p.set());
-                return new Attr(true, 0, 0, 0555, s.created, 2);
+                long created = s.created * 1_000_000;
+                return new Attr(true, 0, 0, 0555, -1, -1, created, created, created, 2);
             default:
                 Entry e = entry(p);
                 long used = pool.details(e.id).mappedBlocks() * blockSize;
                 return new Attr(false, e.size, used, p.kind() == FsPath.Kind.SNAPSHOT_VOLUME ? e.mode & 0444 : e.mode,
-                        e.mtime, 1);
+                        e.uid, e.gid, e.atimeNs, e.mtimeNs, e.ctimeNs, 1);
         }
     }
 
     private static Attr dir(int mode, int nlink) {
-        return new Attr(true, 0, 0, mode, System.currentTimeMillis(), nlink);
+        long now = Catalog.nowNs();
+        return new Attr(true, 0, 0, mode, -1, -1, now, now, now, nlink);
     }
 
     public synchronized List<String> list(String path) {
@@ -142,7 +167,8 @@ final class Namespace {
         }
     }
 
-    synchronized void createVolume(String path, int mode) {
+    /** Creates an empty volume owned by {@code uid}:{@code gid} (-1: the mounting user). */
+    synchronized void createVolume(String path, int mode, long uid, long gid) {
         requireNames();
         FsPath p = FsPath.parse(path);
         if (p.kind() != FsPath.Kind.VOLUME) {
@@ -155,7 +181,10 @@ final class Namespace {
         }
         long id = freeId();
         pool.createThin(id);
-        doc.volumes.put(p.name(), new Entry(id, 0, mode & 07777, System.currentTimeMillis()));
+        Entry e = new Entry(id, 0, mode & 07777, Catalog.nowNs());
+        e.uid = uid;
+        e.gid = gid;
+        doc.volumes.put(p.name(), e);
         commits.mark();
     }
 
@@ -196,7 +225,9 @@ final class Namespace {
         for (int i = 0; i < ids.length; i++) {
             Entry origin = taken.get(i).getValue();
             pairs.add(new long[]{ids[i], origin.id});
-            set.volumes.put(taken.get(i).getKey(), new Entry(ids[i], origin.size, origin.mode, origin.mtime));
+            Entry member = origin.copy();          // a snapshot keeps its origin's owner and times
+            member.id = ids[i];
+            set.volumes.put(taken.get(i).getKey(), member);
         }
         if (!pairs.isEmpty()) {
             pool.createSnapshots(pairs);
@@ -222,6 +253,9 @@ final class Namespace {
     void unlink(String path) {
         FsPath p = FsPath.parse(path);
         Entry e = detach(p);
+        if (e == null) {
+            return;                                    // still open: an orphan until its last close
+        }
         // The device's blocks are freed outside the monitor: a delete of millions of mappings walks its whole tree,
         // and stat, ls and every other namespace call must keep answering meanwhile. The name is already gone, so
         // nobody can open it; the id stays taken until the metadata lets it go. A crash before the commit below
@@ -236,7 +270,10 @@ final class Namespace {
         commits.mark();
     }
 
-    /** Takes a volume, snapshot volume or lost device out of the namespace; returns its entry. */
+    /**
+     * Takes a volume, snapshot volume or lost device out of the namespace; returns its entry for the caller to
+     * delete, or null when the device is still open: then it became an orphan, deleted by the last close.
+     */
     private synchronized Entry detach(FsPath p) {
         Entry e = entry(p);
         requireNames();
@@ -245,7 +282,20 @@ final class Namespace {
             case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
             default -> lost.remove(e.id);
         }
+        if (orphanIfOpen(e.id)) {
+            return null;
+        }
         return e;
+    }
+
+    /** A device that lost its name while open becomes an orphan (committed with the change); true if it did. */
+    private boolean orphanIfOpen(long id) {
+        if (!openHandles.containsKey(id)) {
+            return false;
+        }
+        doc.orphans.add(id);
+        commits.mark();
+        return true;
     }
 
     /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
@@ -279,7 +329,11 @@ final class Namespace {
         }
         long id = freeId();
         pool.createSnapshot(id, src.id);
-        doc.volumes.put(t.name(), new Entry(id, src.size, (src.mode | 0200) & 07777, System.currentTimeMillis()));
+        Entry clone = src.copy();                      // like a hard link: the same owner and times, a new ctime
+        clone.id = id;
+        clone.mode = (src.mode | 0200) & 07777;
+        clone.ctimeNs = Catalog.nowNs();
+        doc.volumes.put(t.name(), clone);
         commits.mark();
     }
 
@@ -309,7 +363,7 @@ final class Namespace {
             return;
         }
         Entry replaced = doc.volumes.get(t.name());
-        if (replaced != null) {
+        if (replaced != null && !orphanIfOpen(replaced.id)) {
             pool.delete(replaced.id);
         }
         switch (f.kind()) {
@@ -318,25 +372,66 @@ final class Namespace {
             default -> lost.remove(e.id);
         }
         e.mode |= 0200;
+        e.ctimeNs = Catalog.nowNs();
         doc.volumes.put(t.name(), e);
         commits.mark();
     }
 
     synchronized void chmod(String path, int mode) {
-        Entry e = entry(FsPath.parse(path));
-        requireNames();
+        Entry e = changeableEntry(path, "mode");
         e.mode = mode & 07777;
+        e.ctimeNs = Catalog.nowNs();
         commits.mark();
     }
 
-    synchronized boolean setMtime(String path, long millis) {
+    /** chown: -1 leaves that id as it is. Who may change what is the kernel's decision (default_permissions). */
+    synchronized void chown(String path, long uid, long gid, long mountUid, long mountGid) {
+        Entry e = changeableEntry(path, "owner");
+        if (uid != -1) {
+            e.uid = uid;
+        } else if (e.uid == -1) {
+            e.uid = mountUid;                          // record who owned it before, now that the group changes
+        }
+        if (gid != -1) {
+            e.gid = gid;
+        } else if (e.gid == -1) {
+            e.gid = mountGid;
+        }
+        e.ctimeNs = Catalog.nowNs();
+        commits.mark();
+    }
+
+    /**
+     * utimensat: {@link Times#OMIT} leaves a time as it is, {@link Times#NOW} sets the clock; ctime becomes now.
+     * Returns false for a directory (their times are not kept: nothing to change, nothing to commit).
+     */
+    synchronized boolean setTimes(String path, long atimeNs, long mtimeNs) {
         FsPath p = FsPath.parse(path);
         if (p.isDirectory()) {
             return false;
         }
-        entry(p).mtime = millis;
+        Entry e = changeableEntry(path, "times");
+        long now = Catalog.nowNs();
+        if (atimeNs != Times.OMIT) {
+            e.atimeNs = atimeNs == Times.NOW ? now : atimeNs;
+        }
+        if (mtimeNs != Times.OMIT) {
+            e.mtimeNs = mtimeNs == Times.NOW ? now : mtimeNs;
+        }
+        e.ctimeNs = now;
         commits.mark();
         return true;
+    }
+
+    /** The entry of a volume or lost device whose attributes may change: a snapshot's members are read-only. */
+    private Entry changeableEntry(String path, String what) {
+        FsPath p = FsPath.parse(path);
+        Entry e = entry(p);
+        requireNames();
+        if (p.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only: their " + what + " cannot change");
+        }
+        return e;
     }
 
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
@@ -356,7 +451,7 @@ final class Namespace {
             dev = pool.device(e.id);
             grew = e.growTo(size);
             if (grew) {
-                e.mtime = System.currentTimeMillis();
+                e.dataChanged(Catalog.nowNs());
                 commits.mark();
             }
         }
@@ -369,7 +464,7 @@ final class Namespace {
             dev.discard(size, blockEnd - size);
             synchronized (this) {
                 e.shrinkTo(size);
-                e.mtime = System.currentTimeMillis();
+                e.dataChanged(Catalog.nowNs());
                 commits.mark();
             }
         }
@@ -382,7 +477,37 @@ final class Namespace {
         if (write && ro) {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
         }
-        return new Handle(pool.device(e.id), e, ro);
+        Handle h = new Handle(pool.device(e.id), e, ro);
+        openHandles.merge(e.id, 1, Integer::sum);
+        return h;
+    }
+
+    /**
+     * Closes a handle (once; later calls do nothing). The last close of an orphan deletes its device: its id stays
+     * in the catalog's orphans until the delete is done, so a crash in between frees it at the next open.
+     */
+    void release(Handle h) {
+        if (!h.close()) {
+            return;
+        }
+        long id = h.device.id();
+        synchronized (this) {
+            if (openHandles.merge(id, -1, Integer::sum) > 0) {
+                return;
+            }
+            openHandles.remove(id);
+            if (!doc.orphans.contains(id)) {
+                return;
+            }
+        }
+        try {
+            pool.delete(id);                           // outside the monitor, as unlink deletes
+        } finally {
+            synchronized (this) {
+                doc.orphans.remove(id);
+                commits.mark();
+            }
+        }
     }
 
     /**

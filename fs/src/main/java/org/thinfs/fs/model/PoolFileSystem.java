@@ -32,7 +32,9 @@ public final class PoolFileSystem implements Closeable {
     private final CatalogCommit commits;
 
     /** Attributes of a path. */
-    public record Attr(boolean directory, long size, long bytesUsed, int mode, long mtimeMillis, int nlink) {
+    /** Attributes of a path; uid and gid -1 mean the mounting user's, times are nanoseconds since the epoch. */
+    public record Attr(boolean directory, long size, long bytesUsed, int mode, long uid, long gid, long atimeNs,
+                       long mtimeNs, long ctimeNs, int nlink) {
     }
 
     /** An open volume. */
@@ -41,10 +43,17 @@ public final class PoolFileSystem implements Closeable {
         final Entry entry;
         final boolean readOnly;
 
+        private final java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+
         Handle(ThinDevice device, Entry entry, boolean readOnly) {
             this.device = device;
             this.entry = entry;
             this.readOnly = readOnly;
+        }
+
+        /** Marks the handle closed; true the first time only. */
+        boolean close() {
+            return open.compareAndSet(true, false);
         }
 
         public boolean readOnly() {
@@ -53,7 +62,8 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /** Space of the pool for statfs, in bytes. */
-    public record Space(long total, long free, long blockSize) {
+    /** Space of the pool for statfs, in bytes, and its files: thin devices in use and the most it can have. */
+    public record Space(long total, long free, long blockSize, long files, long maxFiles) {
     }
 
     private PoolFileSystem(ThinPool pool, Namespace names) {
@@ -83,9 +93,14 @@ public final class PoolFileSystem implements Closeable {
         return names.list(path);
     }
 
-    /** Creates an empty volume (size 0) at a top-level name. */
+    /** Creates an empty volume (size 0) at a top-level name, owned by the mounting user. */
     public void createVolume(String path, int mode) {
-        names.createVolume(path, mode);
+        createVolume(path, mode, -1, -1);
+    }
+
+    /** Creates an empty volume (size 0) at a top-level name, owned by {@code uid}:{@code gid}. */
+    public void createVolume(String path, int mode, long uid, long gid) {
+        names.createVolume(path, mode, uid, gid);
         commits.commitChange();
     }
 
@@ -135,10 +150,23 @@ public final class PoolFileSystem implements Closeable {
         commits.commitChange();
     }
 
-    public void setMtime(String path, long millis) {
-        if (names.setMtime(path, millis)) {
+    /**
+     * utimensat: each time in nanoseconds since the epoch, or {@link Times#NOW} / {@link Times#OMIT}. Snapshot
+     * volumes refuse with EROFS.
+     */
+    public void setTimes(String path, long atimeNs, long mtimeNs) {
+        if (names.setTimes(path, atimeNs, mtimeNs)) {
             commits.commitChange();
         }
+    }
+
+    /**
+     * chown; -1 leaves an id unchanged. {@code mountUid}/{@code mountGid} stand for an owner not recorded yet. The
+     * kernel has checked who may do it (default_permissions); snapshot volumes refuse with EROFS.
+     */
+    public void chown(String path, long uid, long gid, long mountUid, long mountGid) {
+        names.chown(path, uid, gid, mountUid, mountGid);
+        commits.commitChange();
     }
 
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
@@ -169,8 +197,23 @@ public final class PoolFileSystem implements Closeable {
 
     // ---------------------------------------------------------------- data
 
+    /** Opens a volume; every handle is given back with {@link #release}. */
     public Handle open(String path, boolean write) {
         return names.open(path, write);
+    }
+
+    /**
+     * Closes a handle (a second call does nothing). The last close of a volume removed while open frees its
+     * blocks, as a file system frees an unlinked file's.
+     */
+    public void release(Handle h) {
+        names.release(h);
+    }
+
+    /** Records that a bulk tool (import-diff) changed an open volume's bytes: its mtime and ctime move. */
+    public void dataChanged(Handle h) {
+        h.entry.dataChanged(Catalog.nowNs());
+        commits.mark();
     }
 
     /** Reads up to dst.remaining() bytes at {@code offset}, stopping at the volume's end; returns bytes read. */
@@ -214,9 +257,22 @@ public final class PoolFileSystem implements Closeable {
         commits.commit();
     }
 
-    /** fsync: everything acknowledged so far becomes durable. */
+    /** fsync: everything acknowledged so far becomes durable, the volumes' times too. */
     public void sync() throws IOException {
-        commits.sync();
+        commits.sync(true);
+    }
+
+    /**
+     * fdatasync (and NBD's FLUSH): everything acknowledged so far becomes durable and readable after a crash; a
+     * time that alone changed (a write in place) waits for the next commit, as fdatasync leaves mtime.
+     */
+    public void syncData() throws IOException {
+        commits.sync(false);
+    }
+
+    /** Times changed (writes in place) that no commit stored yet: fsync, close or the next commit store them. */
+    public boolean timesPending() {
+        return commits.timesPending();
     }
 
     public boolean isDirty() {
@@ -255,7 +311,7 @@ public final class PoolFileSystem implements Closeable {
     public void close() throws IOException {
         try {
             if (!pool.isReadOnly()) {
-                commit();
+                commits.commitAll();
             }
         } finally {
             pool.close();

@@ -59,8 +59,11 @@ final class VolumeIo {
         // A write in place changes neither mappings nor the catalog: no commit is due for it (fsync flushes its
         // data through sync()), so a steady overwrite workload is not fsynced every commit interval.
         boolean grew = h.entry.extendTo(end);
+        h.entry.dataChanged(Catalog.nowNs());
         if (grew || mapped > 0) {
             commits.mark();
+        } else {
+            commits.touch();
         }
     }
 
@@ -126,6 +129,7 @@ final class VolumeIo {
             throw new FsException(Code.ENOENT, "the volume was deleted");
         }
         out.entry.extendTo(outOffset + n);
+        out.entry.dataChanged(Catalog.nowNs());
         commits.mark();
         return n;
     }
@@ -139,12 +143,14 @@ final class VolumeIo {
         if (end > offset) {
             h.device.discard(offset, end - offset);
         }
+        h.entry.dataChanged(Catalog.nowNs());
         commits.mark();
     }
 
     PoolFileSystem.Space space() {
         PoolUsage u = pool.usage();
         long total = u.dataBlocks() * u.dataBlockSize();
-        return new PoolFileSystem.Space(total, (u.dataBlocks() - u.dataBlocksUsed()) * u.dataBlockSize(), u.dataBlockSize());
+        return new PoolFileSystem.Space(total, (u.dataBlocks() - u.dataBlocksUsed()) * u.dataBlockSize(),
+                u.dataBlockSize(), pool.deviceIds().size(), org.thinfs.core.format.Layout.MAX_THIN_DEVICE_ID + 1);
     }
 }

@@ -38,7 +38,11 @@ final class NbdConnection implements Runnable {
             NbdExports.Export e = negotiate();
             if (e != null) {
                 LOG.info("nbd: serving {} ({} bytes{})", e.name(), e.size(), e.readOnly() ? ", read-only" : "");
-                new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation).run();
+                try {
+                    new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation).run();
+                } finally {
+                    exports.fs().release(e.handle());
+                }
             }
         } catch (EOFException e) {
             LOG.debug("nbd: client went away during negotiation");
@@ -84,7 +88,12 @@ final class NbdConnection implements Runnable {
                     }
                     ByteBuffer r = ByteBuffer.allocate(noZeroes ? 10 : 134);
                     r.putLong(e.size()).putShort((short) transmissionFlags(e));
-                    Wire.writeAll(ch, r.position(r.capacity()).flip());
+                    try {
+                        Wire.writeAll(ch, r.position(r.capacity()).flip());
+                    } catch (IOException | RuntimeException gone) {
+                        exports.fs().release(e.handle());
+                        throw gone;
+                    }
                     structured = false;
                     baseAllocation = false;
                     return e;
@@ -118,6 +127,9 @@ final class NbdConnection implements Runnable {
                     if (e != null && opt == Nbd.OPT_GO) {
                         return e;
                     }
+                    if (e != null) {
+                        exports.fs().release(e.handle());  // NBD_OPT_INFO only looked
+                    }
                 }
                 default -> error(opt, Nbd.REP_ERR_UNSUP, "option " + opt + " is not supported");
             }
@@ -143,13 +155,18 @@ final class NbdConnection implements Runnable {
             error(opt, Nbd.REP_ERR_UNKNOWN, "no export named " + name);
             return null;
         }
-        ByteBuffer ex = ByteBuffer.allocate(12);
-        ex.putShort((short) Nbd.INFO_EXPORT).putLong(e.size()).putShort((short) transmissionFlags(e));
-        reply(opt, Nbd.REP_INFO, ex.flip());
-        ByteBuffer bs = ByteBuffer.allocate(14);
-        bs.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(1).putInt(preferredBlock).putInt(Nbd.MAX_PAYLOAD);
-        reply(opt, Nbd.REP_INFO, bs.flip());
-        reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+        try {
+            ByteBuffer ex = ByteBuffer.allocate(12);
+            ex.putShort((short) Nbd.INFO_EXPORT).putLong(e.size()).putShort((short) transmissionFlags(e));
+            reply(opt, Nbd.REP_INFO, ex.flip());
+            ByteBuffer bs = ByteBuffer.allocate(14);
+            bs.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(1).putInt(preferredBlock).putInt(Nbd.MAX_PAYLOAD);
+            reply(opt, Nbd.REP_INFO, bs.flip());
+            reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+        } catch (IOException | RuntimeException gone) {
+            exports.fs().release(e.handle());
+            throw gone;
+        }
         return e;
     }
 

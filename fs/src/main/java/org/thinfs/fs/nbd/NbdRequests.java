@@ -115,7 +115,7 @@ final class NbdRequests {
 
     private void sync() {
         try {
-            fs.sync();
+            fs.syncData();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -106,11 +106,16 @@ class PoolFileSystemSyncTest {
             int before = data.flushes.get();
             fs.write(h, 100, ByteBuffer.wrap(new byte[]{1, 2, 3}));
             assertFalse(fs.isDirty(), "a write into a mapped block changes no metadata");
+            assertTrue(fs.timesPending(), "only the volume's mtime changed, in memory");
             fs.commit();
-            assertEquals(before, data.flushes.get(), "the periodic commit has nothing to do");
-            fs.sync();
-            assertEquals(before + 1, data.flushes.get(), "fsync still makes the in-place write durable");
+            assertEquals(before, data.flushes.get(), "the periodic commit has nothing to do for a time alone");
+            fs.syncData();
+            assertEquals(before + 1, data.flushes.get(), "fdatasync still makes the in-place write durable");
             assertEquals(committed, pool.transactionId(), "and needs no metadata commit");
+            fs.sync();
+            assertEquals(committed + 1, pool.transactionId(), "fsync stores the mtime too");
+            assertFalse(fs.timesPending());
+            committed = pool.transactionId();
 
             fs.write(h, 8L * BLOCK, ByteBuffer.wrap(new byte[]{9}));
             assertTrue(fs.isDirty(), "growing the volume changes the catalog (and provisions a block)");
