@@ -13,10 +13,10 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Verify a pool's metadata, as thin_check does.",
-        description = {"Verify metadata: checksums, btree structure, every reference count of both space maps,",
-                "device details against mappings. Exit 0 when clean, 1 when a problem is found.",
+        description = {"Verify metadata: checksums, btree structure, every reference count of both space maps, "
+                + "device details against mappings. Exit 0 when clean, 1 when a problem is found.",
                 "Shows a progress bar on a terminal for large metadata."})
 final class CheckCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL|METADATA")

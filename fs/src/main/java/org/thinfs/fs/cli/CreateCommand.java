@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 
-@Command(name = "create", mixinStandardHelpOptions = true,
+@Command(name = "create", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Make a new pool directory holding a metadata file and a sparse data file.")
 final class CreateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL", description = "Directory to create.")

@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "delta", mixinStandardHelpOptions = true,
+@Command(name = "delta", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Block ranges that differ between two devices or snapshots (as thin_delta): the base of "
                 + "incremental backups.")
 final class DeltaCommand implements Callable<Integer> {

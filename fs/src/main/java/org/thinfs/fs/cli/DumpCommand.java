@@ -16,7 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "dump", mixinStandardHelpOptions = true,
+@Command(name = "dump", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Print a pool's devices and mappings: thin_dump's XML (thin_restore accepts it) or JSON.")
 final class DumpCommand implements Callable<Integer> {
     enum Format { xml, json }

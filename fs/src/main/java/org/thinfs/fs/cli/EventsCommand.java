@@ -7,10 +7,10 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "events", mixinStandardHelpOptions = true,
+@Command(name = "events", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Stream a mounted pool's events as JSON lines.",
-        description = {"One JSON object per line: threshold, extended, out-of-space, read-only, needs-check,",
-                "commit-failed (docs/CONTROL.md). Runs until interrupted or the pool is unmounted."})
+        description = "One JSON object per line: threshold, extended, out-of-space, read-only, needs-check, "
+                + "commit-failed (docs/CONTROL.md). Runs until interrupted or the pool is unmounted.")
 final class EventsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

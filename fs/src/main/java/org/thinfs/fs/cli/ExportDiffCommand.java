@@ -12,10 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "export-diff", mixinStandardHelpOptions = true,
+@Command(name = "export-diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Write the changes between two volumes or snapshots as a diff stream.",
-        description = {"Write what turns volume A into volume B (changed blocks with their data, and unmapped",
-                "ranges) as a checksummed stream; A may be '-' for a full export. Format: core/.../diff/DiffFormat."})
+        description = "Write what turns volume A into volume B (changed blocks with their data, and unmapped "
+                + "ranges) as a checksummed stream; A may be '-' for a full export. Format: core/.../diff/DiffFormat.")
 final class ExportDiffCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

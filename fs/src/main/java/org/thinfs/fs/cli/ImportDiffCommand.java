@@ -11,10 +11,10 @@ import java.nio.file.StandardCopyOption;
 import org.thinfs.core.diff.RbdDiff;
 import java.util.concurrent.Callable;
 
-@Command(name = "import-diff", mixinStandardHelpOptions = true,
+@Command(name = "import-diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Apply a diff stream to a volume of an unmounted pool.",
-        description = {"Apply an export-diff stream to a volume of an unmounted pool (the volume is created when",
-                "missing). The whole stream is verified before anything is written."})
+        description = "Apply an export-diff stream to a volume of an unmounted pool (the volume is created when "
+                + "missing). The whole stream is verified before anything is written.")
 final class ImportDiffCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

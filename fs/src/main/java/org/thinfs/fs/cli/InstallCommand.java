@@ -22,18 +22,18 @@ import java.util.zip.ZipFile;
  * the picocli model, and a systemd template unit, under a prefix; {@link InstalledFiles} keeps the record that makes
  * it idempotent and {@code thinfs uninstall} exact.
  */
-@Command(name = "install", mixinStandardHelpOptions = true,
+@Command(name = "install", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Install thinfs, its mount helper, man pages, completion and systemd unit.",
-        description = {"Install thinfs as a system tool: PREFIX/bin/thinfs, the mount helper SBIN/mount.fuse.thinfs",
-                "(for 'mount -t fuse.thinfs' and fstab), man pages, bash completion and the systemd unit",
-                "thinfs@.service. Run again to update; refuses to overwrite files it did not install."})
+        description = "Install thinfs as a system tool: PREFIX/bin/thinfs, the mount helper SBIN/mount.fuse.thinfs "
+                + "(for 'mount -t fuse.thinfs' and fstab), man pages, bash completion and the systemd unit "
+                + "thinfs@.service. Run again to update; refuses to overwrite files it did not install.")
 final class InstallCommand implements Callable<Integer> {
     @Option(names = "--prefix", defaultValue = "/usr/local", description = "Where to install (default: ${DEFAULT-VALUE}).")
     Path prefix;
 
     @Option(names = "--sbin-dir", defaultValue = "/sbin",
-            description = {"Where the mount helper goes (default: ${DEFAULT-VALUE}, the only place mount(8) looks",
-                    "for helpers)."})
+            description = "Where the mount helper goes (default: ${DEFAULT-VALUE}, the only place mount(8) looks "
+                    + "for helpers).")
     Path sbinDir;
 
     @Override

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "ls", mixinStandardHelpOptions = true,
+@Command(name = "ls", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Per device: mapped, exclusive and shared blocks (as thin_ls), with names from the catalog.")
 final class LsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL|METADATA")

@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /** The {@code thinfs} command. Errors reach the user as one sentence on stderr and a non-zero exit code. */
-@Command(name = "thinfs", mixinStandardHelpOptions = true, version = "thinfs 0.1.0",
+@Command(name = "thinfs", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, version = "thinfs 0.1.0",
         description = "A thin-provisioning pool in user space, dm-thin compatible, mounted with FUSE.",
         subcommands = {UpCommand.class, CreateCommand.class, MountCommand.class, UmountCommand.class,
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
@@ -35,7 +35,7 @@ public final class Main implements Runnable {
             System.setProperty("thinfs.debug", "true");
             args = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         }
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println(oneLine("thinfs " + cmd.getCommandName() + ": " + sentence(e)));
             if (Boolean.getBoolean("thinfs.debug")) {
@@ -50,6 +50,15 @@ public final class Main implements Runnable {
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The command tree. Help is wrapped by picocli to the terminal's width (80 columns when there is no terminal):
+     * every command asks for that in its {@code @Command}, picocli's own {@code help} subcommand gets it here; and
+     * lines break at spaces only ({@link SpaceWrappedHelp}), never inside a path or a name.
+     */
+    static CommandLine commandLine() {
+        return new CommandLine(new Main()).setUsageHelpAutoWidth(true).setHelpFactory(SpaceWrappedHelp.FACTORY);
     }
 
     /** An error is one line: control characters a user typed (or a file name holds) are shown escaped. */

@@ -10,11 +10,11 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "metadata-snap", mixinStandardHelpOptions = true,
+@Command(name = "metadata-snap", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Hold or release the pool's metadata snapshot.",
-        description = {"hold: keep a copy of the committed metadata that 'thin_dump -m POOL/metadata' and",
-                "'thinfs dump -m POOL' read while the pool goes on working (dm-thin's reserve_metadata_snap);",
-                "it survives remounts. release: drop it (release_metadata_snap). Mounted or not."})
+        description = "hold: keep a copy of the committed metadata that 'thin_dump -m POOL/metadata' and "
+                + "'thinfs dump -m POOL' read while the pool goes on working (dm-thin's reserve_metadata_snap); "
+                + "it survives remounts. release: drop it (release_metadata_snap). Mounted or not.")
 final class MetadataSnapCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

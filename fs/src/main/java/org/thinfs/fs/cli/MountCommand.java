@@ -23,10 +23,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "mount", mixinStandardHelpOptions = true,
+@Command(name = "mount", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Mount a pool with FUSE.",
-        description = {"Mount a pool. Runs in the background unless --foreground; unmount with 'thinfs umount',",
-                "'fusermount -u' or SIGTERM: each commits and closes the pool.",
+        description = {"Mount a pool. Runs in the background unless --foreground; unmount with 'thinfs umount', "
+                + "'fusermount -u' or SIGTERM: each commits and closes the pool.",
                 "A pool made by the kernel or LVM: thinfs mount --metadata FILE --data FILE --block-size N MOUNTPOINT"})
 final class MountCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(MountCommand.class);
@@ -36,10 +36,11 @@ final class MountCommand implements Callable<Integer> {
     List<Path> paths;
 
     @Option(names = "-o", split = ",", paramLabel = "OPTIONS",
-            description = {"Mount options, as mount(8) and fstab pass them: FUSE's (allow_other, off by default; ro;",
-                    "default_permissions...), thinfs's settings as NAME=VALUE or x-thinfs.NAME=VALUE (commit-interval,",
-                    "metadata-cache, fuse-threads, max-request; they override the flags), and mount(8)'s own",
-                    "(defaults, noauto, _netdev, x-systemd.*), which are ignored. Anything else is refused."})
+            description = "Mount options, as mount(8) and fstab pass them: FUSE's (allow_other, off by default; ro; "
+                    + "default_permissions...), thinfs's settings as NAME=VALUE or x-thinfs.NAME=VALUE "
+                    + "(commit-interval, metadata-cache, fuse-threads, max-request; they override the flags), and "
+                    + "mount(8)'s own (defaults, noauto, _netdev, x-systemd.*), which are ignored. Anything else is "
+                    + "refused.")
     List<String> options = new ArrayList<>();
 
     @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")
@@ -50,8 +51,8 @@ final class MountCommand implements Callable<Integer> {
     Duration commitInterval;
 
     @Option(names = "--metadata-cache", defaultValue = "64M", converter = Sizes.class,
-            description = {"Metadata blocks kept in memory (default: ${DEFAULT-VALUE}). The daemon's heap is sized",
-                    "from it and the pool's size unless THINFS_JAVA_OPTS is set."})
+            description = "Metadata blocks kept in memory (default: ${DEFAULT-VALUE}). The daemon's heap is sized "
+                    + "from it and the pool's size unless THINFS_JAVA_OPTS is set.")
     long metadataCache;
 
     @Option(names = "--fuse-threads", defaultValue = "16",
@@ -59,8 +60,8 @@ final class MountCommand implements Callable<Integer> {
     int fuseThreads;
 
     @Option(names = "--max-request", defaultValue = "1M", converter = Sizes.class,
-            description = {"Largest read or write the kernel sends in one FUSE request, 128K to 1M (default:",
-                    "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K)."})
+            description = "Largest read or write the kernel sends in one FUSE request, 128K to 1M (default: "
+                    + "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K).")
     long maxRequest;
 
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
@@ -70,13 +71,13 @@ final class MountCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--block-size", converter = Sizes.class,
-            description = {"Data block size of a foreign pool, in bytes or in 512-byte sectors as dmsetup gives it",
-                    "(128 = 64 KiB); read from the superblock when not given, refused when it does not match."})
+            description = "Data block size of a foreign pool, in bytes or in 512-byte sectors as dmsetup gives it "
+                    + "(128 = 64 KiB); read from the superblock when not given, refused when it does not match.")
     Long blockSize;
 
     @Option(names = "--nbd", paramLabel = "ADDRESS",
-            description = {"Also serve the volumes over NBD: unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a",
-                    "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only)."})
+            description = "Also serve the volumes over NBD: unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a "
+                    + "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only).")
     List<String> nbd = new ArrayList<>();
 
     /** The -o list sorted (MountOptions), once per call. */

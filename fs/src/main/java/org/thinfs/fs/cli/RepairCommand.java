@@ -8,10 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "repair", mixinStandardHelpOptions = true,
+@Command(name = "repair", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Rebuild damaged metadata into a new file, as thin_repair does.",
-        description = {"Rebuild metadata from what can still be read (as thin_repair) into a NEW file; the input is",
-                "never written. Damaged subtrees are skipped and reported. Then swap the files by hand."})
+        description = "Rebuild metadata from what can still be read (as thin_repair) into a NEW file; the input is "
+                + "never written. Damaged subtrees are skipped and reported. Then swap the files by hand.")
 final class RepairCommand implements Callable<Integer> {
     @Option(names = {"-i", "--input"}, required = true, description = "Damaged metadata (a pool directory or file).")
     Path input;

@@ -15,10 +15,10 @@ import picocli.CommandLine.Parameters;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "resize", mixinStandardHelpOptions = true,
+@Command(name = "resize", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Grow a pool's data or metadata space.",
-        description = {"Grow a pool's data or metadata space, mounted or not; done (and committed) when the command",
-                "returns. Shrinking is refused: blocks past the end may be in use."})
+        description = "Grow a pool's data or metadata space, mounted or not; done (and committed) when the command "
+                + "returns. Shrinking is refused: blocks past the end may be in use.")
 final class ResizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "restore", mixinStandardHelpOptions = true,
+@Command(name = "restore", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Write new metadata from thin_dump's XML (the output file must exist and be large enough).")
 final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-i", "--input"}, required = true, description = "XML dump to read.")

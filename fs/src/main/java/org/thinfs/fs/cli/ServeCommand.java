@@ -24,11 +24,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Serve a pool's volumes over NBD, without FUSE.",
-        description = {"For hosts or containers without /dev/fuse: the same daemon as mount (control socket,",
-                "autoextend, events) with NBD as its only front end. Runs in the background unless --foreground;",
-                "stop it with 'thinfs umount POOL' or SIGTERM, which commit and close the pool."})
+        description = "For hosts or containers without /dev/fuse: the same daemon as mount (control socket, "
+                + "autoextend, events) with NBD as its only front end. Runs in the background unless --foreground; "
+                + "stop it with 'thinfs umount POOL' or SIGTERM, which commit and close the pool.")
 final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
@@ -36,8 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     Path dir;
 
     @Option(names = "--nbd", required = true, paramLabel = "ADDRESS",
-            description = {"unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a host is given); may be given",
-                    "more than once."})
+            description = "unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a host is given); may be given "
+                    + "more than once.")
     List<String> nbd = new ArrayList<>();
 
     @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")

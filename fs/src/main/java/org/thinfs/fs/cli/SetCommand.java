@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "set", mixinStandardHelpOptions = true,
+@Command(name = "set", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Change a pool's space policy.",
         description = {"NAME=VALUE settings, kept with the pool and shown by status; a mounted pool applies them at once:",
                 "  autoextend-threshold=PERCENT  grow a space when this much of it is used (50-100; 100 = off)",

@@ -12,10 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "snapshot", mixinStandardHelpOptions = true,
+@Command(name = "snapshot", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Take a snapshot set of a pool's volumes.",
-        description = {"The same atomic snapshot set as 'mkdir snapshots/NAME' in the mount: of every volume, or only",
-                "of the volumes named. Committed before the command returns, mounted or not."})
+        description = "The same atomic snapshot set as 'mkdir snapshots/NAME' in the mount: of every volume, or only "
+                + "of the volumes named. Committed before the command returns, mounted or not.")
 final class SnapshotCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;

@@ -17,10 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "status", mixinStandardHelpOptions = true,
+@Command(name = "status", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Show a pool's space, volumes and snapshots.",
-        description = {"Space used and free, volumes, snapshots and unnamed devices of a pool, its space policy and",
-                "its warnings. Live from the daemon when the pool is mounted; from the last commit when it is not."})
+        description = "Space used and free, volumes, snapshots and unnamed devices of a pool, its space policy and "
+                + "its warnings. Live from the daemon when the pool is mounted; from the last commit when it is not.")
 final class StatusCommand implements Callable<Integer> {
     static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);

@@ -9,7 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-@Command(name = "umount", mixinStandardHelpOptions = true,
+@Command(name = "umount", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = {"Unmount a pool and wait until the daemon has committed and closed it.",
                 "Given a pool directory served with 'thinfs serve', stops that daemon the same way."})
 final class UmountCommand implements Callable<Integer> {

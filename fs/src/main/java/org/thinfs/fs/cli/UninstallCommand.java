@@ -7,10 +7,10 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code thinfs uninstall}: removes exactly what {@code thinfs install} recorded under the prefix. */
-@Command(name = "uninstall", mixinStandardHelpOptions = true,
+@Command(name = "uninstall", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Remove what thinfs install put in place.",
-        description = {"Remove what 'thinfs install' put under PREFIX (and its mount helper), nothing else; files",
-                "changed since they were installed are kept and named. Pools are never touched."})
+        description = "Remove what 'thinfs install' put under PREFIX (and its mount helper), nothing else; files "
+                + "changed since they were installed are kept and named. Pools are never touched.")
 final class UninstallCommand implements Callable<Integer> {
     @Option(names = "--prefix", defaultValue = "/usr/local", description = "Where thinfs was installed (default: ${DEFAULT-VALUE}).")
     Path prefix;

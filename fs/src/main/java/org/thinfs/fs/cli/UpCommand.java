@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-@Command(name = "up", mixinStandardHelpOptions = true,
+@Command(name = "up", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "The quick start: install libfuse2 if missing, create ./pool if absent, mount it on ./mnt.")
 final class UpCommand implements Callable<Integer> {
     @Option(names = "--pool", defaultValue = "pool", description = "Pool directory (default: ${DEFAULT-VALUE}).")
