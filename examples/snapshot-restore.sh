@@ -46,6 +46,7 @@ demo() {
     echo "live now:     $(head -c 22 "$mnt/demo-vol" | tr -d '\0')"
     restore "$first" demo-vol
     echo "after restore: $(head -c 22 "$mnt/demo-vol" | tr -d '\0')"
+    [ "$(head -c 9 "$mnt/demo-vol")" = "version 1" ] || { echo "restore did not roll back" >&2; exit 1; }
     nightly
     prune 1
     rm -f "$mnt/demo-vol"
