@@ -161,7 +161,8 @@ final class ReadmeExamples {
 
     /**
      * The runnable usage lines of an example script's header: comment lines {@code #   examples/NAME.sh MOUNTPOINT
-     * WORD...} whose arguments after MOUNTPOINT are literal (no upper-case placeholder such as VOL). Each becomes a
+     * [word...]} whose arguments after MOUNTPOINT are literal lower-case words separated by single spaces (no
+     * placeholder such as VOL), followed by nothing or by two or more spaces and a description. Each becomes a
      * command with MOUNTPOINT replaced by {@code mountpoint} (a shell word).
      */
     static List<Step> usageInvocations(String path, String script, String mountpoint) {
