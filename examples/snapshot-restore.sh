@@ -15,6 +15,10 @@ shift 2
 
 nightly() {
     local name="nightly-$(date +%Y%m%d-%H%M%S)"
+    while [ -e "$mnt/snapshots/$name" ]; do   # one already this second: take the next second's name
+        sleep 0.2
+        name="nightly-$(date +%Y%m%d-%H%M%S)"
+    done
     sync                                  # make what the volumes' users wrote durable first
     mkdir "$mnt/snapshots/$name"
     echo "took snapshots/$name: $(ls "$mnt/snapshots/$name" | tr '\n' ' ')"
