@@ -76,28 +76,41 @@ class ReadmeExamplesIT {
         assertEquals(steps.size(), o.stepsRun());
     }
 
-    /** Lazy unmounts of every mount below {@code dir} (deepest first) and loop devices backed by files below it. */
+    /**
+     * Lazy unmounts of every mount below {@code dir} or of a loop device backed by a file below it (an example killed
+     * by the timeout leaves its own), loop devices first, deepest first; then detaches those loop devices.
+     */
     static void unmountEverythingUnder(Path dir) throws Exception {
-        List<String> mounts = new ArrayList<>();
+        String below = dir + "/";   // not a sibling such as /tmp/junit12 of /tmp/junit1
+        Path cwd = dir.getParent();
+        List<String> loops = new ArrayList<>();
+        Sh.Result list = Sh.run(cwd, List.of("losetup", "--list", "--noheadings", "-O", "NAME,BACK-FILE"));
+        for (String line : list.out().split("\n")) {
+            String[] f = line.trim().split("\\s+", 2);
+            if (f.length == 2 && f[1].startsWith(below)) {
+                loops.add(f[0]);
+            }
+        }
+        List<String> onLoops = new ArrayList<>();
+        List<String[]> mounts = new ArrayList<>();   // {where, type}
         for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
             String[] f = line.split(" ");
             String where = f[1].replace("\\040", " ");
-            if (where.startsWith(dir.toString())) {
-                mounts.add(f[2].startsWith("fuse") ? "F" + where : "K" + where);
+            if (loops.contains(f[0])) {
+                onLoops.add(where);
+            } else if (where.startsWith(below)) {
+                mounts.add(new String[] {where, f[2]});
             }
         }
-        mounts.sort(Comparator.comparingInt(String::length).reversed());
-        for (String m : mounts) {
-            String where = m.substring(1);
-            Sh.run(dir.getParent(), m.charAt(0) == 'F' ? List.of("fusermount", "-u", "-z", where)
-                    : List.of("umount", "-l", where));
+        mounts.sort(Comparator.comparingInt((String[] m) -> m[0].length()).reversed());
+        for (String where : onLoops) {
+            Sh.run(cwd, List.of("umount", "-l", where));
         }
-        Sh.Result loops = Sh.run(dir.getParent(), List.of("losetup", "--list", "--noheadings", "-O", "NAME,BACK-FILE"));
-        for (String line : loops.out().split("\n")) {
-            String[] f = line.trim().split("\\s+", 2);
-            if (f.length == 2 && f[1].startsWith(dir.toString())) {
-                Sh.run(dir.getParent(), List.of("losetup", "-d", f[0]));
-            }
+        for (String[] m : mounts) {
+            Sh.run(cwd, m[1].startsWith("fuse") ? List.of("fusermount", "-u", "-z", m[0]) : List.of("umount", "-l", m[0]));
+        }
+        for (String loop : loops) {
+            Sh.run(cwd, List.of("losetup", "-d", loop));
         }
     }
 }
