@@ -36,3 +36,4 @@ snap=$(losetup --find --show --read-only "$mnt/snapshots/before-change/disk1")
 mount -o ro,noload "$snap" "$work/snap"            # noload: do not replay the journal on a read-only device
 echo "live:     $(cat "$work/live/greeting")"
 echo "snapshot: $(cat "$work/snap/greeting")"
+[ "$(cat "$work/snap/greeting")" = "hello from before the snapshot" ] || { echo "the snapshot changed" >&2; exit 1; }

@@ -6,10 +6,11 @@
 #   examples/range-restore.sh MOUNTPOINT range SNAP VOL OFF LEN  restore only bytes [OFF, OFF+LEN) of VOL from SNAP
 #   examples/range-restore.sh MOUNTPOINT demo                    all of the above on a scratch volume
 #
-# cp finds the data with lseek(SEEK_DATA/SEEK_HOLE), which thinfs answers from the mapping tree, and copies inside
-# the pool with copy_file_range(2), which thinfs turns into block sharing: whole blocks aligned on both sides are
-# remapped, not copied, and copy on write afterwards as after a snapshot. (`cp --reflink=always` still fails: FICLONE
-# is an ioctl FUSE does not pass on; plain cp, which calls copy_file_range, shares anyway.)
+# cp finds the data with lseek(SEEK_DATA/SEEK_HOLE), which thinfs answers from the mapping tree, so a backup reads
+# only what the volume holds. Inside the pool, copy_file_range(2) is block sharing: whole blocks aligned on both
+# sides are remapped, not copied, and copy on write afterwards as after a snapshot. GNU cat calls it for any file;
+# GNU cp (9.1) only for a file without holes (a file with holes it reads and writes itself), so restore uses cat and
+# range calls copy_file_range directly. (`cp --reflink=always` fails: FICLONE is an ioctl FUSE does not pass on.)
 set -euo pipefail
 mnt=${1:?usage: $0 MOUNTPOINT backup|restore|range|demo ...}
 cmd=${2:?usage: $0 MOUNTPOINT backup|restore|range|demo ...}
@@ -23,8 +24,9 @@ backup() {
 
 restore() {
     local snap=${1:?snapshot} vol=${2:?volume}
-    # In place: the volume keeps its name, handles and clones; every aligned block is shared with the snapshot.
-    cp --sparse=always "$mnt/snapshots/$snap/$vol" "$mnt/$vol"
+    # In place: the volume keeps its name, handles and clones; every block is shared with the snapshot
+    # (cat calls copy_file_range; cp would copy the data of a volume with holes).
+    cat "$mnt/snapshots/$snap/$vol" > "$mnt/$vol"
     sync "$mnt/$vol"
     echo "restored $vol from snapshots/$snap"
 }
@@ -52,8 +54,13 @@ demo() {
     mkdir "$mnt/snapshots/$vol-before"
     dd if=/dev/zero of="$mnt/$vol" bs=1M count=16 seek=100 conv=notrunc,fsync status=none   # "damage"
     range "$vol-before" "$vol" $((100 << 20)) $((8 << 20))
+    cmp -n $((8 << 20)) "$mnt/$vol" "$mnt/snapshots/$vol-before/$vol" $((100 << 20)) $((100 << 20))
+    local used; used=$(df -B1M --output=used "$mnt" | tail -1)
     restore "$vol-before" "$vol"
-    cmp -n $((128 << 20)) "$mnt/$vol" "$mnt/snapshots/$vol-before/$vol" && echo "identical to the snapshot"
+    cmp -n $((128 << 20)) "$mnt/$vol" "$mnt/snapshots/$vol-before/$vol"
+    echo "identical to the snapshot"
+    # the 16 MiB of zeros are freed and nothing is copied: the pool uses no more than before the restore
+    [ "$(df -B1M --output=used "$mnt" | tail -1)" -le "$used" ] || { echo "restore copied instead of sharing" >&2; exit 1; }
     backup "$vol" "/tmp/$vol.img"
     rm -f "/tmp/$vol.img" "$mnt/$vol"
     rm -r "$mnt/snapshots/$vol-before"

@@ -15,6 +15,10 @@ shift 2
 
 nightly() {
     local name="nightly-$(date +%Y%m%d-%H%M%S)"
+    while [ -e "$mnt/snapshots/$name" ]; do   # one already this second: take the next second's name
+        sleep 0.2
+        name="nightly-$(date +%Y%m%d-%H%M%S)"
+    done
     sync                                  # make what the volumes' users wrote durable first
     mkdir "$mnt/snapshots/$name"
     echo "took snapshots/$name: $(ls "$mnt/snapshots/$name" | tr '\n' ' ')"
@@ -46,6 +50,7 @@ demo() {
     echo "live now:     $(head -c 22 "$mnt/demo-vol" | tr -d '\0')"
     restore "$first" demo-vol
     echo "after restore: $(head -c 22 "$mnt/demo-vol" | tr -d '\0')"
+    [ "$(head -c 9 "$mnt/demo-vol")" = "version 1" ] || { echo "restore did not roll back" >&2; exit 1; }
     nightly
     prune 1
     rm -f "$mnt/demo-vol"
