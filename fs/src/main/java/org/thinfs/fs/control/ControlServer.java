@@ -1,5 +1,6 @@
 package org.thinfs.fs.control;
 
+import org.thinfs.fs.net.ClientThreads;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdk.net.ExtendedSocketOptions;

@@ -2,7 +2,7 @@ package org.thinfs.fs.nbd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.thinfs.fs.control.ClientThreads;
+import org.thinfs.fs.net.ClientThreads;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.Closeable;

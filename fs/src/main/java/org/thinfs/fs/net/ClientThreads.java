@@ -1,4 +1,4 @@
-package org.thinfs.fs.control;
+package org.thinfs.fs.net;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
