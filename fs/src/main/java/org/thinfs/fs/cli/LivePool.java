@@ -35,7 +35,7 @@ final class LivePool {
         return null;
     }
 
-    private static boolean daemonRuns(PoolDir pool) {
+    static boolean daemonRuns(PoolDir pool) {
         try {
             long pid = Long.parseLong(Files.readString(pool.dir().resolve("thinfs.pid")).trim());
             return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);

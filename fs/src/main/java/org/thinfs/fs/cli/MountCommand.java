@@ -80,6 +80,22 @@ final class MountCommand implements Callable<Integer> {
                     + "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only).")
     List<String> nbd = new ArrayList<>();
 
+    /**
+     * A mount point left by a daemon that died (kill -9, OOM): when it is this pool's and no daemon of the pool runs,
+     * it is cleared (a lazy unmount, as fusermount -u -z) and the mount goes on; anything else is named, with the
+     * command that clears it.
+     */
+    private static void clearDeadMount(PoolDir pool, Path mnt) {
+        String source = MountTable.source(mnt).orElse("an unknown source");
+        if (pool == null || !source.equals("thinfs:" + pool.dir()) || LivePool.daemonRuns(pool)) {
+            throw new Main.UsageError(mnt + " is a dead FUSE mount of " + source + " (its daemon is gone): clear it "
+                    + "with 'fusermount -u -z " + mnt + "' and mount again");
+        }
+        DeadMounts.clear(mnt);
+        System.err.println("thinfs: cleared the dead mount of " + pool.dir() + " on " + mnt
+                + " (its daemon had stopped)");
+    }
+
     /** The -o list sorted (MountOptions), once per call. */
     private MountOptions parsedOptions;
 
@@ -95,6 +111,12 @@ final class MountCommand implements Callable<Integer> {
             throw new Main.UsageError("usage: thinfs mount POOL MOUNTPOINT");
         }
         Path mnt = paths.get(paths.size() - 1).toAbsolutePath().normalize();
+        if (DeadMounts.isDead(mnt)) {
+            clearDeadMount(foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize()), mnt);
+        }
+        if (!Files.exists(mnt, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new Main.UsageError("mount point " + mnt + " does not exist: create it first (mkdir " + mnt + ")");
+        }
         if (!Files.isDirectory(mnt)) {
             throw new Main.UsageError("mount point " + mnt + " is not a directory");
         }
@@ -149,6 +171,7 @@ final class MountCommand implements Callable<Integer> {
                 Files.deleteIfExists(pid);
                 throw e;
             }
+            daemon.servedBy("fuse " + mnt);
             try {
                 Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(),
                         Ids.gid(), daemon::close, pool.data());

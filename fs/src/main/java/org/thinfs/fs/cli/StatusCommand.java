@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.thinfs.fs.control.ControlClient;
+import java.nio.file.Path;
+import java.util.List;
 import org.thinfs.fs.control.ControlProtocol;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolSettings;
@@ -52,13 +54,28 @@ final class StatusCommand implements Callable<Integer> {
         }
         try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
             return PoolStatus.of(fs, pool.dir().toAbsolutePath().toString(), false, false,
-                    PoolSettings.read(pool.dir()));
+                    PoolSettings.read(pool.dir()), List.of());
         }
+    }
+
+    /** " (mounted on M, served over NBD at A; live, read-only)", or how the pool was left when not live. */
+    private static String how(PoolStatus s) {
+        if (!s.live()) {
+            return DeadMounts.describe(Path.of(s.pool()));
+        }
+        List<String> ways = new java.util.ArrayList<>();
+        for (String f : s.servedBy() == null ? List.<String>of() : s.servedBy()) {
+            ways.add(f.startsWith("fuse ") ? "mounted on " + f.substring(5) : "served over NBD at " + f.substring(4));
+        }
+        if (ways.isEmpty()) {
+            ways.add("mounted");
+        }
+        return " (" + String.join(", ", ways) + "; live" + (s.readOnly() != null ? ", read-only" : "") + ")";
     }
 
     private static void print(PoolStatus s) {
         long bs = s.dataBlockSize();
-        System.out.printf("pool        %s%s%n", s.pool(), s.live() ? " (mounted; live)" : "");
+        System.out.printf("pool        %s%s%n", s.pool(), how(s));
         System.out.printf("transaction %d, snapshot time %d%s%n", s.transactionId(), s.time(),
                 s.uncommittedChanges() ? ", uncommitted changes" : "");
         System.out.printf("data        %s used of %s (%d%%), %d blocks of %s%n", Sizes.human(s.dataBlocksUsed() * bs),

@@ -49,9 +49,40 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("  du -h " + m + "/vm1; ls -lh " + m + "/vm1          # provisioned vs. virtual size");
         System.out.println("  mkdir " + m + "/snapshots/first                # O(1) snapshot of every volume");
         System.out.println("  ln " + m + "/snapshots/first/vm1 " + m + "/vm1-clone  # writable clone");
-        System.out.println("  ./thinfs status " + Path.of("").toAbsolutePath().relativize(poolDir));
-        System.out.println("  ./thinfs umount " + m);
+        String thinfs = launcher();
+        System.out.println("  " + thinfs + " status " + Path.of("").toAbsolutePath().relativize(poolDir));
+        System.out.println("  " + thinfs + " umount " + m);
         return 0;
+    }
+
+    /**
+     * How the user can run thinfs again from here: ./thinfs in the checkout, its path from anywhere else (the
+     * launcher script says where it is), "thinfs" when installed on the PATH, else java -jar with the jar's path.
+     */
+    static String launcher() {
+        String script = System.getenv("THINFS_LAUNCHER");
+        if (script != null && !script.isEmpty()) {
+            Path p = Path.of(script).toAbsolutePath().normalize();
+            Path here = Path.of("").toAbsolutePath();
+            if (p.getParent().equals(here)) {
+                return "./" + p.getFileName();
+            }
+            for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+                if (!dir.isEmpty() && Path.of(dir, "thinfs").toAbsolutePath().normalize().equals(p)) {
+                    return "thinfs";
+                }
+            }
+            return p.toString();
+        }
+        try {
+            Path jar = Path.of(UpCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (jar.toString().startsWith("/usr/")) {
+                return "thinfs";
+            }
+            return "java -jar " + jar;
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "thinfs";
+        }
     }
 
     private static void ensureLibfuse() throws Exception {

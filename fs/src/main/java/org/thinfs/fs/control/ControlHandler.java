@@ -31,8 +31,11 @@ final class ControlHandler {
     private final PoolFileSystem fs;
     private final Path poolDir;
     private final AutoExtender extender;
+    /** The daemon's front ends, as PoolDaemon records them. */
+    private final List<String> servedBy;
 
-    ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender) {
+    ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender, java.util.List<String> servedBy) {
+        this.servedBy = servedBy;
         this.fs = fs;
         this.poolDir = poolDir;
         this.extender = extender;
@@ -70,7 +73,7 @@ final class ControlHandler {
     }
 
     private ObjectNode status() {
-        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy());
+        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy(), List.copyOf(servedBy));
         ObjectNode r = ControlProtocol.ok();
         r.set("status", ControlProtocol.JSON.valueToTree(s));
         return r;

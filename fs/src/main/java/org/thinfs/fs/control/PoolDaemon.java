@@ -32,7 +32,8 @@ public final class PoolDaemon implements Closeable {
     private final ControlServer server;
     private final List<NbdServer> nbd = new ArrayList<>();
 
-    private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ControlServer server) {
+    private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ControlServer server, List<String> servedBy) {
+        this.servedBy = servedBy;
         this.pool = pool;
         this.timer = timer;
         this.server = server;
@@ -46,12 +47,21 @@ public final class PoolDaemon implements Closeable {
         for (String a : addresses) {
             try {
                 nbd.add(NbdServer.start(a, fs));
+                servedBy.add("nbd " + a);
             } catch (IOException | RuntimeException e) {
                 nbd.forEach(NbdServer::close);
                 nbd.clear();
                 throw new IOException("cannot serve NBD on " + a + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /** How the pool is reached while this daemon runs ("fuse MOUNTPOINT", "nbd ADDRESS"), for status. */
+    private final List<String> servedBy;
+
+    /** Records a front end for status: "fuse MOUNTPOINT" or "nbd ADDRESS". */
+    public void servedBy(String frontEnd) {
+        servedBy.add(frontEnd);
     }
 
     /** Starts serving pool directory {@code dir}'s open file system {@code fs}. */
@@ -63,9 +73,10 @@ public final class PoolDaemon implements Closeable {
         tp.setEventListener(hub::publish);
         tp.setFullHandler(extender);
         ControlServer server;
+        List<String> servedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
         try {
-            server = ControlServer.start(dir.resolve(ControlProtocol.SOCKET), new ControlHandler(fs, dir, extender),
-                    hub);
+            server = ControlServer.start(dir.resolve(ControlProtocol.SOCKET),
+                    new ControlHandler(fs, dir, extender, servedBy), hub);
         } catch (IOException e) {
             tp.setFullHandler(since -> false);
             throw e;
@@ -83,7 +94,7 @@ public final class PoolDaemon implements Closeable {
             }
         }, 0, CHECK_MS, TimeUnit.MILLISECONDS);
         LOG.info("space policy: {}", policy);
-        return new PoolDaemon(tp, timer, server);
+        return new PoolDaemon(tp, timer, server, servedBy);
     }
 
     @Override

@@ -21,12 +21,13 @@ import java.util.Map;
  * @param readOnly            why the pool refuses changes, or null
  * @param heldMetadataRoot    block of the held metadata snapshot ({@code thinfs metadata-snap hold}), 0 when none
  * @param warnings            one sentence per space at or past its threshold, or read-only, or needs check
+ * @param servedBy            how the daemon serves the pool ("fuse MOUNTPOINT", "nbd ADDRESS"); empty when offline
  */
 public record PoolStatus(int version, String pool, boolean mounted, boolean live, long transactionId, int time,
                          long dataBlockSize, long dataBlocks, long dataBlocksUsed, long metadataBlocks,
                          long metadataBlocksUsed, boolean uncommittedChanges, String readOnly, boolean needsCheck,
                          long heldMetadataRoot, Settings settings, List<String> warnings, List<Device> volumes,
-                         Map<String, List<Device>> snapshots, List<Device> lostFound) {
+                         Map<String, List<Device>> snapshots, List<Device> lostFound, List<String> servedBy) {
     public static final int VERSION = 1;
 
     /** One thin device as reported. */
@@ -45,7 +46,8 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
      * Builds the report. {@code policy} is the pool's space policy; {@code live}: the figures are the daemon's own,
      * uncommitted changes and the read-only reason included.
      */
-    public static PoolStatus of(PoolFileSystem fs, String poolName, boolean mounted, boolean live, SpacePolicy policy) {
+    public static PoolStatus of(PoolFileSystem fs, String poolName, boolean mounted, boolean live, SpacePolicy policy,
+                                List<String> servedBy) {
         ThinPool tp = fs.pool();
         PoolUsage u = tp.usage();
         List<Device> volumes = new ArrayList<>();
@@ -82,7 +84,7 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
         return new PoolStatus(VERSION, poolName, mounted, live, u.transactionId(), u.time(), u.dataBlockSize(),
                 u.dataBlocks(), u.dataBlocksUsed(), u.metadataBlocks(), u.metadataBlocksUsed(),
                 live && (fs.isDirty() || tp.hasUncommittedChanges()), readOnly, needsCheck, tp.heldMetadataRoot(),
-                Settings.of(policy), warnings, volumes, snaps, lost);
+                Settings.of(policy), warnings, volumes, snaps, lost, servedBy);
     }
 
     private static void add(List<Device> into, ThinPool tp, String name, Catalog.Entry e) {
