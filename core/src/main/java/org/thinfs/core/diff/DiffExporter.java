@@ -27,6 +27,15 @@ public final class DiffExporter {
      */
     public static Stats export(ThinPool pool, long base, long target, long sizeBytes, OutputStream out)
             throws IOException {
+        return export(pool, base, target, sizeBytes, "", "", out);
+    }
+
+    /**
+     * As {@link #export(ThinPool, long, long, long, OutputStream)}, recording the identities of the base and the
+     * target (see {@link DiffFormat}; empty when there is none).
+     */
+    public static Stats export(ThinPool pool, long base, long target, long sizeBytes, String baseIdentity,
+                               String targetIdentity, OutputStream out) throws IOException {
         MessageDigest sha = sha256();
         DataOutputStream data = new DataOutputStream(new DigestOutputStream(out, sha));
         long bs = pool.dataBlockSize();
@@ -34,6 +43,8 @@ public final class DiffExporter {
         data.writeInt(DiffFormat.VERSION);
         data.writeInt((int) bs);
         data.writeLong(sizeBytes);
+        writeIdentity(data, baseIdentity);
+        writeIdentity(data, targetIdentity);
         ThinDevice dev = pool.device(target);
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(bs * 16, 1 << 20));
         long[] totals = new long[2];
@@ -64,6 +75,15 @@ public final class DiffExporter {
         out.write(sha.digest());
         out.flush();
         return new Stats(totals[0], totals[1]);
+    }
+
+    private static void writeIdentity(DataOutputStream data, String identity) throws IOException {
+        byte[] b = identity.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length > DiffFormat.MAX_IDENTITY) {
+            throw new IllegalArgumentException("identity too long: " + identity);
+        }
+        data.writeShort(b.length);
+        data.write(b);
     }
 
     /** Writes bytes [off, off + len) of {@code dev} to {@code out} through {@code buf} (a heap buffer). */

@@ -20,8 +20,15 @@ public final class DiffImporter {
     private DiffImporter() {
     }
 
-    /** What the stream said about itself. */
-    public record Header(long blockSize, long volumeSize) {
+    /**
+     * What the stream said about itself; the identities are empty when the stream has none (a full stream, a
+     * live target, or a version 1 stream).
+     */
+    public record Header(long blockSize, long volumeSize, String baseIdentity, String targetIdentity, int version) {
+        /** Whether the stream applies on top of a known image (and only on top of it). */
+        public boolean incremental() {
+            return !baseIdentity.isEmpty();
+        }
     }
 
     /** Verifies {@code file} end to end, then applies it to {@code device}. Returns the header. */
@@ -101,9 +108,25 @@ public final class DiffImporter {
             throw new DamagedInputException("not a thinfs diff stream (bad magic)");
         }
         int version = in.readInt();
-        if (version != DiffFormat.VERSION) {
-            throw new DamagedInputException("unsupported thinfs diff version " + version);
+        if (version != 1 && version != DiffFormat.VERSION) {
+            throw new DamagedInputException("unsupported thinfs diff version " + version + " (this thinfs reads 1 and "
+                    + DiffFormat.VERSION + ")");
         }
-        return new Header(Integer.toUnsignedLong(in.readInt()), in.readLong());
+        long blockSize = Integer.toUnsignedLong(in.readInt());
+        long size = in.readLong();
+        if (version == 1) {
+            return new Header(blockSize, size, "", "", version);
+        }
+        return new Header(blockSize, size, readIdentity(in), readIdentity(in), version);
+    }
+
+    private static String readIdentity(DataInputStream in) throws IOException {
+        int n = in.readUnsignedShort();
+        if (n > DiffFormat.MAX_IDENTITY) {
+            throw new DamagedInputException("not a thinfs diff stream: an identity of " + n + " bytes");
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return new String(b, java.nio.charset.StandardCharsets.UTF_8);
     }
 }

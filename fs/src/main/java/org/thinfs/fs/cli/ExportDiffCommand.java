@@ -59,7 +59,8 @@ final class ExportDiffCommand implements Callable<Integer> {
                         ? org.thinfs.core.diff.RbdDiff.export(fs.pool(), a, b.id, b.size,
                                 fromSnap != null ? fromSnap : base.equals("-") ? null : setOf(base),
                                 toSnap != null ? toSnap : setOf(target), os)
-                        : DiffExporter.export(fs.pool(), a, b.id, b.size, os);
+                        : DiffExporter.export(fs.pool(), a, b.id, b.size,
+                                base.equals("-") ? "" : baseIdentity(fs, base), fs.identity(target), os);
                 if (!out.equals("-")) {
                     System.out.printf("wrote %s: %s changed, %s unmapped%n", out, Sizes.human(s.changedBytes()),
                             Sizes.human(s.zeroedBytes()));
@@ -67,6 +68,20 @@ final class ExportDiffCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * An incremental stream must name its base, or the receiver could apply it on top of anything: the base must be
+     * a snapshot volume of a pool that has a uuid (any pool mounted once by this thinfs).
+     */
+    private static String baseIdentity(PoolFileSystem fs, String base) {
+        String id = fs.identity(base);
+        if (id.isEmpty()) {
+            throw new Main.UsageError("the base " + base + " has no identity a receiver could check: give a snapshot "
+                    + "volume (snapshots/SET/NAME)" + (base.startsWith("snapshots/") ? " of a pool mounted once by "
+                    + "this thinfs (which gives it a uuid)" : "") + ", or '-' for a full stream");
+        }
+        return id;
     }
 
     /** The snapshot set of {@code snapshots/SET/NAME}, or null for anything else. */

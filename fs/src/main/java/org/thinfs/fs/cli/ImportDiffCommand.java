@@ -14,7 +14,10 @@ import java.util.concurrent.Callable;
 @Command(name = "import-diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Apply a diff stream to a volume of an unmounted pool.",
         description = "Apply an export-diff stream to a volume of an unmounted pool (the volume is created when "
-                + "missing). The whole stream is verified before anything is written.")
+                + "missing). The whole stream is verified, and every check made, before anything is written: an "
+                + "incremental thinfs stream applies only to the volume that received its base (or a clone of it "
+                + "made since), an incremental rbd stream only to an existing volume unchanged since its "
+                + "from-snapshot; a refusal says that nothing was applied.")
 final class ImportDiffCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;
@@ -69,14 +72,39 @@ final class ImportDiffCommand implements Callable<Integer> {
     private void applyThinfs(PoolDir pool, Path file) throws Exception {
         DiffImporter.Header h = DiffImporter.verify(file);
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            if (h.incremental()) {
+                requireBase(fs, h.baseIdentity());
+            }
             String path = prepare(fs, h.volumeSize());
             PoolFileSystem.Handle target = fs.open(path, true);
             try {
                 DiffImporter.apply(file, fs.deviceOf(target));
-            } finally {
                 fs.dataChanged(target);
+                fs.setReceived(target, h.targetIdentity());
+            } catch (RuntimeException | java.io.IOException e) {
+                fs.dataChanged(target);
+                throw e;
+            } finally {
                 fs.release(target);
             }
+        }
+    }
+
+    /**
+     * An incremental thinfs stream describes the changes from one image (its base identity) to another: applied
+     * anywhere else it gives bytes that match neither. The volume must hold exactly that image: it received it
+     * (or is a clone or snapshot-restore of one that did) and nothing wrote it since.
+     */
+    private void requireBase(PoolFileSystem fs, String base) {
+        if (fs.list("/").stream().noneMatch(volume::equals)) {
+            throw new Main.UsageError("nothing was applied: the stream is incremental from image " + base + ", and "
+                    + volume + " does not exist; import the stream that ends at that image first");
+        }
+        String received = fs.received(volume);
+        if (!base.equals(received)) {
+            throw new Main.UsageError("nothing was applied: the stream is incremental from image " + base + ", but "
+                    + volume + (received == null ? " was not received from it, or was written since"
+                    : " holds image " + received));
         }
     }
 
@@ -87,10 +115,17 @@ final class ImportDiffCommand implements Callable<Integer> {
         }
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
             if (h.fromSnap() != null) {
+                if (fs.list("/").stream().noneMatch(volume::equals)) {
+                    throw new Main.UsageError("nothing was applied: the stream is incremental from snapshot "
+                            + h.fromSnap() + ", and " + volume + " does not exist; import the stream that ends at "
+                            + h.fromSnap() + " first");
+                }
                 requireFromSnap(fs, h.fromSnap());
             }
-            if (snapshot && fs.list("/snapshots").contains(h.toSnap())) {
-                throw new Main.UsageError("snapshot set " + h.toSnap() + " exists already: the stream was applied");
+            boolean setExists = snapshot && fs.list("/snapshots").contains(h.toSnap());
+            if (setExists && fs.list("/snapshots/" + h.toSnap()).contains(volume)) {
+                throw new Main.UsageError("nothing was applied: snapshot set " + h.toSnap() + " already holds "
+                        + volume + ", so this stream was applied before");
             }
             String path = prepare(fs, h.size());
             PoolFileSystem.Handle target = fs.open(path, true);
@@ -100,8 +135,10 @@ final class ImportDiffCommand implements Callable<Integer> {
                 fs.dataChanged(target);
                 fs.release(target);
             }
-            if (snapshot) {
-                fs.mkdir("/snapshots/" + h.toSnap());
+            if (setExists) {
+                fs.snapshotInto(h.toSnap(), volume);     // another volume's import made the set: join it
+            } else if (snapshot) {
+                fs.snapshot(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
             }
         }
     }
@@ -125,7 +162,8 @@ final class ImportDiffCommand implements Callable<Integer> {
         org.thinfs.core.diff.BlockDelta.scan(fs.pool(), snap, vol, Math.max(end,
                 fs.pool().lastMappedBlock(snap) + 1), (first, count, kind) -> differ[0] += count);
         if (differ[0] > 0) {
-            throw new Main.UsageError(volume + " changed since snapshot " + from + " (" + differ[0]
+            throw new Main.UsageError("nothing was applied: " + volume + " changed since snapshot " + from + " ("
+                    + differ[0]
                     + " blocks differ): this stream, incremental from " + from + ", would not give the image it "
                     + "describes; roll back with 'ln snapshots/" + from + "/" + volume + " ...' first");
         }

@@ -67,6 +67,7 @@ public final class PoolDaemon implements Closeable {
     /** Starts serving pool directory {@code dir}'s open file system {@code fs}. */
     public static PoolDaemon start(Path dir, PoolFileSystem fs, Path dataFile) throws IOException {
         ThinPool tp = fs.pool();
+        fs.ensureUuid();
         SpacePolicy policy = PoolSettings.read(dir);
         EventHub hub = new EventHub();
         AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile), policy);

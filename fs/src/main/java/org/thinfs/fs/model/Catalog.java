@@ -43,6 +43,11 @@ public final class Catalog {
         public volatile long atimeNs;
         public volatile long mtimeNs;
         public volatile long ctimeNs;
+        /**
+         * The identity of the image an import made this volume equal to (DiffFormat), until anything writes it:
+         * an incremental stream applies only where its base identity is found here.
+         */
+        public volatile String received;
 
         public Entry() {
         }
@@ -63,6 +68,7 @@ public final class Catalog {
             e.atimeNs = atimeNs;
             e.mtimeNs = mtimeNs;
             e.ctimeNs = ctimeNs;
+            e.received = received;
             return e;
         }
 
@@ -77,6 +83,9 @@ public final class Catalog {
         public void dataChanged(long nowNs) {
             mtimeNs = nowNs;
             ctimeNs = nowNs;
+            if (received != null) {
+                received = null;
+            }
         }
 
         /** Grows the size to {@code end} if it is smaller; returns whether it grew. */
@@ -126,6 +135,8 @@ public final class Catalog {
          * (its unknown fields); this one refuses anything newer than {@link #FORMAT} with one sentence.
          */
         public int format = FORMAT;
+        /** The pool's own identity, made at its first writable open; names its snapshots in diff streams. */
+        public String uuid;
         public long transactionId;
         public TreeMap<String, Entry> volumes = new TreeMap<>();
         public TreeMap<String, SnapshotSet> snapshots = new TreeMap<>();

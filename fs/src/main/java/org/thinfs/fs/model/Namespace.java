@@ -56,6 +56,52 @@ final class Namespace {
     }
 
     /**
+     * Gives the pool its uuid if it has none: at mount and with every snapshot, never by a mere open, so a command
+     * that opens the pool and refuses (import-diff) changes no byte of it.
+     */
+    synchronized void ensureUuid() {
+        if (doc.uuid == null && catalogDir != null && !pool.isReadOnly()) {
+            doc.uuid = java.util.UUID.randomUUID().toString();
+            commits.mark();
+        }
+    }
+
+    /**
+     * The identity of a snapshot volume's image in diff streams ({@code UUID/ID@CREATION-TIME}), or "" for
+     * anything that is not frozen (a live volume) or a pool without a uuid yet (opened only read-only so far).
+     */
+    synchronized String identity(String name) {
+        FsPath p = FsPath.parse("/" + name);
+        if (p.kind() != FsPath.Kind.SNAPSHOT_VOLUME || doc.uuid == null) {
+            return "";
+        }
+        Entry e = entry(p);
+        return doc.uuid + "/" + e.id + "@" + pool.details(e.id).creationTime();
+    }
+
+    /**
+     * Adds {@code volume} to the existing snapshot set {@code set} (an import with --snapshot into a set that an
+     * import of another volume made). Refused when the set already holds it.
+     */
+    synchronized void snapshotInto(String set, String volume) {
+        requireNames();
+        SnapshotSet s = set(set);
+        if (s.volumes.containsKey(volume)) {
+            throw new FsException(Code.EEXIST, "snapshot set " + set + " already holds " + volume);
+        }
+        Entry origin = doc.volumes.get(volume);
+        if (origin == null) {
+            throw new FsException(Code.ENOENT, "no volume named " + volume);
+        }
+        long id = freeId();
+        pool.createSnapshot(id, origin.id);
+        Entry member = origin.copy();
+        member.id = id;
+        s.volumes.put(volume, member);
+        commits.mark();
+    }
+
+    /**
      * Devices removed while open when the daemon last stopped (killed before their last close): nobody can name
      * them any more, so their blocks are freed now. A read-only pool keeps them for the next writable open.
      */
@@ -212,6 +258,7 @@ final class Namespace {
                 }
             }
         }
+        ensureUuid();                                  // a snapshot can be a diff stream's base: name its pool
         SnapshotSet set = new SnapshotSet();
         set.created = System.currentTimeMillis();
         List<long[]> pairs = new ArrayList<>();

@@ -210,6 +210,33 @@ public final class PoolFileSystem implements Closeable {
         names.release(h);
     }
 
+    /** Gives the pool a uuid if it has none (committed with the next commit); the mount daemon calls it. */
+    public void ensureUuid() {
+        names.ensureUuid();
+    }
+
+    /** The identity of a snapshot volume's image in diff streams, or "" (see Namespace#identity). */
+    public String identity(String name) {
+        return names.identity(name);
+    }
+
+    /** The image identity an import left on the volume, or null once anything wrote it since. */
+    public String received(String name) {
+        return resolve(name).received;
+    }
+
+    /** Records that an import made the open volume equal to image {@code identity} (null: none known). */
+    public void setReceived(Handle h, String identity) {
+        h.entry.received = identity == null || identity.isEmpty() ? null : identity;
+        commits.mark();
+    }
+
+    /** Adds {@code volume} to existing snapshot set {@code set}; committed before it returns. */
+    public void snapshotInto(String set, String volume) {
+        names.snapshotInto(set, volume);
+        commits.commitChange();
+    }
+
     /** Records that a bulk tool (import-diff) changed an open volume's bytes: its mtime and ctime move. */
     public void dataChanged(Handle h) {
         h.entry.dataChanged(Catalog.nowNs());
