@@ -25,6 +25,12 @@ public final class ThinDevice {
     /** Provision a block that already reads as zeros (a punched hole, see KnownZeroBlocks): no zero fill. */
     private static final int PROVISION_ON_ZEROS = 3;
     private static final int COPY = 2;
+    /** Leave the block alone: zeros bound for an unmapped block (ZeroWrites), or a mapped block under provision(). */
+    private static final int SKIP = 4;
+    /** Unmap the block: a whole block of zeros over a mapping, with ZeroWrites.UNMAP. */
+    private static final int UNMAP = 5;
+    /** Blocks provisioned per step of {@link #provision} (and locked at once). */
+    private static final int PROVISION_BATCH = 1024;
 
     private final ThinPool pool;
     private final IoContext io;
@@ -122,15 +128,99 @@ public final class ThinDevice {
      *     when-full=wait) found none either; nothing was written
      */
     public int write(long offset, ByteBuffer src) {
+        return write(offset, src, pool.zeroWrites());
+    }
+
+    /**
+     * As {@link #write(long, ByteBuffer)}, with {@code zeros} saying what zeros do to the mappings (the pool's
+     * setting is the default; NBD's WRITE_ZEROES with NO_HOLE asks for KEEP).
+     *
+     * @return how many mappings changed (provisioned, copied or unmapped blocks)
+     */
+    public int write(long offset, ByteBuffer src, ZeroWrites zeros) {
         checkRange(offset, src.remaining());
         if (!src.hasRemaining()) {
             return 0;
         }
+        boolean[] zero = zeroBlocks(offset, src, zeros);
+        return retryingWhenFull(() -> writeOnce(offset, src, zero, zeros));
+    }
+
+    /**
+     * Provisions every unmapped block that [offset, offset + length) touches, mapped to zeroed data blocks, so that
+     * later writes there never need space (fallocate mode 0 and KEEP_SIZE); mapped blocks keep their bytes. Refused
+     * up front with {@link OutOfDataSpaceException}, changing nothing, when the free blocks are fewer than the
+     * unmapped ones. Costs the blocks it maps.
+     *
+     * @return how many blocks were provisioned
+     */
+    public long provision(long offset, long length) {
+        checkRange(offset, length);
+        if (length == 0) {
+            return 0;
+        }
+        io.metadata().requireWritable();
+        long first = offset / blockSize;
+        long end = (offset + length - 1) / blockSize + 1;
+        long unmapped = (end - first) - countMapped(first, end);
+        long free = io.metadata().read(md -> md.dataSpace().nrFree());
+        if (unmapped > free) {
+            throw new OutOfDataSpaceException("cannot preallocate: device " + id + " needs " + unmapped
+                    + " new blocks, " + free + " free; nothing was allocated");
+        }
+        long done = 0;
+        for (long b = first; b < end; b += PROVISION_BATCH) {
+            long from = b;
+            int n = (int) Math.min(PROVISION_BATCH, end - b);
+            done += retryingWhenFull(() -> provisionOnce(from, n));
+        }
+        return done;
+    }
+
+    private long countMapped(long first, long end) {
+        long count = 0;
+        long cursor = first;
+        while (cursor < end) {
+            long at = cursor;
+            List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, at, end, UNMAP_BATCH));
+            count += m.size();
+            if (m.size() < UNMAP_BATCH) {
+                break;
+            }
+            cursor = m.get(m.size() - 1) + 1;
+        }
+        return count;
+    }
+
+    /** Per block of the write, whether its bytes are all zero (null when zeros are written as data). */
+    private boolean[] zeroBlocks(long offset, ByteBuffer src, ZeroWrites zeros) {
+        if (zeros == ZeroWrites.KEEP) {
+            return null;
+        }
+        long first = offset / blockSize;
+        int n = (int) ((offset + src.remaining() - 1) / blockSize - first + 1);
+        boolean[] zero = new boolean[n];
+        int pos = src.position();
+        for (int i = 0; i < n; i++) {
+            long blockStart = (first + i) * blockSize;
+            int len = (int) (Math.min(blockStart + blockSize, offset + src.remaining()) - Math.max(blockStart, offset));
+            zero[i] = ZeroWrites.allZero(src, pos, len);
+            pos += len;
+        }
+        return zero;
+    }
+
+    private interface Attempt {
+        int run();
+    }
+
+    /** Runs an attempt until it finds space, as the pool's full handler says (autoextend, when-full=wait). */
+    private int retryingWhenFull(Attempt attempt) {
         long firstFailure = 0;
         while (true) {
             io.metadata().requireWritable();
             try {
-                return writeOnce(offset, src);
+                return attempt.run();
             } catch (OutOfDataSpaceException e) {
                 // Every lock is released here (the failed plan wrote nothing and left src as it was), so the full
                 // handler may grow the pool, which takes the gate, or hold this writer while space is awaited.
@@ -144,9 +234,47 @@ public final class ThinDevice {
         }
     }
 
-    private int writeOnce(long offset, ByteBuffer src) {
+    private int writeOnce(long offset, ByteBuffer src, boolean[] zero, ZeroWrites zeros) {
         long first = offset / blockSize;
         long last = (offset + src.remaining() - 1) / blockSize;
+        long endInLast = offset + src.remaining() - last * blockSize;
+        boolean[] whole = new boolean[(int) (last - first + 1)];
+        for (int i = 0; i < whole.length; i++) {
+            whole[i] = (i > 0 || offset % blockSize == 0) && (i < whole.length - 1 || endInLast == blockSize);
+        }
+        return change(first, last, (target, source, action) -> {
+            for (int i = 0; i < action.length; i++) {
+                if (zero != null && zero[i] && source[i] < 0) {
+                    action[i] = SKIP;              // reads as zeros already
+                } else if (zero != null && zero[i] && whole[i] && zeros == ZeroWrites.UNMAP) {
+                    action[i] = UNMAP;
+                }
+            }
+        }, (target, source, action) -> moveData(offset, src, first, target, source, action));
+    }
+
+    /** Provisions the unmapped blocks of [first, first + n), zero-filled; mapped ones are left as they are. */
+    private int provisionOnce(long first, int n) {
+        return change(first, first + n - 1, (target, source, action) -> {
+            for (int i = 0; i < n; i++) {
+                if (source[i] >= 0) {
+                    action[i] = SKIP;
+                }
+            }
+        }, (target, source, action) -> zeroFill(target, action));
+    }
+
+    private interface Step {
+        void run(long[] target, long[] source, int[] action);
+    }
+
+    /**
+     * The one way a request changes blocks [first, last] of this device: under the gate and the blocks' locks, plan
+     * (look up, let {@code decide} mark blocks SKIP or UNMAP, allocate the rest that need it, all or nothing), move
+     * data with no metadata lock, then publish the mappings. Every write, provision and zero-fill goes through here,
+     * so the when-full retry, the copy-on-write rule and the data-before-metadata order hold for all of them.
+     */
+    private int change(long first, long last, Step decide, Step move) {
         int n = (int) (last - first + 1);
         long[] target = new long[n];
         long[] source = new long[n];
@@ -155,14 +283,14 @@ public final class ThinDevice {
         io.blockLocks().lock(id, first, last);
         try {
             requireLive();
-            plan(first, n, target, source, action);
+            plan(first, n, target, source, action, decide);
             try {
-                moveData(offset, src, first, target, source, action);
+                move.run(target, source, action);
             } catch (RuntimeException e) {
                 releaseNew(n, target, action);
                 throw e;
             }
-            int mapped = countNew(action, n);
+            int mapped = countChanged(action, n);
             if (mapped > 0) {
                 publish(first, n, target, action);
             }
@@ -173,23 +301,24 @@ public final class ThinDevice {
         }
     }
 
-    private void plan(long first, int n, long[] target, long[] source, int[] action) {
+    private void plan(long first, int n, long[] target, long[] source, int[] action, Step decide) {
         io.metadata().change(md -> {
             int snapTime = md.details(id).snapshottedTime();
             java.util.Arrays.fill(source, -1);
+            java.util.Arrays.fill(action, PROVISION);
             md.lookupRange(id, first, first + n, (vblock, dataBlock, time) -> {
                 int i = (int) (vblock - first);
                 source[i] = dataBlock;
                 action[i] = time < snapTime ? COPY : IN_PLACE;
             });
+            decide.run(target, source, action);
             int allocated = 0;
             try {
                 for (int i = 0; i < n; i++) {
-                    if (source[i] < 0) {
-                        action[i] = PROVISION;
-                    }
                     if (action[i] == IN_PLACE) {
                         target[i] = source[i];
+                    } else if (action[i] == SKIP || action[i] == UNMAP) {
+                        target[i] = -1;
                     } else {
                         target[i] = md.dataSpace().allocate();
                         allocated = i + 1;
@@ -201,25 +330,49 @@ public final class ThinDevice {
                 }
             } catch (OutOfDataSpaceException e) {
                 for (int i = 0; i < allocated; i++) {
-                    if (action[i] != IN_PLACE) {
+                    if (allocates(action[i])) {
                         md.dataSpace().dec(target[i]);
                     }
                 }
                 throw new OutOfDataSpaceException("pool data space is full: device " + id + " needs "
-                        + countNew(action, n) + " new blocks, " + md.dataSpace().nrFree() + " free");
+                        + countAllocating(action, n) + " new blocks, " + md.dataSpace().nrFree() + " free");
             }
             return null;
         });
     }
 
-    private static int countNew(int[] action, int n) {
+    private static boolean allocates(int action) {
+        return action == PROVISION || action == PROVISION_ON_ZEROS || action == COPY;
+    }
+
+    private static int countAllocating(int[] action, int n) {
         int c = 0;
         for (int i = 0; i < n; i++) {
-            if (action[i] != IN_PLACE) {
+            if (allocates(action[i])) {
                 c++;
             }
         }
         return c;
+    }
+
+    /** Mappings the request changes: new blocks and unmapped ones. */
+    private static int countChanged(int[] action, int n) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (allocates(action[i]) || action[i] == UNMAP) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** Provision's data step: a new block reads zeros (a known-zero one already does). */
+    private void zeroFill(long[] target, int[] action) {
+        for (int i = 0; i < target.length; i++) {
+            if (action[i] == PROVISION) {
+                io.data().writeZeros(target[i] * blockSize, blockSize);
+            }
+        }
     }
 
     private void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
@@ -233,7 +386,8 @@ public final class ThinDevice {
             int i = edge == 0 ? 0 : n - 1;
             long from = i == 0 ? within : 0;
             long to = i == n - 1 ? endWithin : blockSize;
-            if (action[i] == IN_PLACE || action[i] == PROVISION_ON_ZEROS || (from == 0 && to == blockSize)) {
+            if (action[i] == IN_PLACE || action[i] == PROVISION_ON_ZEROS || action[i] == SKIP || action[i] == UNMAP
+                    || (from == 0 && to == blockSize)) {
                 // In place: the rest is the block's own. On zeros: the block is a hole this pool punched and nothing
                 // wrote since (KnownZeroBlocks), so the rest already reads as zeros, and stays so after a crash: if
                 // the mapping never commits the block is free and is punched again at the next open.
@@ -249,17 +403,23 @@ public final class ThinDevice {
         }
         // Then the bytes themselves: one call per run of target blocks that are next to each other in the data
         // file (sequential writes and fresh allocations mostly are).
+        // Blocks left alone (SKIP, UNMAP) only move the source past their bytes.
         int limit = src.limit();
         for (int i = 0; i < n; ) {
+            boolean leave = action[i] == SKIP || action[i] == UNMAP;
             int j = i + 1;
-            while (j < n && target[j] == target[j - 1] + 1) {
+            while (j < n && !leave && target[j] == target[j - 1] + 1 && action[j] != SKIP && action[j] != UNMAP) {
                 j++;
             }
             long runBytes = (j - i) * blockSize - within;
             int len = (int) Math.min(runBytes, limit - src.position());
-            src.limit(src.position() + len);
-            data.write(target[i] * blockSize + within, src);
-            src.limit(limit);
+            if (leave) {
+                src.position(src.position() + len);
+            } else {
+                src.limit(src.position() + len);
+                data.write(target[i] * blockSize + within, src);
+                src.limit(limit);
+            }
             within = 0;
             i = j;
         }
@@ -268,8 +428,10 @@ public final class ThinDevice {
     private void publish(long first, int n, long[] target, int[] action) {
         io.metadata().change(md -> {
             for (int i = 0; i < n; i++) {
-                if (action[i] != IN_PLACE) {
+                if (allocates(action[i])) {
                     md.insert(id, first + i, target[i]);
+                } else if (action[i] == UNMAP) {
+                    md.remove(id, first + i);
                 }
             }
             return null;
@@ -280,7 +442,7 @@ public final class ThinDevice {
         try {
             io.metadata().change(md -> {
                 for (int i = 0; i < n; i++) {
-                    if (action[i] != IN_PLACE) {
+                    if (allocates(action[i])) {
                         md.dataSpace().dec(target[i]);
                     }
                 }

@@ -63,6 +63,8 @@ public final class ThinPool implements Closeable {
      */
     private volatile Consumer<PoolEvent> events = e -> { };
     private volatile FullHandler fullHandler = since -> false;
+    /** What writes of zeros do to mappings (the mount's zeroes= setting). */
+    private volatile ZeroWrites zeroWrites = ZeroWrites.KEEP;
 
     /**
      * What a write that found no free data block does next, called on the writer's thread with no pool lock held
@@ -250,6 +252,15 @@ public final class ThinPool implements Closeable {
      */
     public void freeDeleted() {
         committer.freeDeleted();
+    }
+
+    /** What writes of zeros do to the mappings from now on (ZeroWrites); KEEP (the engine writes what it is given) unless a front end sets it: the mount and serve daemons and import-diff default to SKIP. */
+    public void setZeroWrites(ZeroWrites z) {
+        zeroWrites = z;
+    }
+
+    public ZeroWrites zeroWrites() {
+        return zeroWrites;
     }
 
     public ThinDevice device(long id) {
