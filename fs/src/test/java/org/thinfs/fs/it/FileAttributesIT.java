@@ -248,7 +248,7 @@ class FileAttributesIT {
         for (int i = 0; i < steps.length; i++) {
             String flags = steps[i][0];
             String t = steps[i][1];
-            String cmd = "touch " + flags + (t == null ? "" : " -d @" + t) + " u3";
+            String cmd = ("touch " + flags + (t == null ? "" : " -d @" + t)).replace("  ", " ") + " u3";
             String what = "step " + i + " `" + cmd + "`";
             boolean a = flags.isEmpty() || flags.contains("-a");
             boolean m = flags.isEmpty() || flags.contains("-m");
