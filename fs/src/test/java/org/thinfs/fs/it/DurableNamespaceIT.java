@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A namespace change is durable when its call returns: each operation runs as {@code OP && kill -9 DAEMON} in one
- * shell (no sleep, no sync), the pool is remounted, and the names, sizes, modes and mtimes must be what the model
- * says, with a clean thin_check. Seeded sequences of operations, with a writer hammering another volume throughout
- * so every commit also has data to flush. The seed and step are in every failure message.
+ * shell (no sleep, no sync), the pool is remounted, and the names, sizes, modes, owners, mtimes and atimes must be
+ * what the model says, with a clean thin_check. Seeded sequences of operations (chown, touch -a, touch -m among
+ * them), with a writer hammering another volume throughout so every commit also has data to flush. The seed and
+ * step are in every failure message.
  *
  * <p>Seeds: {@code -Dthinfs.durable.seeds=N} (default 2), steps per seed {@code -Dthinfs.durable.steps=M}
  * (default 12).
@@ -31,7 +32,10 @@ class DurableNamespaceIT {
     @TempDir
     Path tmp;
 
-    /** What the mount must show: top-level volumes (name → "size mode mtime") and snapshot sets (set → names). */
+    /**
+     * What the mount must show: top-level volumes (name → "size mode mtime uid:gid atime", a time the model does not
+     * pin as *) and snapshot sets (set → names).
+     */
     private final TreeMap<String, String> volumes = new TreeMap<>();
     private final TreeMap<String, TreeMap<String, String>> sets = new TreeMap<>();
 
@@ -46,6 +50,7 @@ class DurableNamespaceIT {
                 for (int step = 0; step < steps; step++) {
                     String where = "seed " + seed + " step " + step;
                     String op = nextOperation(rnd, step);
+                    System.out.println(where + ": " + op);
                     AtomicBoolean stop = new AtomicBoolean();
                     Thread writer = new Thread(() -> hammer(p.mnt.resolve("busy"), new Random(rnd.nextLong()), stop));
                     writer.start();
@@ -69,7 +74,7 @@ class DurableNamespaceIT {
     private String nextOperation(Random rnd, int step) {
         List<String> vols = new ArrayList<>(volumes.keySet());
         String fresh = "v" + step;
-        int kind = vols.isEmpty() ? 0 : rnd.nextInt(10);
+        int kind = vols.isEmpty() ? 0 : rnd.nextInt(13);
         if ((kind == 7 || kind == 9) && sets.isEmpty()) {
             kind = 3;
         }
@@ -81,28 +86,28 @@ class DurableNamespaceIT {
         switch (kind) {
             case 0 -> {                                              // create with a size
                 long size = (1 + rnd.nextInt(8)) << 20;
-                volumes.put(fresh, size + " 644 *");
+                volumes.put(fresh, size + " 644 * 0:0 *");
                 return "truncate -s " + size + " " + fresh;
             }
             case 1 -> {                                              // resize, up or down
                 long size = (1 + rnd.nextInt(8)) << 20;
-                volumes.put(v, size + " " + field(v, 1) + " *");
+                volumes.put(v, with(with(volumes.get(v), 0, Long.toString(size)), 2, "*"));   // not atime
                 return "truncate -s " + size + " " + v;
             }
             case 2 -> {                                              // chmod
                 String mode = rnd.nextBoolean() ? "600" : "640";
-                volumes.put(v, field(v, 0) + " " + mode + " " + field(v, 2));
+                volumes.put(v, with(volumes.get(v), 1, mode));
                 return "chmod " + mode + " " + v;
             }
             case 3 -> {                                              // snapshot set of every volume
                 String s = "s" + step;
                 TreeMap<String, String> names = new TreeMap<>(volumes);
-                names.put("busy", (64 << 20) + " 644 *");
+                names.put("busy", (64 << 20) + " 644 * 0:0 *");
                 sets.put(s, names);
                 return "mkdir snapshots/" + s;
             }
             case 4 -> {                                              // clone
-                volumes.put(fresh, field(v, 0) + " " + field(v, 1) + " *");    // every mode here has u+w
+                volumes.put(fresh, volumes.get(v));         // owner and times too; every mode here has u+w
                 return "ln " + v + " " + fresh;
             }
             case 5 -> {                                              // rename
@@ -125,30 +130,51 @@ class DurableNamespaceIT {
                 volumes.put(target, sets.get(s).remove(n));
                 return "mv snapshots/" + s + "/" + n + " " + target;
             }
-            default -> {                                             // mtime
-                volumes.put(v, field(v, 0) + " " + field(v, 1) + " " + mtime);
-                return "touch -d @" + mtime + " " + v;        // touch -m alone sets now: see RELIABILITY
+            case 10 -> {                                             // chown, root to anyone
+                String owner = (1 + rnd.nextInt(65000)) + ":" + (1 + rnd.nextInt(65000));
+                volumes.put(v, with(volumes.get(v), 3, owner));
+                return "chown " + owner + " " + v;
+            }
+            case 11 -> {                                             // atime alone (UTIME_OMIT for mtime)
+                long atime = 1_000_000_000L + rnd.nextInt(1_000_000);
+                volumes.put(v, with(volumes.get(v), 4, Long.toString(atime)));
+                return "touch -a -d @" + atime + " " + v;
+            }
+            case 12 -> {                                             // mtime alone (UTIME_OMIT for atime)
+                volumes.put(v, with(volumes.get(v), 2, Long.toString(mtime)));
+                return "touch -m -d @" + mtime + " " + v;
+            }
+            default -> {                                             // both times
+                volumes.put(v, with(with(volumes.get(v), 2, Long.toString(mtime)), 4, Long.toString(mtime)));
+                return "touch -d @" + mtime + " " + v;
             }
         }
     }
 
-    private String field(String vol, int i) {
-        return volumes.get(vol).split(" ")[i];
+    /** A model entry ("size mode mtime uid:gid atime") with field {@code i} replaced. */
+    private static String with(String fields, int i, String value) {
+        String[] f = fields.split(" ");
+        f[i] = value;
+        return String.join(" ", f);
     }
 
-    /** Every top-level volume but {@code busy} as "size mode mtime"; an mtime the model does not pin shows as *. */
+    /**
+     * Every top-level volume but {@code busy} as "size mode mtime uid:gid atime"; a time the model does not pin
+     * shows as *.
+     */
     private String shownVolumes(MountedPool p) throws Exception {
         TreeMap<String, String> shown = new TreeMap<>();
-        String out = p.sh("stat -c '%n %s %a %Y' -- * 2>/dev/null | grep -v '^busy \\|^snapshots \\|^lost+found ' "
-                + "|| true").ok().out();
+        String out = p.sh("stat -c '%n %s %a %Y %u:%g %X' -- * 2>/dev/null "
+                + "| grep -v '^busy \\|^snapshots \\|^lost+found ' || true").ok().out();
         for (String line : out.split("\n")) {
             if (line.isBlank()) {
                 continue;
             }
             String[] f = line.split(" ");
-            String expected = volumes.get(f[0]);
-            String mtime = expected != null && expected.endsWith(" *") ? "*" : f[3];
-            shown.put(f[0], f[1] + " " + f[2] + " " + mtime);
+            String[] expected = volumes.containsKey(f[0]) ? volumes.get(f[0]).split(" ") : null;
+            String mtime = expected != null && expected[2].equals("*") ? "*" : f[3];
+            String atime = expected != null && expected[4].equals("*") ? "*" : f[5];
+            shown.put(f[0], f[1] + " " + f[2] + " " + mtime + " " + f[4] + " " + atime);
         }
         return shown.toString();
     }
