@@ -24,11 +24,12 @@ public final class Mounter {
     /**
      * Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. max_write is
      * libfuse2's own figure (what a kernel without FUSE_MAX_PAGES is told); {@link InitReply} raises it when the
-     * kernel allows; max_read is the kernel's cap on read requests. hard_remove: an open volume that is removed
-     * goes from the namespace at once and is freed at its last close (never renamed to .fuse_hidden*).
+     * kernel allows; max_read is the kernel's cap on read requests. No hard_remove: libfuse2 then keeps a path for a
+     * volume removed while open (.fuse_hidden*, which the model hides and frees at the last close), and fstat of
+     * it works; with hard_remove the kernel's GETATTR comes without a file handle and libfuse answers ENOENT.
      */
     public static final String DEFAULT_OPTIONS =
-            "default_permissions,hard_remove,big_writes,max_write=131072,max_read=1048576";
+            "default_permissions,big_writes,max_write=131072,max_read=1048576";
 
     private Mounter() {
     }

@@ -46,6 +46,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     public static final int MAX_REQUEST = InitReply.MAX_REQUEST;
     /** flag_utime_omit_ok in the first byte of fuse_operations' flag bits (little-endian bit field order). */
     private static final int UTIME_OMIT_OK = 0x04;
+    /** flag_nullpath_ok, bit 0 of the same byte. */
+    private static final int NULLPATH_OK = 0x01;
     /** Room for the request headers in front of a full write (the kernel wants in header + write_in + max_write). */
     private static final int HEADER_ROOM = 8192;
     /** The largest read or write the kernel sends this mount, known once INIT is answered. */
@@ -124,14 +126,17 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         byte[] table = new byte[opsSize];
         heapOps.get(0, table, 0, opsSize);
         ops.put(0, table, 0, opsSize);
-        // struct fuse_operations' flag_utime_omit_ok (bit 2 of the bit field after bmap): without it libfuse2 calls
+        // struct fuse_operations' flag bits after bmap. flag_utime_omit_ok (bit 2): without it libfuse2 calls
         // utimens only when both times are set, so `touch -m` and `touch -a` never reach it; with it, UTIME_OMIT
-        // and UTIME_NOW arrive as they are (ThinFuse#utimens honours them per field).
+        // and UTIME_NOW arrive as they are (ThinFuse#utimens honours them per field). flag_nullpath_ok (bit 0):
+        // with hard_remove an unlinked file has no path left, and without the flag libfuse2 answers ENOENT to
+        // every read and write of a descriptor still open on it; with it, those calls come with a null path and
+        // the file handle (ThinFuse serves them from the handle).
         // The bit field follows the 38 function pointers getattr..bmap; the table is 45 words in all (libfuse 2.9).
         int word = rt.addressSize();
         if (opsSize == 45 * word) {
             long flags = 38L * word;
-            ops.putByte(flags, (byte) (ops.getByte(flags) | UTIME_OMIT_OK));
+            ops.putByte(flags, (byte) (ops.getByte(flags) | UTIME_OMIT_OK | NULLPATH_OK));
         } else {
             LOG.warn("unexpected fuse_operations size {}: touch -a / touch -m alone will not change times", opsSize);
         }

@@ -65,8 +65,21 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
-        return call("getattr", path, () -> {
-            Attr a = fs.getattr(path);
+        return call("getattr", path, () -> fill(stat, fs.getattr(path)));
+    }
+
+    /** fstat: from the open handle, so a volume removed while open still answers (its path is null then). */
+    @Override
+    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+        Handle h = handles.get(fi.fh.get());
+        if (h == null) {
+            return path == null ? -ErrorCodes.EBADF() : getattr(path, stat);
+        }
+        return call("fgetattr", path, () -> fill(stat, fs.getattr(h)));
+    }
+
+    private int fill(FileStat stat, Attr a) {
+        {
             stat.st_mode.set((a.directory() ? FileStat.S_IFDIR : FileStat.S_IFREG) | a.mode());
             stat.st_nlink.set(a.nlink());
             stat.st_size.set(a.size());
@@ -78,7 +91,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
             setTime(stat.st_mtim, a.mtimeNs());
             setTime(stat.st_ctim, a.ctimeNs());
             return 0;
-        });
+        }
     }
 
     private static void setTime(Timespec t, long ns) {
@@ -259,7 +272,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
-        return run("ftruncate", path, () -> fs.truncate(path, size));
+        return run("ftruncate", path, () -> fs.truncate(handle(fi), size));
     }
 
     @Override

@@ -12,15 +12,25 @@ import java.util.List;
  *   /snapshots/SET/NAME       SNAPSHOT_VOLUME
  *   /lost+found/dev-ID        LOST_DEVICE
  * </pre>
+ *   /.fuse_hiddenXXXX         HIDDEN (libfuse's name for an open volume that was removed; never listed)
  * Anything deeper or elsewhere is INVALID (it cannot exist).
  */
 record FsPath(Kind kind, String set, String name) {
     static final String SNAPSHOTS = "snapshots";
     static final String LOST_FOUND = "lost+found";
 
-    enum Kind { ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, VOLUME, SNAPSHOT_SET, SNAPSHOT_VOLUME, LOST_DEVICE, INVALID }
+    enum Kind { ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, VOLUME, SNAPSHOT_SET, SNAPSHOT_VOLUME, LOST_DEVICE, HIDDEN, INVALID }
+
+    /**
+     * libfuse2 renames a file that is removed (rm, or mv over it) while open to {@code .fuse_hiddenINOCOUNT} and
+     * removes that name at its last close; such names are reserved.
+     */
+    static final String HIDDEN_PREFIX = ".fuse_hidden";
 
     static FsPath parse(String path) {
+        if (path == null) {
+            return new FsPath(Kind.INVALID, null, null);   // libfuse's null path: a file removed while open
+        }
         List<String> parts = new ArrayList<>();
         for (String p : path.split("/")) {
             if (!p.isEmpty()) {
@@ -34,7 +44,8 @@ record FsPath(Kind kind, String set, String name) {
                 return switch (parts.get(0)) {
                     case SNAPSHOTS -> new FsPath(Kind.SNAPSHOTS_DIR, null, null);
                     case LOST_FOUND -> new FsPath(Kind.LOST_FOUND_DIR, null, null);
-                    default -> new FsPath(Kind.VOLUME, null, parts.get(0));
+                    default -> new FsPath(parts.get(0).startsWith(HIDDEN_PREFIX) ? Kind.HIDDEN : Kind.VOLUME, null,
+                            parts.get(0));
                 };
             case 2:
                 if (parts.get(0).equals(SNAPSHOTS)) {

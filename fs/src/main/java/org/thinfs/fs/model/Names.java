@@ -14,7 +14,7 @@ final class Names {
             throw new FsException(FsException.Code.ENAMETOOLONG, "name longer than " + MAX_BYTES + " bytes");
         }
         if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
-                || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || name.startsWith(FsPath.HIDDEN_PREFIX)) {
             throw new FsException(FsException.Code.EINVAL, "invalid name '" + name.replaceAll("\\p{Cntrl}", "?")
                     + "'");
         }

@@ -34,6 +34,12 @@ final class Namespace {
     /** Devices the metadata holds that the catalog does not name. Guarded by this. */
     private final TreeMap<Long, Entry> lost = new TreeMap<>();
     private final CatalogCommit commits;
+    /**
+     * Open volumes that were removed, under the name libfuse2 gave them ({@code .fuse_hidden...}) until its last
+     * close unlinks that name. Never listed, never in a snapshot set or status; their ids are in the catalog's
+     * orphans, so a crash before the last close frees them at the next open. Guarded by this.
+     */
+    private final Map<String, Entry> hidden = new java.util.HashMap<>();
     /** Open handles per device id; a device removed while it has some is an orphan (Document#orphans). Guarded by this. */
     private final Map<Long, Integer> openHandles = new java.util.HashMap<>();
 
@@ -141,11 +147,20 @@ final class Namespace {
                 long created = s.created * 1_000_000;
                 return new Attr(true, 0, 0, 0555, -1, -1, created, created, created, 2);
             default:
-                Entry e = entry(p);
-                long used = pool.details(e.id).mappedBlocks() * blockSize;
-                return new Attr(false, e.size, used, p.kind() == FsPath.Kind.SNAPSHOT_VOLUME ? e.mode & 0444 : e.mode,
-                        e.uid, e.gid, e.atimeNs, e.mtimeNs, e.ctimeNs, 1);
+                return attrOf(entry(p), p.kind() == FsPath.Kind.SNAPSHOT_VOLUME, 1);
         }
+    }
+
+    /** Attributes of an open volume; one that was removed while open has no link left. */
+    synchronized Attr getattr(Handle h) {
+        boolean orphan = doc.orphans.contains(h.device.id());
+        return attrOf(h.entry, h.readOnly, orphan ? 0 : 1);
+    }
+
+    private Attr attrOf(Entry e, boolean snapshotMember, int nlink) {
+        long used = pool.details(e.id).mappedBlocks() * blockSize;
+        return new Attr(false, e.size, used, snapshotMember ? e.mode & 0444 : e.mode, e.uid, e.gid, e.atimeNs,
+                e.mtimeNs, e.ctimeNs, nlink);
     }
 
     private static Attr dir(int mode, int nlink) {
@@ -190,6 +205,7 @@ final class Namespace {
             case VOLUME -> doc.volumes.get(p.name());
             case SNAPSHOT_VOLUME -> set(p.set()).volumes.get(p.name());
             case LOST_DEVICE -> catalogDir == null ? null : lost.get(p.lostId());
+            case HIDDEN -> hidden.get(p.name());
             case ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, SNAPSHOT_SET -> throw new FsException(Code.EISDIR,
                     "a directory");
             default -> null;
@@ -314,6 +330,9 @@ final class Namespace {
             reattach(p, e);
             throw failed;
         }
+        synchronized (this) {
+            doc.orphans.remove(e.id);                  // it was one if libfuse had hidden it
+        }
         commits.mark();
     }
 
@@ -327,6 +346,7 @@ final class Namespace {
         switch (p.kind()) {
             case VOLUME -> doc.volumes.remove(p.name());
             case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
+            case HIDDEN -> hidden.remove(p.name());    // libfuse's last close: the orphan goes now
             default -> lost.remove(e.id);
         }
         if (orphanIfOpen(e.id)) {
@@ -348,6 +368,7 @@ final class Namespace {
     /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
     private synchronized void reattach(FsPath p, Entry e) {
         switch (p.kind()) {
+            case HIDDEN -> hidden.put(p.name(), e);
             case VOLUME -> {
                 if (doc.volumes.putIfAbsent(p.name(), e) != null) {
                     lost.put(e.id, e);
@@ -402,6 +423,10 @@ final class Namespace {
             return;
         }
         Entry e = entry(f);
+        if (t.kind() == FsPath.Kind.HIDDEN) {
+            hide(f, t.name(), e);
+            return;
+        }
         if (t.kind() != FsPath.Kind.VOLUME) {
             throw new FsException(t.isDirectory() ? Code.EISDIR : Code.EPERM, "volumes move to top-level names only");
         }
@@ -416,11 +441,31 @@ final class Namespace {
         switch (f.kind()) {
             case VOLUME -> doc.volumes.remove(f.name());
             case SNAPSHOT_VOLUME -> set(f.set()).volumes.remove(f.name());
+            case HIDDEN -> {
+                hidden.remove(f.name());
+                doc.orphans.remove(e.id);
+            }
             default -> lost.remove(e.id);
         }
         e.mode |= 0200;
         e.ctimeNs = Catalog.nowNs();
         doc.volumes.put(t.name(), e);
+        commits.mark();
+    }
+
+    /**
+     * libfuse2 removing an open volume (rm, or mv over it): the name goes from the namespace at once, the device
+     * stays for the open handles under {@code hiddenName}, and becomes an orphan that the last close deletes.
+     */
+    private void hide(FsPath from, String hiddenName, Entry e) {
+        switch (from.kind()) {
+            case VOLUME -> doc.volumes.remove(from.name());
+            case SNAPSHOT_VOLUME -> set(from.set()).volumes.remove(from.name());
+            case HIDDEN -> hidden.remove(from.name());
+            default -> lost.remove(e.id);
+        }
+        hidden.put(hiddenName, e);
+        doc.orphans.add(e.id);
         commits.mark();
     }
 
@@ -483,12 +528,8 @@ final class Namespace {
 
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
     void truncate(String path, long size) {
-        if (size < 0) {
-            throw new FsException(Code.EINVAL, "negative size");
-        }
         Entry e;
         ThinDevice dev;
-        boolean grew;
         synchronized (this) {
             FsPath p = FsPath.parse(path);
             e = entry(p);
@@ -496,6 +537,24 @@ final class Namespace {
                 throw new FsException(Code.EROFS, "snapshot volumes are read-only");
             }
             dev = pool.device(e.id);
+        }
+        truncate(e, dev, size);
+    }
+
+    /** ftruncate through an open handle. */
+    void truncate(Handle h, long size) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        truncate(h.entry, h.device, size);
+    }
+
+    private void truncate(Entry e, ThinDevice dev, long size) {
+        if (size < 0) {
+            throw new FsException(Code.EINVAL, "negative size");
+        }
+        boolean grew;
+        synchronized (this) {
             grew = e.growTo(size);
             if (grew) {
                 e.dataChanged(Catalog.nowNs());
@@ -543,8 +602,8 @@ final class Namespace {
                 return;
             }
             openHandles.remove(id);
-            if (!doc.orphans.contains(id)) {
-                return;
+            if (!doc.orphans.contains(id) || hidden.values().stream().anyMatch(e -> e.id == id)) {
+                return;                                // not an orphan, or libfuse unlinks it itself next
             }
         }
         try {

@@ -89,6 +89,11 @@ public final class PoolFileSystem implements Closeable {
         return names.getattr(path);
     }
 
+    /** Attributes of an open volume, also after it was removed while open. */
+    public Attr getattr(Handle h) {
+        return names.getattr(h);
+    }
+
     public List<String> list(String path) {
         return names.list(path);
     }
@@ -172,6 +177,12 @@ public final class PoolFileSystem implements Closeable {
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
     public void truncate(String path, long size) {
         names.truncate(path, size);
+        commits.commitChange();
+    }
+
+    /** ftruncate: as {@link #truncate(String, long)} through an open handle (also of a volume removed while open). */
+    public void truncate(Handle h, long size) {
+        names.truncate(h, size);
         commits.commitChange();
     }
 

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -426,12 +425,11 @@ class FileAttributesIT {
     /**
      * An open volume that is removed stays usable through what holds it open, as an unlinked file does. With
      * hard_remove libfuse2 passes no path for a node that lost its name unless flag_nullpath_ok is set; without it
-     * every read, write, fstat and fsync of the orphan fails with ENOENT (a loop device over it reads EIO).
+     * every read, write, fstat and fsync of the orphan fails with ENOENT (a loop device over it reads EIO); now they
+     * come with a null path and are served from the handle.
      */
     @Test
     @Order(7)
-    @Disabled("bug: read/write/fstat/fsync of a volume removed while open fail with ENOENT (hard_remove without "
-            + "flag_nullpath_ok)")
     void aVolumeRemovedWhileOpenStaysReadableAndWritableUntilItsLastClose() throws Exception {
         p.sh("dd if=/dev/urandom of=held7 bs=1M count=1 conv=fsync status=none").ok();
         String script = String.join("\n",
@@ -441,7 +439,9 @@ class FileAttributesIT {
                 "out = []",
                 "for what, f in [('pread', lambda: len(os.pread(fd, 4096, 700000))),",
                 "                ('pwrite', lambda: os.pwrite(fd, b'x' * 4096, 8192)),",
-                "                ('fstat', lambda: os.fstat(fd).st_size), ('fsync', lambda: os.fsync(fd) or 0)]:",
+                "                ('fstat', lambda: os.fstat(fd).st_size), ('fsync', lambda: os.fsync(fd) or 0),",
+                "                ('ftruncate', lambda: os.ftruncate(fd, 2 << 20) or os.fstat(fd).st_size),",
+                "                ('nlink', lambda: os.fstat(fd).st_nlink)]:",
                 "    try:",
                 "        out.append(what + ' ' + str(f()))",
                 "    except OSError as e:",
@@ -450,7 +450,7 @@ class FileAttributesIT {
                 "print(', '.join(out))");
         Files.writeString(tmp.resolve("held7.py"), script);
         String out = p.sh("python3 " + tmp.resolve("held7.py")).ok().out().trim();
-        assertEquals("pread 4096, pwrite 4096, fstat 1048576, fsync 0", out, "I/O on a removed, still open volume");
+        assertEquals("pread 4096, pwrite 4096, fstat 1048576, fsync 0, ftruncate 2097152, nlink 0", out, "I/O on a removed, still open volume");
         assertFalse(lsA().contains("held7"), lsA());
     }
 }
