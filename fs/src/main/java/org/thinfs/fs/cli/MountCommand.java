@@ -3,6 +3,7 @@ package org.thinfs.fs.cli;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.core.pool.ZeroWrites;
 import org.thinfs.fs.control.PoolDaemon;
 import org.thinfs.fs.fuse.FuseTransport;
 import org.thinfs.fs.fuse.Mounter;
@@ -64,6 +65,12 @@ final class MountCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE}; above 128K needs Linux 4.20 or later, older kernels keep 128K).")
     long maxRequest;
 
+    @Option(names = "--zeroes", defaultValue = "skip", paramLabel = "keep|skip|unmap",
+            description = "What a write of zeros does: skip (default) writes nothing where the volume maps no block "
+                    + "(it reads zeros already), so dd from /dev/zero provisions nothing; unmap also unmaps whole "
+                    + "blocks of zeros written over mapped ones; keep writes zeros as data.")
+    String zeroes;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -96,6 +103,15 @@ final class MountCommand implements Callable<Integer> {
                 + " (its daemon had stopped)");
     }
 
+    /** --zeroes as the engine takes it; a bad value is one sentence. */
+    static ZeroWrites zeroWrites(String value) {
+        try {
+            return ZeroWrites.of(value);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+
     /** The -o list sorted (MountOptions), once per call. */
     private MountOptions parsedOptions;
 
@@ -124,6 +140,7 @@ final class MountCommand implements Callable<Integer> {
             throw new Main.UsageError(mnt + " is already a mount point");
         }
         transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
+        ZeroWrites zeroWrites = zeroWrites(zeroes);
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
         if (foreign && blockSize != null) {
             blockSize = checkedBlockSize(blockSize, Pools.superblockBlockSize(metadata));
@@ -150,6 +167,7 @@ final class MountCommand implements Callable<Integer> {
                 throw new Main.UsageError("pool " + pool.dir() + " is already mounted by another thinfs process");
             }
             PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache);
+            fs.pool().setZeroWrites(zeroWrites);
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             // The control socket, autoextend and events start before the mount appears and stop after it is gone
@@ -187,6 +205,7 @@ final class MountCommand implements Callable<Integer> {
         // (a given --block-size was checked against the superblock in call(), before the daemon started)
         ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
+        tp.setZeroWrites(zeroWrites(zeroes));
         Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, transport(), Ids.uid(),
                 Ids.gid(), () -> { }, data);
         return 0;
@@ -226,6 +245,7 @@ final class MountCommand implements Callable<Integer> {
                     case "metadata-cache" -> metadataCache = Sizes.parse(v);
                     case "fuse-threads" -> fuseThreads = Integer.parseInt(v);
                     case "max-request" -> maxRequest = Sizes.parse(v);
+                    case "zeroes" -> zeroes = v;
                     default -> throw new IllegalStateException("setting " + e.getKey() + " has no flag");
                 }
             } catch (NumberFormatException bad) {
@@ -269,6 +289,8 @@ final class MountCommand implements Callable<Integer> {
         a.add(Integer.toString(fuseThreads));
         a.add("--max-request");
         a.add(Long.toString(maxRequest));
+        a.add("--zeroes");
+        a.add(zeroes);
         for (String n : nbd) {
             a.add("--nbd");
             a.add(n.startsWith("unix:") ? "unix:" + Path.of(n.substring(5)).toAbsolutePath() : n);

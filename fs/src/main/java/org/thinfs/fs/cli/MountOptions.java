@@ -20,7 +20,8 @@ import java.util.Set;
  */
 final class MountOptions {
     /** thinfs settings by name, in the order the usage sentence lists them. */
-    static final List<String> THINFS = List.of("commit-interval", "metadata-cache", "fuse-threads", "max-request");
+    static final List<String> THINFS = List.of("commit-interval", "metadata-cache", "fuse-threads", "max-request",
+            "zeroes");
 
     /** FUSE options that take no value. */
     private static final Set<String> FUSE_FLAGS = Set.of("allow_other", "allow_root", "default_permissions", "ro",
@@ -89,6 +90,7 @@ final class MountOptions {
             case "commit-interval" -> "2s";
             case "metadata-cache" -> "256M";
             case "fuse-threads" -> "8";
+            case "zeroes" -> "unmap";
             default -> "1M";
         };
     }

@@ -43,6 +43,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--foreground", description = "Stay in the foreground (logs to stderr).")
     boolean foreground;
 
+    @Option(names = "--zeroes", defaultValue = "skip", paramLabel = "keep|skip|unmap",
+            description = "What a write of zeros does (as thinfs mount --zeroes): skip (default), unmap or keep.")
+    String zeroes;
+
     @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
             description = "How often changes are committed (default: ${DEFAULT-VALUE}); NBD flush commits at once.")
     Duration commitInterval;
@@ -50,6 +54,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PoolDir pool = Pools.requirePool(dir.toAbsolutePath().normalize());
+        MountCommand.zeroWrites(zeroes);                // a bad value is refused before the daemon starts
         for (String a : nbd) {
             try {
                 NbdServer.parse(a);
@@ -71,7 +76,9 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private void serve(PoolDir pool) throws IOException {
+        org.thinfs.core.pool.ZeroWrites zeroWrites = MountCommand.zeroWrites(zeroes);
         PoolFileSystem fs = Pools.openFileSystem(pool, false, Pools.DEFAULT_CACHE_BYTES);
+        fs.pool().setZeroWrites(zeroWrites);
         Path pid = pool.dir().resolve("thinfs.pid");
         Files.writeString(pid, ProcessHandle.current().pid() + "\n");
         CountDownLatch stop = new CountDownLatch(1);
@@ -116,7 +123,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Re-runs this command with --foreground in a new session; returns once its control socket answers. */
     private int daemonize(PoolDir pool) throws Exception {
         List<String> args = new ArrayList<>(List.of(pool.dir().toString(), "--commit-interval",
-                commitInterval.toMillis() + "ms"));
+                commitInterval.toMillis() + "ms", "--zeroes", zeroes));
         for (String a : nbd) {
             args.add("--nbd");
             args.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);

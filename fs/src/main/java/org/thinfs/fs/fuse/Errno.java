@@ -76,6 +76,7 @@ final class Errno {
             case EXDEV -> ErrorCodes.EXDEV();
             case EIO -> ErrorCodes.EIO();
             case ENXIO -> ErrorCodes.ENXIO();
+            case EOPNOTSUPP -> ErrorCodes.EOPNOTSUPP();
         };
     }
 }

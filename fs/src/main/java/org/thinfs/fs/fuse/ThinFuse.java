@@ -5,6 +5,7 @@ import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
 import org.thinfs.core.io.DirectBufferPool;
+import org.thinfs.fs.model.FsException;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolFileSystem.Attr;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
@@ -28,7 +29,10 @@ import java.util.function.IntSupplier;
  */
 public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int O_ACCMODE = 3;
+    private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final int FALLOC_FL_NO_HIDE_STALE = 0x04;
+    private static final int FALLOC_FL_ZERO_RANGE = 0x10;
     private static final long UTIME_NOW = (1L << 30) - 1;
     private static final long UTIME_OMIT = (1L << 30) - 2;
     /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
@@ -277,10 +281,19 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
-        if ((mode & FALLOC_FL_PUNCH_HOLE) == 0) {
-            return -ErrorCodes.EOPNOTSUPP();
-        }
-        return run("fallocate", path, () -> fs.punchHole(handle(fi), off, length));
+        boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
+        int op = mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_NO_HIDE_STALE);
+        return run("fallocate", path, () -> {
+            Handle h = handle(fi);
+            switch (op) {
+                case 0 -> fs.preallocate(h, off, length, keepSize);
+                case FALLOC_FL_PUNCH_HOLE -> fs.punchHole(h, off, length);     // the kernel requires KEEP_SIZE
+                case FALLOC_FL_ZERO_RANGE -> fs.zeroRange(h, off, length, keepSize);
+                // The kernel's FUSE passes no other mode (collapse, insert and unshare range get EOPNOTSUPP there).
+                default -> throw new FsException(FsException.Code.EOPNOTSUPP, "fallocate mode " + mode
+                        + " is not supported");
+            }
+        });
     }
 
     @Override

@@ -274,6 +274,16 @@ public final class PoolFileSystem implements Closeable {
         return io.copyRange(in, inOffset, out, outOffset, length);
     }
 
+    /** fallocate ZERO_RANGE (see VolumeIo#zeroRange). */
+    public void zeroRange(Handle h, long offset, long length, boolean keepSize) {
+        io.zeroRange(h, offset, length, keepSize);
+    }
+
+    /** fallocate mode 0 / KEEP_SIZE: preallocation (see VolumeIo#preallocate). */
+    public void preallocate(Handle h, long offset, long length, boolean keepSize) {
+        io.preallocate(h, offset, length, keepSize);
+    }
+
     /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
     public void punchHole(Handle h, long offset, long length) {
         io.punchHole(h, offset, length);

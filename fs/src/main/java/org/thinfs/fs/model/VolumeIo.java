@@ -134,6 +134,55 @@ final class VolumeIo {
         return n;
     }
 
+    /**
+     * fallocate ZERO_RANGE: afterwards the range reads zeros; whole blocks are unmapped (a metadata operation, so
+     * mkfs's and the loop driver's BLKZEROOUT cost no data), partial edges zeroed; the volume grows to the range's
+     * end unless {@code keepSize}.
+     */
+    void zeroRange(Handle h, long offset, long length, boolean keepSize) {
+        long end = writableRange(h, offset, length);
+        long zeroEnd = Math.min(h.entry.size, end);
+        if (zeroEnd > offset) {
+            h.device.discard(offset, zeroEnd - offset);
+        }
+        if (!keepSize) {
+            h.entry.extendTo(end);
+        }
+        h.entry.dataChanged(Catalog.nowNs());
+        commits.mark();
+    }
+
+    /**
+     * fallocate mode 0 and KEEP_SIZE: every block of the range is mapped (unmapped ones to zeroed blocks), so later
+     * writes there never fail for space; refused with ENOSPC, changing nothing, when the pool cannot hold them all.
+     * The volume grows to the range's end unless {@code keepSize}.
+     */
+    void preallocate(Handle h, long offset, long length, boolean keepSize) {
+        long end = writableRange(h, offset, length);
+        try {
+            h.device.provision(offset, length);
+        } catch (OutOfDataSpaceException e) {
+            throw new FsException(Code.ENOSPC, e.getMessage());
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        if (!keepSize && h.entry.extendTo(end)) {
+            h.entry.dataChanged(Catalog.nowNs());
+        }
+        commits.mark();
+    }
+
+    /** The end of a range a fallocate may change; EROFS for a snapshot, EINVAL for a bad range. */
+    private static long writableRange(Handle h, long offset, long length) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        if (offset < 0 || length <= 0 || offset + length < offset) {
+            throw new FsException(Code.EINVAL, "bad range: offset " + offset + ", length " + length);
+        }
+        return offset + length;
+    }
+
     /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
     void punchHole(Handle h, long offset, long length) {
         if (h.readOnly) {

@@ -16,7 +16,6 @@ import java.util.List;
  */
 final class NbdRequests {
     /** Zeros for WRITE_ZEROES with NO_HOLE; read-only, shared (each use takes a duplicate). */
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private final PoolFileSystem fs;
     private final NbdExports.Export export;
@@ -95,13 +94,10 @@ final class NbdRequests {
                 if ((r.flags() & Nbd.CMD_FLAG_NO_HOLE) == 0) {
                     fs.punchHole(h, r.offset(), r.length()); // whole blocks unmapped, the edges zeroed
                 } else {
-                    for (long done = 0; done < r.length(); ) {
-                        ByteBuffer z = ZEROS.duplicate();
-                        z.limit((int) Math.min(z.capacity(), r.length() - done));
-                        int n = z.remaining();
-                        fs.write(h, r.offset() + done, z);
-                        done += n;
-                    }
+                    // NO_HOLE: zeros that stay allocated, as fallocate ZERO_RANGE then preallocation: whole blocks
+                    // become zeroed blocks of their own without a byte of zeros crossing the data path.
+                    fs.zeroRange(h, r.offset(), r.length(), true);
+                    fs.preallocate(h, r.offset(), r.length(), true);
                 }
             }
             case Nbd.CMD_FLUSH -> sync();

@@ -16,9 +16,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * An fsx-style exerciser through the mount: on two volume files, seeded random pread, pwrite, mmap reads and
- * writes (msync), ftruncate up and down, punch-hole and copy_file_range within a file and between the two, each
- * checked against a byte model, with a full read-back every 200 operations and at the end, then thin_check. The
+ * An fsx-style exerciser through the mount: on two volume files, seeded random pread, pwrite (a quarter of them
+ * all zeros, which the mount's zeroes=unmap turns into skipped or unmapped blocks), mmap reads and writes (msync),
+ * ftruncate up and down, fallocate punch-hole, zero-range and preallocation (with and without KEEP_SIZE), and
+ * copy_file_range within a file and between the two, with snapshot sets taken underneath, each checked against a
+ * byte model, with a full read-back of the files and of every snapshot every 200 operations and at the end, then
+ * thin_check. The
  * calls are libc's own (jnr-ffi), as fsx makes them. Seed and operation index in every failure.
  *
  * <p>Operations: {@code -Dthinfs.fsx.ops=N} (default 3000), seed {@code -Dthinfs.fsx.seed=S}.
@@ -31,6 +34,9 @@ class FsxIT {
     private static final int MAP_SHARED = 1;
     private static final int MS_SYNC = 4;
     private static final int PUNCH = 0x02 | 0x01;            // FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+    private static final int KEEP_SIZE = 0x01;
+    private static final int ZERO_RANGE = 0x10;
+    private static final int MAX_SNAPSHOTS = 6;
 
     /** The libc calls fsx makes. */
     public interface Libc {
@@ -65,7 +71,9 @@ class FsxIT {
         Libc c = LibraryLoader.create(Libc.class).load("c");
         Runtime rt = Runtime.getRuntime(c);
         Random rnd = new Random(seed);
-        try (MountedPool p = new MountedPool(tmp, "128M")) {
+        java.util.List<byte[][]> snapModels = new java.util.ArrayList<>();
+        try (MountedPool p = MountedPool.created(tmp, "256M")) {
+            p.mount("--zeroes", "unmap");
             p.sh("truncate -s 1M f0 && truncate -s 1M f1").ok();
             int[] fd = {c.open(p.mnt.resolve("f0").toString(), O_RDWR, 0), c.open(p.mnt.resolve("f1").toString(),
                     O_RDWR, 0)};
@@ -77,7 +85,7 @@ class FsxIT {
                 int f = rnd.nextInt(2);
                 int kind = rnd.nextInt(100);
                 String where = "seed " + seed + " op " + op;
-                if (kind < 25) {                                           // pread
+                if (kind < 22) {                                           // pread
                     int off = rnd.nextInt(MAX);
                     int len = 1 + rnd.nextInt(256 << 10);
                     long n = c.pread(fd[f], buf, len, off);
@@ -87,16 +95,18 @@ class FsxIT {
                     buf.get(0, got, 0, got.length);
                     assertArrayEquals(Arrays.copyOfRange(model[f], off, off + (int) n), got, where + ": pread f" + f
                             + " at " + off);
-                } else if (kind < 50) {                                    // pwrite
+                } else if (kind < 45) {                                    // pwrite, a quarter zeros
                     int off = rnd.nextInt(MAX - 1);
                     int len = 1 + rnd.nextInt(Math.min(MAX - off, 256 << 10));
                     byte[] b = new byte[len];
-                    rnd.nextBytes(b);
+                    if (rnd.nextInt(4) != 0) {
+                        rnd.nextBytes(b);
+                    }
                     buf.put(0, b, 0, len);
                     assertEquals(len, c.pwrite(fd[f], buf, len, off), where + ": pwrite");
                     System.arraycopy(b, 0, model[f], off, len);
                     size[f] = Math.max(size[f], off + len);
-                } else if (kind < 60) {                                    // mmap read or write
+                } else if (kind < 53) {                                    // mmap read or write
                     if (size[f] < PAGE) {
                         continue;
                     }
@@ -120,14 +130,39 @@ class FsxIT {
                         System.arraycopy(b, 0, model[f], first * PAGE + at, b.length);
                     }
                     c.munmap(m, len);
-                } else if (kind < 70) {                                    // ftruncate
+                } else if (kind < 60) {                                    // ftruncate
                     int ns = rnd.nextInt(MAX);
                     assertEquals(0, c.ftruncate(fd[f], ns), where + ": ftruncate");
                     if (ns < size[f]) {
                         Arrays.fill(model[f], ns, MAX, (byte) 0);
                     }
                     size[f] = ns;
-                } else if (kind < 80) {                                    // punch-hole
+                } else if (kind < 65) {                                    // zero-range, maybe growing
+                    int off = rnd.nextInt(MAX - 1);
+                    int len = 1 + rnd.nextInt(Math.min(MAX - off, 512 << 10));
+                    boolean keep = rnd.nextBoolean();
+                    assertEquals(0, c.fallocate(fd[f], ZERO_RANGE | (keep ? KEEP_SIZE : 0), off, len),
+                            where + ": zero-range f" + f + " at " + off + " of " + len);
+                    Arrays.fill(model[f], off, Math.max(off, Math.min(size[f], off + len)), (byte) 0);
+                    if (!keep) {
+                        size[f] = Math.max(size[f], off + len);
+                    }
+                } else if (kind < 70) {                                    // preallocate, maybe growing
+                    int off = rnd.nextInt(MAX - 1);
+                    int len = 1 + rnd.nextInt(Math.min(MAX - off, 512 << 10));
+                    boolean keep = rnd.nextBoolean();
+                    assertEquals(0, c.fallocate(fd[f], keep ? KEEP_SIZE : 0, off, len),
+                            where + ": preallocate f" + f + " at " + off + " of " + len);
+                    if (!keep) {
+                        size[f] = Math.max(size[f], off + len);
+                    }
+                } else if (kind < 72) {                                    // a snapshot set underneath
+                    if (snapModels.size() >= MAX_SNAPSHOTS) {
+                        continue;
+                    }
+                    p.sh("mkdir snapshots/s" + snapModels.size()).ok();
+                    snapModels.add(new byte[][]{Arrays.copyOf(model[0], size[0]), Arrays.copyOf(model[1], size[1])});
+                } else if (kind < 78) {                                    // punch-hole
                     int off = rnd.nextInt(MAX);
                     int len = 1 + rnd.nextInt(512 << 10);
                     assertEquals(0, c.fallocate(fd[f], PUNCH, off, len), where + ": punch-hole");
@@ -162,6 +197,13 @@ class FsxIT {
                         byte[] got = new byte[(int) n];
                         buf.get(0, got, 0, got.length);
                         assertArrayEquals(Arrays.copyOf(model[i], size[i]), got, where + ": whole f" + i);
+                    }
+                    for (int s = 0; s < snapModels.size(); s++) {
+                        for (int i = 0; i < 2; i++) {
+                            byte[] got = java.nio.file.Files.readAllBytes(p.mnt.resolve("snapshots/s" + s + "/f" + i));
+                            assertArrayEquals(snapModels.get(s)[i], got, where + ": snapshot s" + s + " of f" + i
+                                    + " changed under writes, zero-ranges or preallocation of its origin");
+                        }
                     }
                 }
             }
