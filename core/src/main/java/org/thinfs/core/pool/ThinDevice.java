@@ -163,11 +163,17 @@ public final class ThinDevice {
         long first = offset / blockSize;
         long end = (offset + length - 1) / blockSize + 1;
         long unmapped = (end - first) - countMapped(first, end);
-        long free = io.metadata().read(md -> md.dataSpace().nrFree());
-        if (unmapped > free) {
-            throw new OutOfDataSpaceException("cannot preallocate: device " + id + " needs " + unmapped
-                    + " new blocks, " + free + " free; nothing was allocated");
-        }
+        // The check goes through the full handler like any allocation (autoextend grows the pool, when-full=wait
+        // holds the caller). It is atomic against itself only: a writer taking the last blocks between it and the
+        // batches below makes a batch fail, leaving the earlier batches provisioned (they read zeros, as before).
+        retryingWhenFull(() -> {
+            long free = io.metadata().read(md -> md.dataSpace().nrFree());
+            if (unmapped > free) {
+                throw new OutOfDataSpaceException("cannot preallocate: device " + id + " needs " + unmapped
+                        + " new blocks, " + free + " free; nothing was allocated");
+            }
+            return 0;
+        });
         long done = 0;
         for (long b = first; b < end; b += PROVISION_BATCH) {
             long from = b;
@@ -203,7 +209,8 @@ public final class ThinDevice {
         int pos = src.position();
         for (int i = 0; i < n; i++) {
             long blockStart = (first + i) * blockSize;
-            int len = (int) (Math.min(blockStart + blockSize, offset + src.remaining()) - Math.max(blockStart, offset));
+            long blockEnd = blockStart > Long.MAX_VALUE - blockSize ? Long.MAX_VALUE : blockStart + blockSize;
+            int len = (int) (Math.min(blockEnd, offset + src.remaining()) - Math.max(blockStart, offset));
             zero[i] = ZeroWrites.allZero(src, pos, len);
             pos += len;
         }

@@ -254,7 +254,7 @@ public final class ThinPool implements Closeable {
         committer.freeDeleted();
     }
 
-    /** What writes of zeros do to the mappings from now on (ZeroWrites); KEEP (the engine writes what it is given) unless a front end sets it: the mount and serve daemons and import-diff default to SKIP. */
+    /** What writes of zeros do to the mappings from now on (ZeroWrites); KEEP (the engine writes what it is given) unless a front end sets it: the mount and serve daemons default to SKIP, import-diff uses UNMAP. */
     public void setZeroWrites(ZeroWrites z) {
         zeroWrites = z;
     }

@@ -1,6 +1,7 @@
 package org.thinfs.fs.cli;
 
 import org.thinfs.core.diff.DiffImporter;
+import org.thinfs.core.pool.ZeroWrites;
 import org.thinfs.fs.model.PoolFileSystem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -72,8 +73,13 @@ final class ImportDiffCommand implements Callable<Integer> {
     private void applyThinfs(PoolDir pool, Path file) throws Exception {
         DiffImporter.Header h = DiffImporter.verify(file);
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            fs.pool().setZeroWrites(ZeroWrites.UNMAP);  // zeros in a stream provision nothing, and unmap whole blocks
             if (h.incremental()) {
                 requireBase(fs, h.baseIdentity());
+            } else if (h.version() >= 2 && fs.list("/").contains(volume)) {
+                // A full stream describes the whole image, but only its data: what the volume held before must go,
+                // or the volume would be marked as that image while it still holds other bytes.
+                fs.truncate("/" + volume, 0);
             }
             String path = prepare(fs, h.volumeSize());
             PoolFileSystem.Handle target = fs.open(path, true);
@@ -114,6 +120,7 @@ final class ImportDiffCommand implements Callable<Integer> {
             throw new Main.UsageError("--snapshot: the stream names no to-snapshot");
         }
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            fs.pool().setZeroWrites(ZeroWrites.UNMAP);
             if (h.fromSnap() != null) {
                 if (fs.list("/").stream().noneMatch(volume::equals)) {
                     throw new Main.UsageError("nothing was applied: the stream is incremental from snapshot "

@@ -349,7 +349,13 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     @Override
     public int chown(String path, long uid, long gid) {
         // The kernel checked who may (default_permissions): root changes anything, an owner only the group.
-        return run("chown", path, () -> fs.chown(path, (int) uid, (int) gid, this.uid, this.gid));
+        return run("chown", path, () -> fs.chown(path, unchangedOr(uid), unchangedOr(gid), this.uid, this.gid));
+    }
+
+    /** A uid_t/gid_t as jnr passes it (unsigned 32 bits in a long): (uid_t) -1 means "leave it", -1 here. */
+    private static long unchangedOr(long id) {
+        long u = id & 0xFFFF_FFFFL;
+        return u == 0xFFFF_FFFFL ? -1 : u;
     }
 
     @Override

@@ -12,7 +12,8 @@ import java.util.List;
  *   /snapshots/SET/NAME       SNAPSHOT_VOLUME
  *   /lost+found/dev-ID        LOST_DEVICE
  * </pre>
- *   /.fuse_hiddenXXXX         HIDDEN (libfuse's name for an open volume that was removed; never listed)
+ *   .../.fuse_hiddenXXXX      HIDDEN (libfuse's name for an open volume that was removed, in any of the
+ *                             directories above; never listed)
  * Anything deeper or elsewhere is INVALID (it cannot exist).
  */
 record FsPath(Kind kind, String set, String name) {
@@ -37,6 +38,17 @@ record FsPath(Kind kind, String set, String name) {
                 parts.add(p);
             }
         }
+        FsPath p = classify(parts);
+        if ((p.kind == Kind.VOLUME || p.kind == Kind.SNAPSHOT_VOLUME || p.kind == Kind.LOST_DEVICE)
+                && parts.get(parts.size() - 1).startsWith(HIDDEN_PREFIX)) {
+            // libfuse hides an open file in its own directory: snapshots/SET/.fuse_hidden... too. The whole path
+            // names it, so two directories' hidden files never meet.
+            return new FsPath(Kind.HIDDEN, null, String.join("/", parts));
+        }
+        return p;
+    }
+
+    private static FsPath classify(List<String> parts) {
         switch (parts.size()) {
             case 0:
                 return new FsPath(Kind.ROOT, null, null);
@@ -44,8 +56,7 @@ record FsPath(Kind kind, String set, String name) {
                 return switch (parts.get(0)) {
                     case SNAPSHOTS -> new FsPath(Kind.SNAPSHOTS_DIR, null, null);
                     case LOST_FOUND -> new FsPath(Kind.LOST_FOUND_DIR, null, null);
-                    default -> new FsPath(parts.get(0).startsWith(HIDDEN_PREFIX) ? Kind.HIDDEN : Kind.VOLUME, null,
-                            parts.get(0));
+                    default -> new FsPath(Kind.VOLUME, null, parts.get(0));
                 };
             case 2:
                 if (parts.get(0).equals(SNAPSHOTS)) {

@@ -48,6 +48,7 @@ final class VolumeIo {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only");
         }
         long end = offset + src.remaining();
+        forgetReceivedImage(h);
         int mapped;
         try {
             mapped = h.device.write(offset, src);
@@ -120,6 +121,7 @@ final class VolumeIo {
         if (in.device.id() == out.device.id() && inOffset < outOffset + n && outOffset < inOffset + n) {
             throw new FsException(Code.EINVAL, "overlapping ranges of one file");
         }
+        forgetReceivedImage(out);
         commits.mark();                  // a long copy's progress is committed by the periodic commits on the way
         try {
             pool.copyRange(in.device, inOffset, out.device, outOffset, n);
@@ -141,6 +143,7 @@ final class VolumeIo {
      */
     void zeroRange(Handle h, long offset, long length, boolean keepSize) {
         long end = writableRange(h, offset, length);
+        forgetReceivedImage(h);
         long zeroEnd = Math.min(h.entry.size, end);
         if (zeroEnd > offset) {
             h.device.discard(offset, zeroEnd - offset);
@@ -165,11 +168,28 @@ final class VolumeIo {
             throw new FsException(Code.ENOSPC, e.getMessage());
         } catch (NoSuchDeviceException e) {
             throw new FsException(Code.ENOENT, "the volume was deleted");
+        } finally {
+            commits.mark();              // what was provisioned before a failure is committed like any mapping
         }
         if (!keepSize && h.entry.extendTo(end)) {
             h.entry.dataChanged(Catalog.nowNs());
+            commits.mark();
         }
-        commits.mark();
+    }
+
+    /**
+     * A volume that an import made equal to a known image (Entry#received) stops being that image with its first
+     * change, and the catalog must say so before any changed byte can reach the disk: an in-place write is durable
+     * on a data flush alone, and a crash that kept the old catalog would let the next incremental stream apply on
+     * top of bytes it does not describe. So the first change after an import commits the forgetting first (one
+     * commit per import, none afterwards: the field stays null).
+     */
+    private void forgetReceivedImage(Handle h) {
+        if (h.entry.received != null) {
+            h.entry.received = null;
+            commits.mark();
+            commits.commitChange();
+        }
     }
 
     /** The end of a range a fallocate may change; EROFS for a snapshot, EINVAL for a bad range. */
@@ -189,6 +209,7 @@ final class VolumeIo {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only");
         }
         long end = Math.min(h.entry.size, offset + length);
+        forgetReceivedImage(h);
         if (end > offset) {
             h.device.discard(offset, end - offset);
         }

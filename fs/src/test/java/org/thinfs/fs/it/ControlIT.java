@@ -57,7 +57,7 @@ class ControlIT {
             assertEquals(1, s.get("volumes").size(), s.toString());
             assertEquals(0, s.get("snapshots").size(), s.toString());
             String text = p.thinfs("status", p.pool.toString()).ok().out();
-            assertTrue(text.contains("(mounted; live)") && text.contains("vm1"), text);
+            assertTrue(text.contains("(mounted on " + p.mnt + "; live)") && text.contains("vm1"), text);
         }
     }
 
@@ -140,9 +140,9 @@ class ControlIT {
         p.mountWith(Map.of("THINFS_JAVA_OPTS", "-Xmx384m -Dthinfs.whenFullWaitMs=3000"));
         try (p) {
             p.sh("truncate -s 1G vm1").ok();
-            Process writer = new ProcessBuilder("dd", "if=/dev/zero", "of=" + p.mnt.resolve("vm1"), "bs=1M",
+            Process writer = new ProcessBuilder("dd", "if=/dev/urandom", "of=" + p.mnt.resolve("vm1"), "bs=1M",
                     "count=96", "conv=notrunc,fsync", "status=none").redirectErrorStream(true).start();
-            // Zeros are written as data (FUSE sees the bytes): the pool fills at 64 MiB and the writer waits.
+            // Data (not zeros, which would provision nothing): the pool fills at 64 MiB and the writer waits.
             for (int i = 0; i < 100 && status(p).get("dataBlocksUsed").asLong() < 1024; i++) {
                 Thread.sleep(100);
             }
@@ -153,7 +153,7 @@ class ControlIT {
 
             // Full again with nothing coming: ENOSPC after the (here 3 s) timeout.
             long t0 = System.nanoTime();
-            Sh.Result full = p.sh("dd if=/dev/zero of=vm1 bs=1M seek=100 count=64 conv=notrunc,fsync status=none");
+            Sh.Result full = p.sh("dd if=/dev/urandom of=vm1 bs=1M seek=100 count=64 conv=notrunc,fsync status=none");
             assertNotEquals(0, full.code());
             assertTrue(full.out().contains("No space left"), full.out());
             assertTrue(System.nanoTime() - t0 > 2_500_000_000L, "held for the timeout first");

@@ -453,4 +453,27 @@ class FileAttributesIT {
         assertEquals("pread 4096, pwrite 4096, fstat 1048576, fsync 0, ftruncate 2097152, nlink 0", out, "I/O on a removed, still open volume");
         assertFalse(lsA().contains("held7"), lsA());
     }
+
+    /**
+     * libfuse hides an open file in its own directory: a snapshot member held open and removed goes the same way as
+     * a volume (the set can then be removed), and a uid past 2^31 is stored as given.
+     */
+    @Test
+    @Order(8)
+    void anOpenSnapshotMemberCanBeRemovedAndBigIdsAreKept() throws Exception {
+        p.sh("dd if=/dev/urandom of=m8 bs=1M count=4 conv=fsync status=none").ok();
+        p.thinfs("snapshot", p.pool.toString(), "s8", "m8").ok();        // a set of m8 alone, so it can be emptied
+        Process holder = holdOpen("snapshots/s8/m8");
+        try {
+            Sh.Result rm = p.sh("rm snapshots/s8/m8 && rmdir snapshots/s8");
+            assertEquals(0, rm.code(), "rm of an open snapshot member, then rmdir of its set: " + rm.out());
+            assertFalse(lsA().contains(".fuse_hidden"), lsA());
+            assertFalse(statusNames().stream().anyMatch(n -> n.startsWith("s8/")), statusNames().toString());
+        } finally {
+            end(holder);
+        }
+        p.sh("chown 3000000000:3000000001 m8").ok();
+        assertEquals("3000000000:3000000001", p.sh("stat -c %u:%g m8").ok().out().trim());
+        p.sh("rm m8").ok();
+    }
 }

@@ -39,7 +39,7 @@ class HostDiskFullIT {
             p.sh("truncate -s 128M v && head -c 4M /dev/urandom > /tmp/hd.$$ && "
                     + "dd if=/tmp/hd.$$ of=v conv=notrunc,fsync status=none && sha256sum < /tmp/hd.$$ > "
                     + tmp.resolve("sum") + " && rm /tmp/hd.$$").ok();
-            Sh.Result r = p.sh("dd if=/dev/zero of=v bs=1M seek=8 count=64 conv=notrunc,fsync status=none");
+            Sh.Result r = p.sh("dd if=/dev/urandom of=v bs=1M seek=8 count=64 conv=notrunc,fsync status=none");
             assertNotEquals(0, r.code(), "the host file system is full");
             assertTrue(r.out().contains("No space left") || r.out().contains("Input/output error")
                     || r.out().contains("Read-only"), r.out());
@@ -51,7 +51,7 @@ class HostDiskFullIT {
             p.mount();
             assertEquals(Files.readString(tmp.resolve("sum")).trim(),
                     p.sh("head -c 4M v | sha256sum").ok().out().trim());
-            p.sh("dd if=/dev/zero of=v bs=1M seek=8 count=32 conv=notrunc,fsync status=none").ok();
+            p.sh("dd if=/dev/urandom of=v bs=1M seek=8 count=32 conv=notrunc,fsync status=none").ok();
             p.unmount();
             assertEquals(0, ThinTools.check(p.pool.resolve("metadata")).exitCode());
         }

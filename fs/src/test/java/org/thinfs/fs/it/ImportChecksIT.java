@@ -130,4 +130,28 @@ class ImportChecksIT {
             assertEquals(0, ThinTools.check(q.pool.resolve("metadata")).exitCode(), "thin_check");
         }
     }
+
+    /**
+     * A volume stops being its received image with its first change, durably: an in-place write made durable by
+     * fdatasync alone and a kill -9 right after must not leave a catalog that still names the image. And a full
+     * stream imported over a volume that held other data replaces it whole, so what follows applies exactly.
+     */
+    @Test
+    void aChangedVolumeIsNeverTakenForItsImageAndAFullStreamReplacesAVolume() throws Exception {
+        try (MountedPool q = MountedPool.created(tmp, "256M")) {
+            String pool = q.pool.toString();
+            q.mount();
+            q.sh("truncate -s 8M vm && dd if=/dev/urandom of=vm bs=64k count=128 conv=notrunc,fsync status=none")
+                    .ok();
+            q.unmount();
+            q.thinfs("import-diff", pool, "vm", full.toString()).ok();   // over data the image does not have
+            q.thinfs("import-diff", pool, "vm", inc12.toString()).ok();
+            q.mount();
+            assertEquals(sha2, q.sh("sha256sum < vm").ok().out().split(" ")[0], "full then incremental = s2");
+            q.sh("dd if=/dev/urandom of=vm bs=4k count=1 seek=3 conv=notrunc,fdatasync status=none").ok();
+            q.kill9();
+            refused(q, "written since", "import-diff", pool, "vm", inc23.toString());
+            assertEquals(0, ThinTools.check(q.pool.resolve("metadata")).exitCode(), "thin_check");
+        }
+    }
 }

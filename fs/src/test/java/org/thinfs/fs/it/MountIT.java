@@ -104,7 +104,7 @@ class MountIT {
         try (MountedPool p = new MountedPool(tmp, "8M")) {
             p.sh("truncate -s 64M big && truncate -s 1M small && echo keep | dd of=small conv=notrunc,fsync "
                     + "status=none").ok();
-            Sh.Result r = p.sh("dd if=/dev/zero of=big bs=1M count=32 conv=notrunc,fsync status=none");
+            Sh.Result r = p.sh("dd if=/dev/urandom of=big bs=1M count=32 conv=notrunc,fsync status=none");
             assertNotEquals(0, r.code());
             assertTrue(r.out().contains("No space left"), r.out());
             assertEquals("keep", p.sh("head -c 4 small").ok().out());
@@ -171,11 +171,11 @@ class MountIT {
     void resizeWhileMounted() throws Exception {
         try (MountedPool p = new MountedPool(tmp, "16M")) {
             p.sh("truncate -s 64M v").ok();
-            Sh.Result full = p.sh("dd if=/dev/zero of=v bs=1M count=32 conv=notrunc,fsync status=none");
+            Sh.Result full = p.sh("dd if=/dev/urandom of=v bs=1M count=32 conv=notrunc,fsync status=none");
             assertNotEquals(0, full.code(), "16 MiB cannot hold 32 MiB");
             p.thinfs("resize", p.pool.toString(), "--data", "64M", "--metadata", "8M").ok();
             assertEquals("67108864", p.sh("df -B1 --output=size . | tail -1").ok().out().trim());
-            p.sh("dd if=/dev/zero of=v bs=1M count=32 conv=notrunc,fsync status=none").ok();
+            p.sh("dd if=/dev/urandom of=v bs=1M count=32 conv=notrunc,fsync status=none").ok();
             Sh.Result shrink = p.thinfs("resize", p.pool.toString(), "--data", "32M");
             assertNotEquals(0, shrink.code());
             assertTrue(shrink.out().contains("cannot shrink"), shrink.out());

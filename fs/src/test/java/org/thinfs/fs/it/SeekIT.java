@@ -70,13 +70,15 @@ class SeekIT {
             for (int round = 0; round < 40; round++) {
                 String where = "seed " + seed + " round " + round + " after " + ops;
                 switch (rnd.nextInt(5)) {
-                    case 0, 1 -> {                                   // a write of 1 byte to 3 blocks
+                    case 0, 1 -> {                                   // a write of 1 byte to 3 blocks, not zeros
                         long off = (long) (rnd.nextDouble() * m.size);
                         int len = 1 + rnd.nextInt((int) (3 * BLOCK));
                         len = (int) Math.min(len, m.size - off);
                         if (len > 0) {
                             try (FileChannel ch = FileChannel.open(vol, StandardOpenOption.WRITE)) {
-                                ch.write(ByteBuffer.wrap(new byte[len]).put(0, (byte) 1), off);
+                                byte[] ones = new byte[len];      // not zeros: those would map nothing
+                                java.util.Arrays.fill(ones, (byte) 1);
+                                ch.write(ByteBuffer.wrap(ones), off);
                             }
                             for (long b = off / BLOCK; b <= (off + len - 1) / BLOCK; b++) {
                                 m.mapped.add(b);
