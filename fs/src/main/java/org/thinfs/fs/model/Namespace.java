@@ -343,12 +343,7 @@ final class Namespace {
     private synchronized Entry detach(FsPath p) {
         Entry e = entry(p);
         requireNames();
-        switch (p.kind()) {
-            case VOLUME -> doc.volumes.remove(p.name());
-            case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
-            case HIDDEN -> hidden.remove(p.name());    // libfuse's last close: the orphan goes now
-            default -> lost.remove(e.id);
-        }
+        removeName(p, e);                              // a hidden name: libfuse's last close, the orphan goes now
         if (orphanIfOpen(e.id)) {
             return null;
         }
@@ -438,15 +433,8 @@ final class Namespace {
         if (replaced != null && !orphanIfOpen(replaced.id)) {
             pool.delete(replaced.id);
         }
-        switch (f.kind()) {
-            case VOLUME -> doc.volumes.remove(f.name());
-            case SNAPSHOT_VOLUME -> set(f.set()).volumes.remove(f.name());
-            case HIDDEN -> {
-                hidden.remove(f.name());
-                doc.orphans.remove(e.id);
-            }
-            default -> lost.remove(e.id);
-        }
+        removeName(f, e);
+        doc.orphans.remove(e.id);                      // an orphan named again is no orphan (a no-op otherwise)
         e.mode |= 0200;
         e.ctimeNs = Catalog.nowNs();
         doc.volumes.put(t.name(), e);
@@ -458,15 +446,20 @@ final class Namespace {
      * stays for the open handles under {@code hiddenName}, and becomes an orphan that the last close deletes.
      */
     private void hide(FsPath from, String hiddenName, Entry e) {
-        switch (from.kind()) {
-            case VOLUME -> doc.volumes.remove(from.name());
-            case SNAPSHOT_VOLUME -> set(from.set()).volumes.remove(from.name());
-            case HIDDEN -> hidden.remove(from.name());
-            default -> lost.remove(e.id);
-        }
+        removeName(from, e);
         hidden.put(hiddenName, e);
         doc.orphans.add(e.id);
         commits.mark();
+    }
+
+    /** Takes the name {@code p} of entry {@code e} out of whichever map holds it; the one place that knows them. */
+    private void removeName(FsPath p, Entry e) {
+        switch (p.kind()) {
+            case VOLUME -> doc.volumes.remove(p.name());
+            case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
+            case HIDDEN -> hidden.remove(p.name());
+            default -> lost.remove(e.id);
+        }
     }
 
     synchronized void chmod(String path, int mode) {
