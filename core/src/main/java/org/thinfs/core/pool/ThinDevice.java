@@ -54,7 +54,7 @@ public final class ThinDevice {
         deleted = true;
     }
 
-    private void requireLive() {
+    void requireLive() {
         if (deleted) {
             throw new org.thinfs.core.NoSuchDeviceException(id);
         }
@@ -83,6 +83,8 @@ public final class ThinDevice {
         long last = (offset + dst.remaining() - 1) / blockSize;
         int n = (int) (last - first + 1);
         long[] mapped = new long[n];
+        int start = dst.position();
+        int length = dst.remaining();
         io.gate().readLock().lock();
         try {
             requireLive();
@@ -117,6 +119,7 @@ public final class ThinDevice {
         } finally {
             io.gate().readLock().unlock();
         }
+        pool.copies().recordRead(id, offset, dst, start, length, mapped);
     }
 
     /**
@@ -143,7 +146,16 @@ public final class ThinDevice {
             return 0;
         }
         boolean[] zero = zeroBlocks(offset, src, zeros);
-        return retryingWhenFull(() -> writeOnce(offset, src, zero, zeros));
+        int length = src.remaining();
+        CopySharing copies = pool.copies();
+        boolean[] shared = copies.shareWholeBlocks(this, offset, src, zero);
+        int changed = retryingWhenFull(() -> writeOnce(offset, src, zero, zeros, shared));
+        if (shared != null) {
+            for (boolean s : shared) {
+                changed += s ? 1 : 0;
+            }
+        }
+        return changed + copies.afterWrite(this, offset, length);
     }
 
     /**
@@ -241,7 +253,8 @@ public final class ThinDevice {
         }
     }
 
-    private int writeOnce(long offset, ByteBuffer src, boolean[] zero, ZeroWrites zeros) {
+    /** One attempt at a write; blocks in {@code shared} were shared by CopySharing already and are left alone. */
+    private int writeOnce(long offset, ByteBuffer src, boolean[] zero, ZeroWrites zeros, boolean[] shared) {
         long first = offset / blockSize;
         long last = (offset + src.remaining() - 1) / blockSize;
         long endInLast = offset + src.remaining() - last * blockSize;
@@ -251,7 +264,9 @@ public final class ThinDevice {
         }
         return change(first, last, (target, source, action) -> {
             for (int i = 0; i < action.length; i++) {
-                if (zero != null && zero[i] && source[i] < 0) {
+                if (shared != null && shared[i]) {
+                    action[i] = SKIP;              // holds these bytes already, shared with the block they came from
+                } else if (zero != null && zero[i] && source[i] < 0) {
                     action[i] = SKIP;              // reads as zeros already
                 } else if (zero != null && zero[i] && whole[i] && zeros == ZeroWrites.UNMAP) {
                     action[i] = UNMAP;

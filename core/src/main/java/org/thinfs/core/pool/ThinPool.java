@@ -65,6 +65,7 @@ public final class ThinPool implements Closeable {
     private volatile FullHandler fullHandler = since -> false;
     /** What writes of zeros do to mappings (the mount's zeroes= setting). */
     private volatile ZeroWrites zeroWrites = ZeroWrites.KEEP;
+    private final CopySharing copies;
 
     /**
      * What a write that found no free data block does next, called on the writer's thread with no pool lock held
@@ -88,6 +89,7 @@ public final class ThinPool implements Closeable {
                 !options.readOnly() && options.zeroHoles());
         late[0] = committer;
         this.io = new IoContext(gate, new BlockLocks(), metadata, data, committer);
+        this.copies = new CopySharing(io, blockSize);
         if (!options.readOnly()) {
             watchSpace(md, options.lowWaterBlocks());
             committer.punchFreeSpace();
@@ -261,6 +263,23 @@ public final class ThinPool implements Closeable {
 
     public ZeroWrites zeroWrites() {
         return zeroWrites;
+    }
+
+    /**
+     * Whether writes that repeat a block recently read from another volume share that block instead of writing a new
+     * one ({@link CopySharing}): off in the engine, on in the mount and serve daemons unless {@code --copies write}.
+     * Pools with blocks over 1 MiB are never watched (no request carries such a block whole).
+     */
+    public void setCopySharing(boolean on) {
+        copies.setEnabled(on);
+    }
+
+    public boolean copySharing() {
+        return copies.enabled();
+    }
+
+    CopySharing copies() {
+        return copies;
     }
 
     public ThinDevice device(long id) {

@@ -71,6 +71,12 @@ final class MountCommand implements Callable<Integer> {
                     + "blocks of zeros written over mapped ones; keep writes zeros as data.")
     String zeroes;
 
+    @Option(names = "--copies", defaultValue = "share", paramLabel = "share|write",
+            description = "What a copy by an ordinary tool (cp, dd, rsync, qemu-img convert) from one volume to "
+                    + "another does: share (default) maps each whole block that repeats a block just read to that "
+                    + "block (verified byte for byte), as copy_file_range does; write writes every byte.")
+    String copies;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -112,6 +118,15 @@ final class MountCommand implements Callable<Integer> {
         }
     }
 
+    /** --copies as the engine takes it; a bad value is one sentence. */
+    static boolean copySharing(String value) {
+        return switch (value) {
+            case "share" -> true;
+            case "write" -> false;
+            default -> throw new Main.UsageError("copies is share or write, not '" + value + "'");
+        };
+    }
+
     /** The -o list sorted (MountOptions), once per call. */
     private MountOptions parsedOptions;
 
@@ -141,6 +156,7 @@ final class MountCommand implements Callable<Integer> {
         }
         transport(); // a bad --fuse-threads or --max-request is refused before the daemon starts
         ZeroWrites zeroWrites = zeroWrites(zeroes);
+        boolean copySharing = copySharing(copies);
         PoolDir pool = foreign ? null : Pools.requirePool(paths.get(0).toAbsolutePath().normalize());
         if (foreign && blockSize != null) {
             blockSize = checkedBlockSize(blockSize, Pools.superblockBlockSize(metadata));
@@ -168,6 +184,7 @@ final class MountCommand implements Callable<Integer> {
             }
             PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache);
             fs.pool().setZeroWrites(zeroWrites);
+            fs.pool().setCopySharing(copySharing);
             Path pid = pool.dir().resolve("thinfs.pid");
             Files.writeString(pid, ProcessHandle.current().pid() + "\n");
             // The control socket, autoextend and events start before the mount appears and stop after it is gone
@@ -206,6 +223,7 @@ final class MountCommand implements Callable<Integer> {
         ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
         tp.setZeroWrites(zeroWrites(zeroes));
+        tp.setCopySharing(copySharing(copies));
         Mounter.run(fs, mnt, "thinfs:" + metadata.toAbsolutePath(), fuseOptions, commitInterval, transport(), Ids.uid(),
                 Ids.gid(), () -> { }, data);
         return 0;
@@ -246,6 +264,7 @@ final class MountCommand implements Callable<Integer> {
                     case "fuse-threads" -> fuseThreads = Integer.parseInt(v);
                     case "max-request" -> maxRequest = Sizes.parse(v);
                     case "zeroes" -> zeroes = v;
+                    case "copies" -> copies = v;
                     default -> throw new IllegalStateException("setting " + e.getKey() + " has no flag");
                 }
             } catch (NumberFormatException bad) {
@@ -291,6 +310,8 @@ final class MountCommand implements Callable<Integer> {
         a.add(Long.toString(maxRequest));
         a.add("--zeroes");
         a.add(zeroes);
+        a.add("--copies");
+        a.add(copies);
         for (String n : nbd) {
             a.add("--nbd");
             a.add(n.startsWith("unix:") ? "unix:" + Path.of(n.substring(5)).toAbsolutePath() : n);

@@ -21,7 +21,7 @@ import java.util.Set;
 final class MountOptions {
     /** thinfs settings by name, in the order the usage sentence lists them. */
     static final List<String> THINFS = List.of("commit-interval", "metadata-cache", "fuse-threads", "max-request",
-            "zeroes");
+            "zeroes", "copies");
 
     /** FUSE options that take no value. */
     private static final Set<String> FUSE_FLAGS = Set.of("allow_other", "allow_root", "default_permissions", "ro",
@@ -91,6 +91,7 @@ final class MountOptions {
             case "metadata-cache" -> "256M";
             case "fuse-threads" -> "8";
             case "zeroes" -> "unmap";
+            case "copies" -> "write";
             default -> "1M";
         };
     }

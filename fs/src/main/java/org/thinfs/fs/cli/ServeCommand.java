@@ -47,6 +47,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "What a write of zeros does (as thinfs mount --zeroes): skip (default), unmap or keep.")
     String zeroes;
 
+    @Option(names = "--copies", defaultValue = "share", paramLabel = "share|write",
+            description = "What copies between volumes by ordinary tools do (as thinfs mount --copies): share "
+                    + "(default) or write.")
+    String copies;
+
     @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
             description = "How often changes are committed (default: ${DEFAULT-VALUE}); NBD flush commits at once.")
     Duration commitInterval;
@@ -55,6 +60,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PoolDir pool = Pools.requirePool(dir.toAbsolutePath().normalize());
         MountCommand.zeroWrites(zeroes);                // a bad value is refused before the daemon starts
+        MountCommand.copySharing(copies);
         for (String a : nbd) {
             try {
                 NbdServer.parse(a);
@@ -79,6 +85,7 @@ final class ServeCommand implements Callable<Integer> {
         org.thinfs.core.pool.ZeroWrites zeroWrites = MountCommand.zeroWrites(zeroes);
         PoolFileSystem fs = Pools.openFileSystem(pool, false, Pools.DEFAULT_CACHE_BYTES);
         fs.pool().setZeroWrites(zeroWrites);
+        fs.pool().setCopySharing(MountCommand.copySharing(copies));
         Path pid = pool.dir().resolve("thinfs.pid");
         Files.writeString(pid, ProcessHandle.current().pid() + "\n");
         CountDownLatch stop = new CountDownLatch(1);
@@ -123,7 +130,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Re-runs this command with --foreground in a new session; returns once its control socket answers. */
     private int daemonize(PoolDir pool) throws Exception {
         List<String> args = new ArrayList<>(List.of(pool.dir().toString(), "--commit-interval",
-                commitInterval.toMillis() + "ms", "--zeroes", zeroes));
+                commitInterval.toMillis() + "ms", "--zeroes", zeroes, "--copies", copies));
         for (String a : nbd) {
             args.add("--nbd");
             args.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);
