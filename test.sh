@@ -24,6 +24,8 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v nbdcopy >/dev/null 2>&1 || need+=(libnbd-bin)
 # RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
+# CopySharingIT copies volumes with rsync as users do.
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 # InstallIT renders the man pages and checks the systemd unit.
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v col >/dev/null 2>&1 || need+=(bsdextrautils)

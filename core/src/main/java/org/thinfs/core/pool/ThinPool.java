@@ -249,6 +249,37 @@ public final class ThinPool implements Closeable {
     }
 
     /**
+     * Rolls device {@code id} back to {@code snapshotId} in place: in one metadata step it lets go of its own mapping
+     * tree and shares the snapshot's, exactly as a new snapshot of it would, but keeps its id, so handles and exports
+     * stay open and read the snapshot's bytes from now on. Under the gate: no I/O to any device is in flight. Blocks
+     * only the old tree mapped are freed in steps afterwards, as a delete's.
+     */
+    public void rollback(long id, long snapshotId) {
+        rollback(List.of(new long[]{id, snapshotId}));
+    }
+
+    /** Several rollbacks in one metadata step: each pair is {device id, snapshot id}; all or none. */
+    public void rollback(List<long[]> pairs) {
+        gate.writeLock().lock();
+        try {
+            metadata.change(md -> {
+                for (long[] p : pairs) {
+                    md.details(p[1]);                     // refuses a missing snapshot before anything changes
+                    md.details(p[0]);
+                }
+                for (long[] p : pairs) {
+                    md.delete(p[0]);
+                    md.createSnapshot(p[0], p[1]);
+                }
+                return null;
+            });
+        } finally {
+            gate.writeLock().unlock();
+        }
+        committer.freeDeleted();
+    }
+
+    /**
      * Frees what deletes left to free, a step at a time. A caller that holds its own lock around a commit calls
      * this first, outside that lock (as with {@link #preFlush}).
      */

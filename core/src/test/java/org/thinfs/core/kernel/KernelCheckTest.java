@@ -105,9 +105,17 @@ class KernelCheckTest {
             pool.device(9).write(300000, ByteBuffer.wrap("thinfs again".getBytes(StandardCharsets.UTF_8)));
             pool.createSnapshot(10, 9);
             pool.device(3).write(0, ByteBuffer.wrap(new byte[]{1, 2, 3}));
+            // A copy as cp makes it (read, then write the same bytes): its blocks are the source's, shared.
+            pool.setCopySharing(true);
+            pool.setZeroWrites(org.thinfs.core.pool.ZeroWrites.SKIP);
+            ThinDevice copy = pool.createThin(11);
+            for (long off = 0; off < SECTORS * 512; off += 1 << 20) {
+                copy.write(off, ByteBuffer.wrap(read(pool, 9, off, 1 << 20)));
+            }
+            assertEquals(pool.device(9).mappedDataBlock(1), copy.mappedDataBlock(1), "the copy shares its blocks");
         }
-        Map<Long, String> after = hashes(meta, data, 1, 3, 5, 9, 10);
-        Result third = kernelCheck(meta, data, List.of("--verify"), 1, 3, 5, 9, 10);
+        Map<Long, String> after = hashes(meta, data, 1, 3, 5, 9, 10, 11);
+        Result third = kernelCheck(meta, data, List.of("--verify"), 1, 3, 5, 9, 10, 11);
         for (long id : after.keySet()) {
             assertEquals(after.get(id), third.devices.get(id), "device " + id + " after thinfs wrote again");
         }

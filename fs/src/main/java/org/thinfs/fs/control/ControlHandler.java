@@ -59,6 +59,20 @@ final class ControlHandler {
                 case "resize" -> resize(req);
                 case "metadata-snap" -> metadataSnap(req);
                 case "set" -> set(req);
+                case "rollback" -> rollback(req);
+                case "hold" -> {
+                    fs.hold(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
+                    yield ControlProtocol.ok();
+                }
+                case "release" -> {
+                    fs.release(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
+                    yield ControlProtocol.ok();
+                }
+                case "holds" -> {
+                    ObjectNode r = ControlProtocol.ok();
+                    r.set("holds", ControlProtocol.JSON.valueToTree(fs.holds()));
+                    yield r;
+                }
                 default -> throw new ControlProtocol.BadRequest("unknown op '" + op + "'");
             };
         } catch (ControlProtocol.BadRequest | FsException | ThinfsException | IllegalArgumentException e) {
@@ -81,6 +95,31 @@ final class ControlHandler {
 
     private ObjectNode snapshot(JsonNode req) {
         String name = ControlProtocol.text(req, "name");
+        fs.snapshot(name, volumes(req));
+        LOG.info("snapshot set {} taken over the control socket", name);
+        return ControlProtocol.ok();
+    }
+
+    private ObjectNode rollback(JsonNode req) {
+        String set = ControlProtocol.text(req, "set");
+        JsonNode force = req.get("force");
+        if (force != null && !force.isBoolean()) {
+            throw new ControlProtocol.BadRequest("'force' must be true or false");
+        }
+        JsonNode keep = req.get("snapshot");
+        if (keep != null && !keep.isNull() && !keep.isTextual()) {
+            throw new ControlProtocol.BadRequest("'snapshot' must be the name of a new snapshot set");
+        }
+        List<String> volumes = volumes(req);
+        fs.rollback(set, volumes, force != null && force.asBoolean(), keep == null || keep.isNull() ? null
+                : keep.asText());
+        LOG.info("rolled {} back to snapshot set {} over the control socket", volumes.isEmpty() ? "every volume"
+                : volumes, set);
+        return ControlProtocol.ok();
+    }
+
+    /** The optional list of volume names in 'volumes'. */
+    private static List<String> volumes(JsonNode req) {
         List<String> volumes = new ArrayList<>();
         JsonNode vs = req.get("volumes");
         if (vs != null && !vs.isNull()) {
@@ -94,9 +133,7 @@ final class ControlHandler {
                 volumes.add(n.asText());
             }
         }
-        fs.snapshot(name, volumes);
-        LOG.info("snapshot set {} taken over the control socket", name);
-        return ControlProtocol.ok();
+        return volumes;
     }
 
     private ObjectNode resize(JsonNode req) throws IOException {

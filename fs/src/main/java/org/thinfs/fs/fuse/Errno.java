@@ -77,6 +77,7 @@ final class Errno {
             case EIO -> ErrorCodes.EIO();
             case ENXIO -> ErrorCodes.ENXIO();
             case EOPNOTSUPP -> ErrorCodes.EOPNOTSUPP();
+            case EBUSY -> ErrorCodes.EBUSY();
         };
     }
 }

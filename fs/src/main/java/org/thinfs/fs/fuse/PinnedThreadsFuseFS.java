@@ -76,7 +76,13 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         void fuse_opt_free_args(Pointer args);
 
         int fuse_chan_fd(Pointer ch);
+
+        int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
     }
+
+    /** The node id of the request this worker thread is serving (fuse_in_header.nodeid), for cache invalidation. */
+    private static final ThreadLocal<long[]> REQUEST_NODE = ThreadLocal.withInitial(() -> new long[1]);
+    private volatile Pointer channel;
 
     /** Loaded on first mount (the holder idiom: the JVM makes class initialization thread-safe). */
     private static final class Lib {
@@ -148,6 +154,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             throw new FuseException("cannot start a FUSE session on " + mp + " (libfuse's message is above)");
         }
         Pointer se = lib.fuse_get_session(f);
+        channel = ch;
         long bufSize = lib.fuse_chan_bufsize(ch);
         InitChannel init = null;
         InitReply.checkRequestSize(maxRequest);
@@ -233,6 +240,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                     LOG.info("the kernel offers no FUSE_MAX_PAGES (before Linux 4.20): requests stay at 128 KiB");
                 }
             }
+            REQUEST_NODE.get()[0] = mem.getLong(16);        // fuse_in_header: len, opcode, unique, nodeid
             lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
             if (amendInit) {
                 requestSize = init.negotiated();
@@ -259,6 +267,26 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      */
     protected long copyFileRange(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
         return -RawRequests.Codes.ENOSYS;
+    }
+
+    /** The kernel's node id of the file the current request (on this worker thread) is about. */
+    protected static long requestNodeId() {
+        return REQUEST_NODE.get()[0];
+    }
+
+    /**
+     * Tells the kernel to drop its cached pages and attributes of node {@code nodeId} (FUSE_NOTIFY_INVAL_INODE), so
+     * the next read of any open descriptor asks again. Never call it from a request of the same node: the kernel may
+     * wait for that request. A node the kernel forgot answers ENOENT, which is fine.
+     */
+    protected void invalidateNode(long nodeId) {
+        Pointer ch = channel;
+        if (ch != null && nodeId != 0) {
+            int r = Lib.SESSION.fuse_lowlevel_notify_inval_inode(ch, nodeId, 0, 0);
+            if (r != 0 && r != -2) {
+                LOG.warn("dropping the kernel's cache of node {} failed: errno {}", nodeId, -r);
+            }
+        }
     }
 
     /** The largest read or write request the kernel sends this mount (128 KiB until INIT says otherwise). */

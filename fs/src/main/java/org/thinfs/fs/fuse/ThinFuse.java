@@ -42,6 +42,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
+    /** The kernel's node id each handle was opened on, to drop its cached pages when its bytes change beneath it. */
+    private final ConcurrentHashMap<Long, Long> nodeOfHandle = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final long uid;
     private final long gid;
@@ -50,6 +52,19 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         this.fs = fs;
         this.uid = uid;
         this.gid = gid;
+        fs.setCacheInvalidator(this::dropCachedPages);
+    }
+
+    /** After a rollback of device {@code deviceId}: every open descriptor on it reads the new bytes next. */
+    private void dropCachedPages(long deviceId) {
+        java.util.Set<Long> nodes = new java.util.HashSet<>();
+        handles.forEach((hid, h) -> {
+            Long node = nodeOfHandle.get(hid);
+            if (node != null && fs.deviceOf(h).id() == deviceId) {
+                nodes.add(node);
+            }
+        });
+        nodes.forEach(this::invalidateNode);
     }
 
     private static int call(String op, String path, IntSupplier body) {
@@ -169,6 +184,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     private long register(Handle h) {
         long id = nextHandle.getAndIncrement();
+        nodeOfHandle.put(id, requestNodeId());
         handles.put(id, h);
         return id;
     }
@@ -219,6 +235,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     @Override
     public int release(String path, FuseFileInfo fi) {
         Handle h = handles.remove(fi.fh.get());
+        nodeOfHandle.remove(fi.fh.get());
         if (h == null) {
             return 0;
         }

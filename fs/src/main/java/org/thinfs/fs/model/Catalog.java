@@ -126,13 +126,19 @@ public final class Catalog {
     public static final class SnapshotSet {
         public long created;
         public TreeMap<String, Entry> volumes = new TreeMap<>();
+        /**
+         * Tags that keep the set (thinfs hold, as zfs hold): while any is here, removing the set or a member of it
+         * is refused with EBUSY. Absent (null) when there are none, so a set without holds reads as in format 2.
+         */
+        public java.util.TreeSet<String> holds;
     }
 
     /** The document stored in a slot. */
     public static final class Document {
         /**
-         * 2: owners, times in nanoseconds, orphans. A thinfs that reads only format 1 refuses a format 2 catalog
-         * (its unknown fields); this one refuses anything newer than {@link #FORMAT} with one sentence.
+         * 2: owners, times in nanoseconds, orphans. 3: holds on snapshot sets. A thinfs that reads only format 1
+         * refuses a newer catalog (its unknown fields); later ones refuse anything newer than their {@link #FORMAT}
+         * with one sentence, so a hold is never silently dropped by an older thinfs.
          */
         public int format = FORMAT;
         /** The pool's own identity, made at its first writable open; names its snapshots in diff streams. */
@@ -149,7 +155,7 @@ public final class Catalog {
     }
 
     /** The newest catalog format this thinfs reads and the one it writes. */
-    public static final int FORMAT = 2;
+    public static final int FORMAT = 3;
 
     private Catalog() {
     }

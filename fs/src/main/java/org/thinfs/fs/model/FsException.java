@@ -6,7 +6,7 @@ package org.thinfs.fs.model;
  */
 public final class FsException extends RuntimeException {
     /** The POSIX errors the model reports. */
-    public enum Code { ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, ENAMETOOLONG, EROFS, EPERM, ENOSPC, EXDEV, EIO, ENXIO, EOPNOTSUPP }
+    public enum Code { ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, ENAMETOOLONG, EROFS, EPERM, ENOSPC, EXDEV, EIO, ENXIO, EOPNOTSUPP, EBUSY }
 
     private final Code code;
 

@@ -42,6 +42,8 @@ final class Namespace {
     private final Map<String, Entry> hidden = new java.util.HashMap<>();
     /** Open handles per device id; a device removed while it has some is an orphan (Document#orphans). Guarded by this. */
     private final Map<Long, Integer> openHandles = new java.util.HashMap<>();
+    /** Of those, the handles opened for writing (rollback refuses a volume someone writes). Guarded by this. */
+    private final Map<Long, Integer> openWriters = new java.util.HashMap<>();
 
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
@@ -54,6 +56,29 @@ final class Namespace {
 
     CatalogCommit commits() {
         return commits;
+    }
+
+    /** The catalog document, for SnapshotWorkflows, which holds this object's monitor while it uses it. */
+    Catalog.Document doc() {
+        return doc;
+    }
+
+    ThinPool pool() {
+        return pool;
+    }
+
+    /** Handles open for writing on device {@code id}; the caller holds this object's monitor. */
+    int writersOf(long id) {
+        return openWriters.getOrDefault(id, 0);
+    }
+
+    /** Refuses to take a name out of a held set: holds keep a set whole. */
+    void requireUnheld(String setName) {
+        SnapshotSet s = doc.snapshots.get(setName);
+        if (s != null && s.holds != null && !s.holds.isEmpty()) {
+            throw new FsException(Code.EBUSY, "snapshot set " + setName + " is held (" + String.join(", ", s.holds)
+                    + "); 'thinfs release POOL " + setName + " TAG' first");
+        }
     }
 
     private synchronized void reconcile() {
@@ -191,7 +216,7 @@ final class Namespace {
         return out;
     }
 
-    private SnapshotSet set(String name) {
+    SnapshotSet set(String name) {
         SnapshotSet s = doc.snapshots.get(name);
         if (s == null) {
             throw new FsException(Code.ENOENT, "no snapshot set " + name);
@@ -305,6 +330,7 @@ final class Namespace {
             throw new FsException(p.isDirectory() ? Code.EPERM : Code.ENOTDIR, "cannot remove " + path);
         }
         SnapshotSet s = set(p.set());
+        requireUnheld(p.set());
         if (!s.volumes.isEmpty()) {
             throw new FsException(Code.ENOTEMPTY, "snapshot set " + p.set() + " still holds volumes");
         }
@@ -408,6 +434,7 @@ final class Namespace {
             Names.check(t.set());
             SnapshotSet s = set(f.set());
             if (doc.snapshots.containsKey(t.set()) && !f.set().equals(t.set())) {
+                requireUnheld(t.set());
                 if (!doc.snapshots.get(t.set()).volumes.isEmpty()) {
                     throw new FsException(Code.ENOTEMPTY, "snapshot set " + t.set() + " is not empty");
                 }
@@ -418,6 +445,9 @@ final class Namespace {
             return;
         }
         Entry e = entry(f);
+        if (f.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
+            requireUnheld(f.set());                    // before anything changes (a replaced volume is deleted)
+        }
         if (t.kind() == FsPath.Kind.HIDDEN) {
             hide(f, t.name(), e);
             return;
@@ -456,7 +486,10 @@ final class Namespace {
     private void removeName(FsPath p, Entry e) {
         switch (p.kind()) {
             case VOLUME -> doc.volumes.remove(p.name());
-            case SNAPSHOT_VOLUME -> set(p.set()).volumes.remove(p.name());
+            case SNAPSHOT_VOLUME -> {
+                requireUnheld(p.set());
+                set(p.set()).volumes.remove(p.name());
+            }
             case HIDDEN -> hidden.remove(p.name());
             default -> lost.remove(e.id);
         }
@@ -576,8 +609,11 @@ final class Namespace {
         if (write && ro) {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
         }
-        Handle h = new Handle(pool.device(e.id), e, ro);
+        Handle h = new Handle(pool.device(e.id), e, ro, write);
         openHandles.merge(e.id, 1, Integer::sum);
+        if (write) {
+            openWriters.merge(e.id, 1, Integer::sum);
+        }
         return h;
     }
 
@@ -591,6 +627,9 @@ final class Namespace {
         }
         long id = h.device.id();
         synchronized (this) {
+            if (h.forWriting && openWriters.merge(id, -1, Integer::sum) <= 0) {
+                openWriters.remove(id);
+            }
             if (openHandles.merge(id, -1, Integer::sum) > 0) {
                 return;
             }

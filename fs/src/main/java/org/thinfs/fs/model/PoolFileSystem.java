@@ -42,13 +42,16 @@ public final class PoolFileSystem implements Closeable {
         final ThinDevice device;
         final Entry entry;
         final boolean readOnly;
+        /** Opened for writing (O_WRONLY, O_RDWR, a writable NBD export): rollback refuses such a volume. */
+        final boolean forWriting;
 
         private final java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
 
-        Handle(ThinDevice device, Entry entry, boolean readOnly) {
+        Handle(ThinDevice device, Entry entry, boolean readOnly, boolean forWriting) {
             this.device = device;
             this.entry = entry;
             this.readOnly = readOnly;
+            this.forWriting = forWriting;
         }
 
         /** Marks the handle closed; true the first time only. */
@@ -66,9 +69,14 @@ public final class PoolFileSystem implements Closeable {
     public record Space(long total, long free, long blockSize, long files, long maxFiles) {
     }
 
+    private final SnapshotWorkflows workflows;
+    /** Told the device ids whose bytes changed under open handles (rollback): the FUSE front end drops its pages. */
+    private volatile java.util.function.LongConsumer cacheInvalidator = id -> { };
+
     private PoolFileSystem(ThinPool pool, Namespace names) {
         this.pool = pool;
         this.names = names;
+        this.workflows = new SnapshotWorkflows(names);
         this.commits = names.commits();
         this.io = new VolumeIo(pool, commits);
     }
@@ -122,6 +130,37 @@ public final class PoolFileSystem implements Closeable {
     public void snapshot(String set, List<String> volumes) {
         names.snapshotSet(set, volumes.isEmpty() ? null : volumes);
         commits.commitChange();
+    }
+
+    /**
+     * {@code thinfs rollback}: the named volumes of set {@code set} (all when empty) get the snapshot's bytes and size
+     * in place, keeping name and device id; committed before it returns. See SnapshotWorkflows#rollback.
+     */
+    public void rollback(String set, List<String> volumes, boolean force, String keepAs) {
+        List<Long> ids = workflows.rollback(set, volumes, force, keepAs);
+        commits.commitChange();
+        ids.forEach(cacheInvalidator::accept);
+    }
+
+    /** Registers what drops cached pages of a device whose bytes changed under its open handles. */
+    public void setCacheInvalidator(java.util.function.LongConsumer invalidator) {
+        cacheInvalidator = invalidator;
+    }
+
+    /** {@code thinfs hold}: tag {@code tag} keeps set {@code set} from removal; committed before it returns. */
+    public void hold(String set, String tag) {
+        workflows.hold(set, tag);
+        commits.commitChange();
+    }
+
+    public void release(String set, String tag) {
+        workflows.release(set, tag);
+        commits.commitChange();
+    }
+
+    /** Held snapshot sets and their tags. */
+    public java.util.SortedMap<String, java.util.SortedSet<String>> holds() {
+        return workflows.holds();
     }
 
     public void rmdir(String path) {

@@ -1,0 +1,126 @@
+package org.thinfs.fs.model;
+
+import org.thinfs.fs.model.Catalog.Entry;
+import org.thinfs.fs.model.Catalog.SnapshotSet;
+import org.thinfs.fs.model.FsException.Code;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * What ZFS and LVM users do with snapshot sets beyond taking and removing them: roll volumes back in place and hold
+ * sets against removal. Every operation runs under the namespace's monitor (the one lock of names), checks everything
+ * before it changes anything, and is committed by PoolFileSystem before it returns.
+ */
+final class SnapshotWorkflows {
+    private static final int MAX_TAG = 255;
+
+    private final Namespace ns;
+
+    SnapshotWorkflows(Namespace ns) {
+        this.ns = ns;
+    }
+
+    /**
+     * Rolls the named volumes of set {@code setName} (all of its volumes when {@code only} is empty) back to it in
+     * place: each keeps its name and device id and gets the snapshot's mappings and size, in one metadata step. A
+     * volume open for writing is refused unless {@code force}. With {@code keepAs}, the current state is first kept
+     * as snapshot set {@code keepAs} (snapper's undo).
+     *
+     * @return the device ids rolled back, whose cached pages the front ends must drop
+     */
+    List<Long> rollback(String setName, List<String> only, boolean force, String keepAs) {
+        synchronized (ns) {
+            Catalog.Document doc = ns.doc();
+            SnapshotSet set = ns.set(setName);
+            List<String> names = new ArrayList<>(new java.util.LinkedHashSet<>(only.isEmpty() ? set.volumes.keySet() : only));
+            List<long[]> pairs = new ArrayList<>();
+            List<Entry> live = new ArrayList<>();
+            for (String v : names) {
+                Entry snap = set.volumes.get(v);
+                if (snap == null) {
+                    throw new FsException(Code.ENOENT, "snapshot set " + setName + " has no volume " + v);
+                }
+                Entry now = doc.volumes.get(v);
+                if (now == null) {
+                    throw new FsException(Code.ENOENT, "no volume named " + v + " to roll back; 'ln snapshots/"
+                            + setName + "/" + v + " " + v + "' in the mount makes it again");
+                }
+                if (!force && ns.writersOf(now.id) > 0) {
+                    throw new FsException(Code.EBUSY, "volume " + v + " is open for writing; close it first, or "
+                            + "roll back with --force (its writers then write over the snapshot's bytes)");
+                }
+                pairs.add(new long[]{now.id, snap.id});
+                live.add(now);
+            }
+            if (keepAs != null) {
+                ns.snapshotSet(keepAs, names);
+            }
+            ns.pool().rollback(pairs);
+            long nowNs = Catalog.nowNs();
+            List<Long> ids = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                Entry e = live.get(i);
+                e.size = set.volumes.get(names.get(i)).size;
+                e.mtimeNs = nowNs;
+                e.ctimeNs = nowNs;
+                e.received = null;                     // no longer the image an import made it
+                ids.add(e.id);
+            }
+            ns.commits().mark();
+            return ids;
+        }
+    }
+
+    /** Adds hold {@code tag} to set {@code setName}: the set cannot be removed until every hold is released. */
+    void hold(String setName, String tag) {
+        checkTag(tag);
+        synchronized (ns) {
+            SnapshotSet s = ns.set(setName);
+            if (s.holds == null) {
+                s.holds = new TreeSet<>();
+            }
+            if (!s.holds.add(tag)) {
+                throw new FsException(Code.EEXIST, "snapshot set " + setName + " already has hold " + tag);
+            }
+            ns.commits().mark();
+        }
+    }
+
+    void release(String setName, String tag) {
+        synchronized (ns) {
+            SnapshotSet s = ns.set(setName);
+            if (s.holds == null || !s.holds.remove(tag)) {
+                throw new FsException(Code.ENOENT, "snapshot set " + setName + " has no hold " + tag);
+            }
+            if (s.holds.isEmpty()) {
+                s.holds = null;
+            }
+            ns.commits().mark();
+        }
+    }
+
+    /** Every held set and its tags. */
+    SortedMap<String, SortedSet<String>> holds() {
+        synchronized (ns) {
+            SortedMap<String, SortedSet<String>> out = new TreeMap<>();
+            ns.doc().snapshots.forEach((name, s) -> {
+                if (s.holds != null && !s.holds.isEmpty()) {
+                    out.put(name, new TreeSet<>(s.holds));
+                }
+            });
+            return out;
+        }
+    }
+
+    private static void checkTag(String tag) {
+        if (tag == null || tag.isEmpty() || tag.length() > MAX_TAG || !tag.chars().allMatch(c -> c > ' ' && c < 127)) {
+            throw new FsException(Code.EINVAL, "a hold tag is 1 to " + MAX_TAG + " printable characters without "
+                    + "spaces, not '" + tag + "'");
+        }
+    }
+}
