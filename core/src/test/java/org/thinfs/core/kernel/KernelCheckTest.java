@@ -105,6 +105,9 @@ class KernelCheckTest {
             pool.device(9).write(300000, ByteBuffer.wrap("thinfs again".getBytes(StandardCharsets.UTF_8)));
             pool.createSnapshot(10, 9);
             pool.device(3).write(0, ByteBuffer.wrap(new byte[]{1, 2, 3}));
+            // Rollback in place: 9 writes on, then gets 10's mappings back under its own id.
+            pool.device(9).write(0, ByteBuffer.wrap(new byte[3 * BLOCK]));
+            pool.rollback(9, 10);
             // A copy as cp makes it (read, then write the same bytes): its blocks are the source's, shared.
             pool.setCopySharing(true);
             pool.setZeroWrites(org.thinfs.core.pool.ZeroWrites.SKIP);
@@ -115,6 +118,7 @@ class KernelCheckTest {
             assertEquals(pool.device(9).mappedDataBlock(1), copy.mappedDataBlock(1), "the copy shares its blocks");
         }
         Map<Long, String> after = hashes(meta, data, 1, 3, 5, 9, 10, 11);
+        assertEquals(after.get(10L), after.get(9L), "a device rolled back to its snapshot");
         Result third = kernelCheck(meta, data, List.of("--verify"), 1, 3, 5, 9, 10, 11);
         for (long id : after.keySet()) {
             assertEquals(after.get(id), third.devices.get(id), "device " + id + " after thinfs wrote again");
