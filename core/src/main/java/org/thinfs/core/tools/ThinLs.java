@@ -99,7 +99,7 @@ public final class ThinLs {
     }
 
     /** Adapts a visitor's mapping events to a data-block consumer. */
-    private record DataSink(LongConsumer sink) implements MetadataVisitor {
+    record DataSink(LongConsumer sink) implements MetadataVisitor {
         @Override
         public void beginSuperblock(PoolHeader header) {
         }

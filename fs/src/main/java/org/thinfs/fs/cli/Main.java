@@ -13,7 +13,8 @@ import java.io.UncheckedIOException;
         subcommands = {UpCommand.class, CreateCommand.class, MountCommand.class, UmountCommand.class,
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
-                ResizeCommand.class, SnapshotCommand.class, RollbackCommand.class, HoldCommands.Hold.class,
+                ResizeCommand.class, SnapshotCommand.class, SnapshotsCommand.class, RollbackCommand.class,
+                HoldCommands.Hold.class,
                 HoldCommands.Release.class, HoldCommands.Holds.class, MetadataSnapCommand.class, SetCommand.class,
                 EventsCommand.class, ServeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})

@@ -26,6 +26,10 @@ final class SnapshotCommand implements Callable<Integer> {
     @Parameters(index = "2..*", paramLabel = "VOLUME", description = "Volumes to take (default: all).")
     List<String> volumes = new ArrayList<>();
 
+    @picocli.CommandLine.Option(names = "--description", paramLabel = "TEXT",
+            description = "What the set is for; 'thinfs snapshots' shows it.")
+    String description;
+
     @Override
     public Integer call() throws Exception {
         PoolDir pool = Pools.requirePool(dir);
@@ -34,11 +38,14 @@ final class SnapshotCommand implements Callable<Integer> {
                 ObjectNode req = ControlProtocol.request("snapshot");
                 req.put("name", name);
                 volumes.forEach(req.putArray("volumes")::add);
+                if (description != null) {
+                    req.put("description", description);
+                }
                 c.call(req);
             } else {
                 LivePool.offline(pool, () -> {
                     try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-                        fs.snapshot(name, volumes);
+                        fs.snapshot(name, volumes, description);
                     }
                 });
             }

@@ -95,7 +95,11 @@ final class ControlHandler {
 
     private ObjectNode snapshot(JsonNode req) {
         String name = ControlProtocol.text(req, "name");
-        fs.snapshot(name, volumes(req));
+        JsonNode d = req.get("description");
+        if (d != null && !d.isNull() && !d.isTextual()) {
+            throw new ControlProtocol.BadRequest("'description' must be text");
+        }
+        fs.snapshot(name, volumes(req), d == null || d.isNull() ? null : d.asText());
         LOG.info("snapshot set {} taken over the control socket", name);
         return ControlProtocol.ok();
     }

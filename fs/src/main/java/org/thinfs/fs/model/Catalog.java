@@ -131,6 +131,8 @@ public final class Catalog {
          * is refused with EBUSY. Absent (null) when there are none, so a set without holds reads as in format 2.
          */
         public java.util.TreeSet<String> holds;
+        /** What the set is for (thinfs snapshot --description), or null. */
+        public String description;
     }
 
     /** The document stored in a slot. */

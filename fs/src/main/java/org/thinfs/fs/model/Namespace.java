@@ -287,6 +287,11 @@ final class Namespace {
 
     /** Takes set {@code name} of {@code only} (null: every volume). */
     synchronized void snapshotSet(String name, List<String> only) {
+        snapshotSet(name, only, null);
+    }
+
+    /** As {@link #snapshotSet(String, List)}, with a description (null: none). */
+    synchronized void snapshotSet(String name, List<String> only, String description) {
         requireNames();
         Names.check(name);
         if (doc.snapshots.containsKey(name)) {
@@ -302,6 +307,7 @@ final class Namespace {
         ensureUuid();                                  // a snapshot can be a diff stream's base: name its pool
         SnapshotSet set = new SnapshotSet();
         set.created = System.currentTimeMillis();
+        set.description = description == null || description.isEmpty() ? null : description;
         List<long[]> pairs = new ArrayList<>();
         List<Map.Entry<String, Entry>> taken = new ArrayList<>();
         for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {

@@ -128,7 +128,12 @@ public final class PoolFileSystem implements Closeable {
      * (all when {@code volumes} is empty), in one metadata step as {@link #mkdir} takes it.
      */
     public void snapshot(String set, List<String> volumes) {
-        names.snapshotSet(set, volumes.isEmpty() ? null : volumes);
+        snapshot(set, volumes, null);
+    }
+
+    /** As {@link #snapshot(String, List)}, recording what the set is for (null: nothing). */
+    public void snapshot(String set, List<String> volumes, String description) {
+        names.snapshotSet(set, volumes.isEmpty() ? null : volumes, description);
         commits.commitChange();
     }
 

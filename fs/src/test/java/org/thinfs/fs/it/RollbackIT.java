@@ -148,4 +148,39 @@ class RollbackIT {
         p.sh("rm -r snapshots/s1").ok();
         assertEquals("{}\n", p.thinfs("holds", p.pool.toString(), "--json").ok().out());
     }
+
+    @Test
+    @Order(5)
+    void theSpaceEachSetHoldsIsWhatRemovingItFrees() throws Exception {
+        // Three sets over two volumes, with overwrites between them so each holds different blocks alone.
+        p.sh("truncate -s 64M c d && dd if=/dev/urandom of=c bs=1M count=6 conv=notrunc status=none && "
+                + "dd if=/dev/urandom of=d bs=1M count=2 conv=notrunc status=none && sync c d").ok();
+        p.thinfs("snapshot", p.pool.toString(), "t1", "c", "d", "--description", "first").ok();
+        p.sh("dd if=/dev/urandom of=c bs=1M count=3 conv=notrunc status=none && sync c").ok();
+        p.thinfs("snapshot", p.pool.toString(), "t2", "c", "d").ok();
+        p.sh("dd if=/dev/urandom of=c bs=1M count=1 conv=notrunc status=none && "
+                + "dd if=/dev/urandom of=d bs=1M count=2 conv=notrunc status=none && sync c d").ok();
+        p.thinfs("snapshot", p.pool.toString(), "t3", "c").ok();
+        p.sh("dd if=/dev/urandom of=c bs=1M seek=5 count=1 conv=notrunc status=none && sync c").ok();
+        ObjectMapper json = new ObjectMapper();
+        for (String set : new String[]{"t2", "t1", "t3"}) {
+            JsonNode list = json.readTree(p.thinfs("snapshots", p.pool.toString(), "--json").ok().out());
+            long said = -1;
+            for (JsonNode o : list) {
+                if (o.get("name").asText().equals(set)) {
+                    said = o.get("exclusiveBytes").asLong();
+                    assertEquals(set.equals("t1") ? "first" : null, o.get("description").isNull() ? null
+                            : o.get("description").asText());
+                }
+            }
+            long before = json.readTree(p.thinfs("status", p.pool.toString(), "--json").ok().out())
+                    .get("dataBlocksUsed").asLong();
+            p.sh("rm -r snapshots/" + set).ok();
+            long after = json.readTree(p.thinfs("status", p.pool.toString(), "--json").ok().out())
+                    .get("dataBlocksUsed").asLong();
+            assertEquals(said, (before - after) * 65536, set + ": snapshots said " + said / 1024
+                    + " KiB alone, removing it freed " + (before - after) * 64 + " KiB");
+            assertTrue(said > 0 || set.equals("t3"), set + " holds nothing alone: the test proves little");
+        }
+    }
 }
