@@ -60,6 +60,7 @@ final class ControlHandler {
                 case "metadata-snap" -> metadataSnap(req);
                 case "set" -> set(req);
                 case "rollback" -> rollback(req);
+                case "prune" -> prune(req);
                 case "hold" -> {
                     fs.hold(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
                     yield ControlProtocol.ok();
@@ -120,6 +121,24 @@ final class ControlHandler {
         LOG.info("rolled {} back to snapshot set {} over the control socket", volumes.isEmpty() ? "every volume"
                 : volumes, set);
         return ControlProtocol.ok();
+    }
+
+    private ObjectNode prune(JsonNode req) {
+        org.thinfs.fs.model.Retention policy = org.thinfs.fs.model.Retention.parse(ControlProtocol.text(req, "keep"));
+        JsonNode match = req.get("match");
+        JsonNode dry = req.get("dryRun");
+        if (match != null && !match.isTextual() || dry != null && !dry.isBoolean()) {
+            throw new ControlProtocol.BadRequest("'match' must be a pattern and 'dryRun' true or false");
+        }
+        var plan = fs.prune(policy, match == null ? "*" : match.asText(), dry != null && dry.asBoolean(),
+                java.time.ZoneId.systemDefault());
+        if (!(dry != null && dry.asBoolean()) && !plan.remove().isEmpty()) {
+            LOG.info("pruned snapshot sets {} over the control socket (held, kept: {})", plan.remove(), plan.held());
+        }
+        ObjectNode r = ControlProtocol.ok();
+        plan.remove().forEach(r.putArray("removed")::add);
+        plan.held().forEach(r.putArray("held")::add);
+        return r;
     }
 
     /** The optional list of volume names in 'volumes'. */

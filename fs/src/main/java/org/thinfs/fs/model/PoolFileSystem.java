@@ -163,6 +163,29 @@ public final class PoolFileSystem implements Closeable {
         commits.commitChange();
     }
 
+    /**
+     * {@code thinfs prune}: removes the snapshot sets matching {@code glob} that {@code policy} does not keep, held
+     * sets never (dry run: removes nothing); committed before it returns.
+     */
+    public SnapshotWorkflows.PrunePlan prune(Retention policy, String glob, boolean dryRun, java.time.ZoneId zone) {
+        SnapshotWorkflows.PrunePlan plan = workflows.planPrune(policy, glob, zone);
+        if (!dryRun) {
+            for (String set : plan.remove()) {
+                removeSet(set);
+            }
+            commits.commitChange();
+        }
+        return plan;
+    }
+
+    /** Removes snapshot set {@code set} and its members, as rm -r does (one member at a time, then the set). */
+    private void removeSet(String set) {
+        for (String v : workflows.members(set)) {
+            names.unlink("/" + FsPath.SNAPSHOTS + "/" + set + "/" + v);
+        }
+        names.rmdir("/" + FsPath.SNAPSHOTS + "/" + set);
+    }
+
     /** Held snapshot sets and their tags. */
     public java.util.SortedMap<String, java.util.SortedSet<String>> holds() {
         return workflows.holds();

@@ -123,4 +123,35 @@ final class SnapshotWorkflows {
                     + "spaces, not '" + tag + "'");
         }
     }
+
+    /** What a prune would do: the sets to remove (oldest first) and the sets it would remove but holds keep. */
+    public record PrunePlan(List<String> remove, List<String> held) {
+    }
+
+    /** The sets matching {@code glob} (shell pattern over set names) that {@code policy} does not keep. */
+    PrunePlan planPrune(Retention policy, String glob, java.time.ZoneId zone) {
+        java.nio.file.PathMatcher match = java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob);
+        synchronized (ns) {
+            java.util.Map<String, Long> created = new TreeMap<>();
+            ns.doc().snapshots.forEach((name, set) -> {
+                if (match.matches(java.nio.file.Path.of(name))) {
+                    created.put(name, set.created);
+                }
+            });
+            List<String> remove = new ArrayList<>();
+            List<String> held = new ArrayList<>();
+            for (String name : policy.prune(created, zone)) {
+                SnapshotSet s = ns.doc().snapshots.get(name);
+                (s.holds != null && !s.holds.isEmpty() ? held : remove).add(name);
+            }
+            return new PrunePlan(remove, held);
+        }
+    }
+
+    /** The member volumes of a set, for removing it whole. */
+    List<String> members(String setName) {
+        synchronized (ns) {
+            return new ArrayList<>(ns.set(setName).volumes.keySet());
+        }
+    }
 }

@@ -183,4 +183,24 @@ class RollbackIT {
             assertTrue(said > 0 || set.equals("t3"), set + " holds nothing alone: the test proves little");
         }
     }
+
+    @Test
+    @Order(6)
+    void pruneKeepsWhatThePolicySaysAndNeverAHeldSet() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            p.thinfs("snapshot", p.pool.toString(), "p" + i, "c").ok();
+            Thread.sleep(20);                                          // distinct creation times
+        }
+        p.thinfs("hold", p.pool.toString(), "p2", "keep-me").ok();
+        String plan = p.thinfs("prune", p.pool.toString(), "--keep", "last=2", "--match", "p*", "--dry-run",
+                "--json").ok().out();
+        assertEquals("{\"removed\":[\"p1\",\"p3\"],\"held\":[\"p2\"],\"dryRun\":true}\n", plan);
+        p.sh("ls snapshots/p1 snapshots/p3 >/dev/null").ok();
+        assertEquals("removed snapshots/p1\nremoved snapshots/p3\nkept snapshots/p2 (held)\n",
+                p.thinfs("prune", p.pool.toString(), "--keep", "last=2", "--match", "p*").ok().out());
+        assertEquals("p2\np4\np5\nundo\n", p.sh("ls snapshots").ok().out(), "prune left other sets alone");
+        Sh.Result bad = p.thinfs("prune", p.pool.toString(), "--keep", "fortnightly=2");
+        assertTrue(bad.code() != 0 && bad.out().contains("--keep takes RULE=N"), bad.out());
+        p.thinfs("release", p.pool.toString(), "p2", "keep-me").ok();
+    }
 }
