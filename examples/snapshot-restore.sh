@@ -6,12 +6,17 @@
 #   examples/snapshot-restore.sh MOUNTPOINT prune KEEP          keep the newest KEEP nightly snapshots, delete the rest
 #   examples/snapshot-restore.sh MOUNTPOINT demo                all of the above on a scratch volume
 #
-# Every step is an ordinary file operation: mkdir snapshots/NAME is one metadata transaction covering every
-# volume; ln makes an O(1) writable clone; mv replaces a volume atomically.
+# mkdir snapshots/NAME is one metadata transaction covering every volume; `thinfs rollback` restores a volume in
+# place (same device id, open readers see the old bytes next); `thinfs prune` applies a retention policy and never
+# removes a set someone holds (`thinfs hold`).
 set -euo pipefail
 mnt=${1:?usage: $0 MOUNTPOINT nightly|restore|prune|demo ...}
 cmd=${2:?usage: $0 MOUNTPOINT nightly|restore|prune|demo ...}
 shift 2
+# The thinfs command (installed, or this checkout's launcher) and the pool mounted on MOUNTPOINT.
+thinfs=${THINFS:-$(command -v thinfs || echo "$(dirname "$0")/../thinfs")}
+pool=$(awk -v m="$(realpath "$mnt")" '$2 == m && $1 ~ /^thinfs:/ { sub(/^thinfs:/, "", $1); print $1 }' /proc/mounts)
+[ -n "$pool" ] || { echo "$mnt is not a mounted thinfs pool" >&2; exit 1; }
 
 nightly() {
     local name="nightly-$(date +%Y%m%d-%H%M%S)"
@@ -26,18 +31,12 @@ nightly() {
 
 restore() {
     local snap=${1:?snapshot name} vol=${2:?volume name}
-    [ -f "$mnt/snapshots/$snap/$vol" ] || { echo "no volume $vol in snapshots/$snap" >&2; exit 1; }
-    ln "$mnt/snapshots/$snap/$vol" "$mnt/$vol.restoring"     # writable clone of the snapshot, O(1)
-    mv "$mnt/$vol.restoring" "$mnt/$vol"                     # atomically replaces the live volume
-    echo "rolled $vol back to snapshots/$snap"
+    "$thinfs" rollback "$pool" "$snap" "$vol"        # in place; refused while someone has it open for writing
 }
 
 prune() {
     local keep=${1:?how many to keep}
-    ls -1d "$mnt"/snapshots/nightly-* 2>/dev/null | sort -r | tail -n +"$((keep + 1))" | while read -r old; do
-        rm -r "$old"
-        echo "pruned ${old#"$mnt"/}"
-    done
+    "$thinfs" prune "$pool" --keep "last=$keep" --match 'nightly-*'     # held sets are never removed
 }
 
 demo() {

@@ -24,7 +24,7 @@ final class PruneCommand implements Callable<Integer> {
     Path dir;
 
     @Option(names = "--keep", required = true, paramLabel = "RULE=N,...",
-            description = "last=N,hourly=N,daily=N,weekly=N,monthly=N,yearly=N (any of them).")
+            description = "Any of last=N, hourly=N, daily=N, weekly=N, monthly=N, yearly=N, joined by commas.")
     String keep;
 
     @Option(names = "--match", defaultValue = "*", paramLabel = "GLOB",
