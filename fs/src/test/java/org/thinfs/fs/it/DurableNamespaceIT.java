@@ -21,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * A namespace change is durable when its call returns: each operation runs as {@code OP && kill -9 DAEMON} in one
  * shell (no sleep, no sync), the pool is remounted, and the names, sizes, modes, owners, mtimes and atimes must be
- * what the model says, with a clean thin_check. Seeded sequences of operations (chown, touch -a, touch -m among
- * them), with a writer hammering another volume throughout so every commit also has data to flush. The seed and
+ * what the model says, with a clean thin_check. Seeded sequences of operations (chown, touch -a, touch -m and
+ * thinfs rollback among them), with a writer hammering another volume throughout so every commit also has data to flush. The seed and
  * step are in every failure message.
  *
  * <p>Seeds: {@code -Dthinfs.durable.seeds=N} (default 2), steps per seed {@code -Dthinfs.durable.steps=M}
@@ -38,6 +38,7 @@ class DurableNamespaceIT {
      */
     private final TreeMap<String, String> volumes = new TreeMap<>();
     private final TreeMap<String, TreeMap<String, String>> sets = new TreeMap<>();
+    private int freshNames;
 
     @Test
     void everyNamespaceChangeSurvivesAKillNineRightAfterItReturns() throws Exception {
@@ -73,8 +74,12 @@ class DurableNamespaceIT {
     /** Picks an operation that applies to the model, updates the model as if it ran, and returns its shell text. */
     private String nextOperation(Random rnd, int step) {
         List<String> vols = new ArrayList<>(volumes.keySet());
-        String fresh = "v" + step;
-        int kind = vols.isEmpty() ? 0 : rnd.nextInt(13);
+        String fresh = "v" + (freshNames++);                       // never a name of an earlier seed
+        int kind = vols.isEmpty() ? 0 : rnd.nextInt(14);
+        String[] rollback = kind == 13 ? rollbackCandidate(rnd) : null;
+        if (kind == 13 && rollback == null) {
+            kind = 3;
+        }
         if ((kind == 7 || kind == 9) && sets.isEmpty()) {
             kind = 3;
         }
@@ -100,7 +105,7 @@ class DurableNamespaceIT {
                 return "chmod " + mode + " " + v;
             }
             case 3 -> {                                              // snapshot set of every volume
-                String s = "s" + step;
+                String s = "s" + (freshNames++);
                 TreeMap<String, String> names = new TreeMap<>(volumes);
                 names.put("busy", (64 << 20) + " 644 * 0:0 *");
                 sets.put(s, names);
@@ -140,6 +145,12 @@ class DurableNamespaceIT {
                 volumes.put(v, with(volumes.get(v), 4, Long.toString(atime)));
                 return "touch -a -d @" + atime + " " + v;
             }
+            case 13 -> {                                             // rollback in place: size back, mode and owner kept
+                String member = sets.get(rollback[0]).get(rollback[1]);
+                volumes.put(rollback[1], with(with(volumes.get(rollback[1]), 0, member.split(" ")[0]), 2, "*"));
+                return "java -jar " + MountedPool.JAR + " rollback " + tmp.resolve("pool") + " " + rollback[0] + " "
+                        + rollback[1] + " >/dev/null";
+            }
             case 12 -> {                                             // mtime alone (UTIME_OMIT for atime)
                 volumes.put(v, with(volumes.get(v), 2, Long.toString(mtime)));
                 return "touch -m -d @" + mtime + " " + v;
@@ -149,6 +160,17 @@ class DurableNamespaceIT {
                 return "touch -d @" + mtime + " " + v;
             }
         }
+    }
+
+    /** A set and a volume of it that also lives at the top level (not busy), or null. */
+    private String[] rollbackCandidate(Random rnd) {
+        List<String[]> found = new ArrayList<>();
+        sets.forEach((s, names) -> names.keySet().forEach(n -> {
+            if (volumes.containsKey(n)) {
+                found.add(new String[]{s, n});
+            }
+        }));
+        return found.isEmpty() ? null : found.get(rnd.nextInt(found.size()));
     }
 
     /** A model entry ("size mode mtime uid:gid atime") with field {@code i} replaced. */
