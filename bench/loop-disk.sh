@@ -17,7 +17,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=2; size=8G; pool_size=12G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
-stamp=$(date +%Y%m%d-%H%M%S)
+stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh $*"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
@@ -32,7 +32,6 @@ done
 [ "$(id -u)" = 0 ] || { echo "loop-disk.sh: needs root (losetup, mount, drop_caches)" >&2; exit 1; }
 out=${out:-$root/bench/results/loop-disk-$stamp.md}
 chart=${chart:-${out%.md}.png}
-cmdline="bench/loop-disk.sh $*"
 
 need=()
 command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
@@ -50,12 +49,12 @@ tarball="${work%/}-tree-${tree_mb}M.tar"
 if [ ! -s "$tarball" ]; then
     echo "making the tree $tarball ..." >&2
     find /usr/share /usr/lib -xdev -type f -readable -size -2M -printf '%s %p\n' 2>/dev/null | LC_ALL=C sort -k2 |
-        awk -v cap=$(( tree_mb * 1000000 )) 'NR % 3 == 0 { if (b >= cap) exit; b += $1; print substr($0, index($0, " ") + 1) }' \
+        awk -v cap=$(( tree_mb * 1000000 )) 'NR % 3 == 0 && b < cap { b += $1; print substr($0, index($0, " ") + 1) }' \
         >"$tarball.list"
     tar cf "$tarball.tmp" --no-recursion -T "$tarball.list" 2>/dev/null || true
     mv "$tarball.tmp" "$tarball"; rm -f "$tarball.list"
 fi
-tree_files=$(tar tf "$tarball" | wc -l)
+tree_files=$(tar tvf "$tarball" | grep -c "^-")
 tree_bytes=$(tar tvf "$tarball" | awk '{b += $3} END {print b}')
 
 mounts=(); loops=(); pids=()
@@ -87,6 +86,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 now() { date +%s.%N; }
+secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }'; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 # Makes a fresh image of the backing $1 and sets $file to the file to loop-mount.
@@ -109,13 +109,13 @@ backing_file() {
             wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
     esac
 }
-# KiB the backing holds on the host after mkfs: the raw file's blocks, thinfs's provisioned bytes, the qcow2 file.
+# KiB the backing holds on the host after mkfs: the raw file's blocks, the pool's used data blocks, the qcow2 file.
 mapped_kib() {
     local d="$work/$1"
     case $1 in
         raw) du -k "$d/disk.img" | cut -f1 ;;
         thinfs) "$root/thinfs" status "$d/pool" --json |
-            python3 -c 'import json,sys; print(json.load(sys.stdin)["provisionedBytes"] // 1024)' ;;
+            python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["dataBlocksUsed"] * j["dataBlockSize"] // 1024)' ;;
         qcow2) du -k "$d/disk.qcow2" | cut -f1 ;;
     esac
 }
@@ -134,19 +134,19 @@ for round in $(seq "$rounds"); do
         mnt="$work/$b/ext4"; mkdir -p "$mnt"
         cold
         s=$(now); mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$loop"; e=$(now)
-        t[$b/mkfs]="${t[$b/mkfs]:-} $(echo "$e - $s" | bc)"
+        t[$b/mkfs]="${t[$b/mkfs]:-} $(secs "$s" "$e")"
         sync; mapped[$b]="${mapped[$b]:-} $(mapped_kib "$b")"
         mount "$loop" "$mnt"; mounts=("$mnt" "${mounts[@]}"); mkdir "$mnt/tree"
         cold
         s=$(now); tar xf "$tarball" -C "$mnt/tree"; sync; e=$(now)
-        t[$b/untar]="${t[$b/untar]:-} $(echo "$e - $s" | bc)"
+        t[$b/untar]="${t[$b/untar]:-} $(secs "$s" "$e")"
         cold
         # through cat: GNU tar writing straight to /dev/null skips reading the files
         s=$(now); (cd "$mnt/tree" && tar cf - . | cat >/dev/null); e=$(now)
-        t[$b/read]="${t[$b/read]:-} $(echo "$e - $s" | bc)"
+        t[$b/read]="${t[$b/read]:-} $(secs "$s" "$e")"
         cold
         s=$(now); rm -rf "$mnt/tree"; fstrim "$mnt"; e=$(now)
-        t[$b/rmtrim]="${t[$b/rmtrim]:-} $(echo "$e - $s" | bc)"
+        t[$b/rmtrim]="${t[$b/rmtrim]:-} $(secs "$s" "$e")"
         umount_all
         rm -rf "${work:?}/$b"
     done
@@ -158,7 +158,7 @@ ratio() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.2f", a / c; else
 declare -A label=(
     [mkfs]="\`mkfs.ext4 -E lazy_itable_init=0,lazy_journal_init=0\`"
     [untar]="untar $tree_files files ($(( tree_bytes / 1000000 )) MB) + sync"
-    [read]="cold read of the tree (drop_caches; \`tar cf - . | cat\`)"
+    [read]="cold read of the tree (drop_caches, \`tar cf -\` into \`cat\`)"
     [rmtrim]="\`rm -rf\` + \`fstrim\`")
 mkdir -p "$(dirname "$out")"
 tsv="${out%.md}.tsv"
@@ -189,21 +189,24 @@ tsv="${out%.md}.tsv"
 mv "$tsv.tmp" "$tsv"
 
 if command -v gnuplot >/dev/null; then
+    ymax=$(awk -F'\t' '{ for (i = 5; i <= 6; i++) if ($i + 0 > m) m = $i + 0 } END { printf "%.2f", m < 1.15 ? 1.3 : m * 1.15 }' "$tsv")
     gnuplot <<GP
-set terminal pngcairo size 720,460 font "sans,10"
+set terminal pngcairo size 780,460 font "sans,10"
 set output "$chart"
-set title "ext4 on a $size loop device: thinfs against qcow2 (FUSE export) and a raw file (no FUSE)"
+set title "ext4 on a $size loop device, medians of $rounds: thinfs against qcow2 (FUSE export) and a raw file (no FUSE)" noenhanced
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set ylabel "other's time / thinfs's time (above 1 = thinfs faster)"
-set yrange [0:*]
+set yrange [0:$ymax]
 set grid ytics
 set key outside bottom center horizontal
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#444444"
 plot "$tsv" using 5:xtic(1) title "qcow2 / thinfs" lc rgb "#d08a2c", \
-     "" using 6 title "raw file / thinfs" lc rgb "#3b6ea8"
+     "" using 6 title "raw file / thinfs" lc rgb "#3b6ea8", \\
+     "" using (\$0 - 1.0/6):5:5 with labels offset 0,0.7 notitle, \\
+     "" using (\$0 + 1.0/6):6:6 with labels offset 0,0.7 notitle
 GP
     echo "results: $out; chart: $chart" >&2
 else
