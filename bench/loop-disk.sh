@@ -17,7 +17,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=2; size=8G; pool_size=12G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
-stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh $*"
+stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
@@ -121,6 +121,7 @@ mapped_kib() {
 }
 
 declare -A t mapped
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 steps=(mkfs untar read rmtrim)
 backings=(raw thinfs qcow2)
 for round in $(seq "$rounds"); do
@@ -152,6 +153,7 @@ for round in $(seq "$rounds"); do
     done
 done
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {
     if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.2f", a / c; else printf "-" }'; }
@@ -184,7 +186,8 @@ tsv="${out%.md}.tsv"
     echo
     echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)," \
         "work dir on $(df --output=source "$work" | tail -1) ($(df --output=fstype "$work" | tail -1 | tr -d ' '))," \
-        "$(qemu-storage-daemon --version | head -1), $(mkfs.ext4 -V 2>&1 | head -1), $(java -version 2>&1 | head -1)."
+        "$(qemu-storage-daemon --version | head -1), $(mkfs.ext4 -V 2>&1 | head -1), $(java -version 2>&1 | head -1); load average (1, 5, 15 min) $load_start at the start, $load_end at the end" \
+        "(2 cores: anything above 0.5 means something else was running)."
 } | tee "$out"
 mv "$tsv.tmp" "$tsv"
 
