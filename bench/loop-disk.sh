@@ -16,7 +16,7 @@
 # Needs root, losetup, e2fsprogs, qemu-utils and qemu-system-common (installed when missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=2; size=8G; pool_size=12G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
+rounds=2; size=8G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
 stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -25,12 +25,13 @@ while [ $# -gt 0 ]; do
         --work) work=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --chart) chart=$2; shift 2 ;;
-        --tiny) size=1G; pool_size=2G; tree_mb=20; rounds=1; shift ;;
+        --tiny) size=1G; tree_mb=20; rounds=1; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "loop-disk.sh: needs root (losetup, mount, drop_caches)" >&2; exit 1; }
 out=${out:-$root/bench/results/loop-disk-$stamp.md}
+pool_size=$(( $(numfmt --from=iec "$size") * 3 / 2 ))     # 12G for the 8G image: room for ext4 and the tree
 chart=${chart:-${out%.md}.png}
 
 need=()
