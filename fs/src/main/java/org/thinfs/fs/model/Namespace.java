@@ -40,10 +40,8 @@ final class Namespace {
      * orphans, so a crash before the last close frees them at the next open. Guarded by this.
      */
     private final Map<String, Entry> hidden = new java.util.HashMap<>();
-    /** Open handles per device id; a device removed while it has some is an orphan (Document#orphans). Guarded by this. */
-    private final Map<Long, Integer> openHandles = new java.util.HashMap<>();
-    /** Of those, the handles opened for writing (rollback refuses a volume someone writes). Guarded by this. */
-    private final Map<Long, Integer> openWriters = new java.util.HashMap<>();
+    /** Open handles and orphans. */
+    private final OpenVolumes open;
 
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
@@ -51,6 +49,7 @@ final class Namespace {
         this.blockSize = pool.dataBlockSize();
         this.doc = doc;
         this.commits = new CatalogCommit(pool, catalogDir, doc, this);
+        this.open = new OpenVolumes(this, pool, doc);
         reconcile();
     }
 
@@ -69,7 +68,17 @@ final class Namespace {
 
     /** Handles open for writing on device {@code id}; the caller holds this object's monitor. */
     int writersOf(long id) {
-        return openWriters.getOrDefault(id, 0);
+        return open.writersOf(id);
+    }
+
+    /** The open handles of this namespace's volumes. */
+    OpenVolumes open() {
+        return open;
+    }
+
+    /** Whether libfuse holds device {@code id} under a hidden name (it unlinks it itself at its last close). */
+    boolean isHidden(long id) {
+        return hidden.values().stream().anyMatch(e -> e.id == id);
     }
 
     /** Refuses to take a name out of a held set: holds keep a set whole. */
@@ -83,7 +92,7 @@ final class Namespace {
 
     private synchronized void reconcile() {
         CatalogReconcile.run(pool, doc, catalogDir == null, lost);
-        freeOrphansLeftBehind();
+        open.freeOrphansLeftBehind();
     }
 
     /**
@@ -129,26 +138,6 @@ final class Namespace {
         Entry member = origin.copy();
         member.id = id;
         s.volumes.put(volume, member);
-        commits.mark();
-    }
-
-    /**
-     * Devices removed while open when the daemon last stopped (killed before their last close): nobody can name
-     * them any more, so their blocks are freed now. A read-only pool keeps them for the next writable open.
-     */
-    private void freeOrphansLeftBehind() {
-        if (doc.orphans.isEmpty() || pool.isReadOnly()) {
-            return;
-        }
-        java.util.SortedSet<Long> ids = pool.deviceIds();
-        for (long id : List.copyOf(doc.orphans)) {
-            if (ids.contains(id)) {
-                LOG.info("thin device {} was removed while open and the daemon stopped before its last close: "
-                        + "its blocks are freed now", id);
-                pool.delete(id);
-            }
-            doc.orphans.remove(id);
-        }
         commits.mark();
     }
 
@@ -225,7 +214,7 @@ final class Namespace {
     }
 
     /** The catalog entry of a file path. */
-    private Entry entry(FsPath p) {
+    Entry entry(FsPath p) {
         Entry e = switch (p.kind()) {
             case VOLUME -> doc.volumes.get(p.name());
             case SNAPSHOT_VOLUME -> set(p.set()).volumes.get(p.name());
@@ -247,7 +236,7 @@ final class Namespace {
         }
     }
 
-    private void requireNames() {
+    void requireNames() {
         if (catalogDir == null) {
             throw new FsException(Code.EPERM, "a foreign pool (made by the kernel or LVM) keeps its device ids: "
                     + "names and snapshots cannot change here");
@@ -376,20 +365,10 @@ final class Namespace {
         Entry e = entry(p);
         requireNames();
         removeName(p, e);                              // a hidden name: libfuse's last close, the orphan goes now
-        if (orphanIfOpen(e.id)) {
+        if (open.orphanIfOpen(e.id)) {
             return null;
         }
         return e;
-    }
-
-    /** A device that lost its name while open becomes an orphan (committed with the change); true if it did. */
-    private boolean orphanIfOpen(long id) {
-        if (!openHandles.containsKey(id)) {
-            return false;
-        }
-        doc.orphans.add(id);
-        commits.mark();
-        return true;
     }
 
     /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
@@ -466,7 +445,7 @@ final class Namespace {
             return;
         }
         Entry replaced = doc.volumes.get(t.name());
-        if (replaced != null && !orphanIfOpen(replaced.id)) {
+        if (replaced != null && !open.orphanIfOpen(replaced.id)) {
             pool.delete(replaced.id);
         }
         removeName(f, e);
@@ -498,159 +477,6 @@ final class Namespace {
             }
             case HIDDEN -> hidden.remove(p.name());
             default -> lost.remove(e.id);
-        }
-    }
-
-    synchronized void chmod(String path, int mode) {
-        Entry e = changeableEntry(path, "mode");
-        e.mode = mode & 07777;
-        e.ctimeNs = Catalog.nowNs();
-        commits.mark();
-    }
-
-    /** chown: -1 leaves that id as it is. Who may change what is the kernel's decision (default_permissions). */
-    synchronized void chown(String path, long uid, long gid, long mountUid, long mountGid) {
-        Entry e = changeableEntry(path, "owner");
-        if (uid != -1) {
-            e.uid = uid;
-        } else if (e.uid == -1) {
-            e.uid = mountUid;                          // record who owned it before, now that the group changes
-        }
-        if (gid != -1) {
-            e.gid = gid;
-        } else if (e.gid == -1) {
-            e.gid = mountGid;
-        }
-        e.ctimeNs = Catalog.nowNs();
-        commits.mark();
-    }
-
-    /**
-     * utimensat: {@link Times#OMIT} leaves a time as it is, {@link Times#NOW} sets the clock; ctime becomes now.
-     * Returns false for a directory (their times are not kept: nothing to change, nothing to commit).
-     */
-    synchronized boolean setTimes(String path, long atimeNs, long mtimeNs) {
-        FsPath p = FsPath.parse(path);
-        if (p.isDirectory()) {
-            return false;
-        }
-        Entry e = changeableEntry(path, "times");
-        long now = Catalog.nowNs();
-        if (atimeNs != Times.OMIT) {
-            e.atimeNs = atimeNs == Times.NOW ? now : atimeNs;
-        }
-        if (mtimeNs != Times.OMIT) {
-            e.mtimeNs = mtimeNs == Times.NOW ? now : mtimeNs;
-        }
-        e.ctimeNs = now;
-        commits.mark();
-        return true;
-    }
-
-    /** The entry of a volume or lost device whose attributes may change: a snapshot's members are read-only. */
-    private Entry changeableEntry(String path, String what) {
-        FsPath p = FsPath.parse(path);
-        Entry e = entry(p);
-        requireNames();
-        if (p.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
-            throw new FsException(Code.EROFS, "snapshot volumes are read-only: their " + what + " cannot change");
-        }
-        return e;
-    }
-
-    /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
-    void truncate(String path, long size) {
-        Entry e;
-        ThinDevice dev;
-        synchronized (this) {
-            FsPath p = FsPath.parse(path);
-            e = entry(p);
-            if (p.kind() == FsPath.Kind.SNAPSHOT_VOLUME) {
-                throw new FsException(Code.EROFS, "snapshot volumes are read-only");
-            }
-            dev = pool.device(e.id);
-        }
-        truncate(e, dev, size);
-    }
-
-    /** ftruncate through an open handle. */
-    void truncate(Handle h, long size) {
-        if (h.readOnly) {
-            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
-        }
-        truncate(h.entry, h.device, size);
-    }
-
-    private void truncate(Entry e, ThinDevice dev, long size) {
-        if (size < 0) {
-            throw new FsException(Code.EINVAL, "negative size");
-        }
-        boolean grew;
-        synchronized (this) {
-            grew = e.growTo(size);
-            if (grew) {
-                e.dataChanged(Catalog.nowNs());
-                commits.mark();
-            }
-        }
-        if (!grew) {
-            // Up to the end of the old last block, not the old size: a block that held the old end lies wholly
-            // past the new one and must be unmapped too, not left mapped (and counted as data) beyond the end.
-            long oldEnd = Math.max(e.size, size);
-            long blockEnd = oldEnd > Long.MAX_VALUE - blockSize ? oldEnd
-                    : (oldEnd + blockSize - 1) / blockSize * blockSize;
-            dev.discard(size, blockEnd - size);
-            synchronized (this) {
-                e.shrinkTo(size);
-                e.dataChanged(Catalog.nowNs());
-                commits.mark();
-            }
-        }
-    }
-
-    synchronized Handle open(String path, boolean write) {
-        FsPath p = FsPath.parse(path);
-        Entry e = entry(p);
-        boolean ro = p.kind() == FsPath.Kind.SNAPSHOT_VOLUME;
-        if (write && ro) {
-            throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
-        }
-        Handle h = new Handle(pool.device(e.id), e, ro, write);
-        openHandles.merge(e.id, 1, Integer::sum);
-        if (write) {
-            openWriters.merge(e.id, 1, Integer::sum);
-        }
-        return h;
-    }
-
-    /**
-     * Closes a handle (once; later calls do nothing). The last close of an orphan deletes its device: its id stays
-     * in the catalog's orphans until the delete is done, so a crash in between frees it at the next open.
-     */
-    void release(Handle h) {
-        if (!h.close()) {
-            return;
-        }
-        long id = h.device.id();
-        synchronized (this) {
-            if (h.forWriting && openWriters.merge(id, -1, Integer::sum) <= 0) {
-                openWriters.remove(id);
-            }
-            if (openHandles.merge(id, -1, Integer::sum) > 0) {
-                return;
-            }
-            openHandles.remove(id);
-            if (!doc.orphans.contains(id) || hidden.values().stream().anyMatch(e -> e.id == id)) {
-                return;                                // not an orphan, or libfuse unlinks it itself next
-            }
-        }
-        try {
-            pool.delete(id);                           // outside the monitor, as unlink deletes
-        } finally {
-            synchronized (this) {
-                doc.orphans.remove(id);
-                commits.mark();
-            }
         }
     }
 

@@ -70,6 +70,7 @@ public final class PoolFileSystem implements Closeable {
     }
 
     private final SnapshotWorkflows workflows;
+    private final VolumeAttributes attributes;
     /** Told the device ids whose bytes changed under open handles (rollback): the FUSE front end drops its pages. */
     private volatile java.util.function.LongConsumer cacheInvalidator = id -> { };
 
@@ -77,6 +78,7 @@ public final class PoolFileSystem implements Closeable {
         this.pool = pool;
         this.names = names;
         this.workflows = new SnapshotWorkflows(names);
+        this.attributes = new VolumeAttributes(names);
         this.commits = names.commits();
         this.io = new VolumeIo(pool, commits);
     }
@@ -218,7 +220,7 @@ public final class PoolFileSystem implements Closeable {
     }
 
     public void chmod(String path, int mode) {
-        names.chmod(path, mode);
+        attributes.chmod(path, mode);
         commits.commitChange();
     }
 
@@ -227,7 +229,7 @@ public final class PoolFileSystem implements Closeable {
      * volumes refuse with EROFS.
      */
     public void setTimes(String path, long atimeNs, long mtimeNs) {
-        if (names.setTimes(path, atimeNs, mtimeNs)) {
+        if (attributes.setTimes(path, atimeNs, mtimeNs)) {
             commits.commitChange();
         }
     }
@@ -237,19 +239,19 @@ public final class PoolFileSystem implements Closeable {
      * kernel has checked who may do it (default_permissions); snapshot volumes refuse with EROFS.
      */
     public void chown(String path, long uid, long gid, long mountUid, long mountGid) {
-        names.chown(path, uid, gid, mountUid, mountGid);
+        attributes.chown(path, uid, gid, mountUid, mountGid);
         commits.commitChange();
     }
 
     /** Sets a volume's virtual size; shrinking unmaps (and zeroes) everything past the new end. */
     public void truncate(String path, long size) {
-        names.truncate(path, size);
+        attributes.truncate(path, size);
         commits.commitChange();
     }
 
     /** ftruncate: as {@link #truncate(String, long)} through an open handle (also of a volume removed while open). */
     public void truncate(Handle h, long size) {
-        names.truncate(h, size);
+        attributes.truncate(h, size);
         commits.commitChange();
     }
 
@@ -277,7 +279,7 @@ public final class PoolFileSystem implements Closeable {
 
     /** Opens a volume; every handle is given back with {@link #release}. */
     public Handle open(String path, boolean write) {
-        return names.open(path, write);
+        return names.open().open(path, write);
     }
 
     /**
@@ -285,7 +287,7 @@ public final class PoolFileSystem implements Closeable {
      * blocks, as a file system frees an unlinked file's.
      */
     public void release(Handle h) {
-        names.release(h);
+        names.open().release(h);
     }
 
     /** Gives the pool a uuid if it has none (committed with the next commit); the mount daemon calls it. */
