@@ -23,7 +23,11 @@ public record PoolEvent(Kind kind, String space, String message, long used, long
         /** The metadata is flagged NEEDS_CHECK. */
         NEEDS_CHECK("needs-check"),
         /** A commit failed. */
-        COMMIT_FAILED("commit-failed");
+        COMMIT_FAILED("commit-failed"),
+        /** The daemon took a scheduled snapshot set. */
+        SNAPSHOT("snapshot"),
+        /** A snapshot set was removed by the retention policy or because space ran low (prune-at). */
+        PRUNED("pruned");
 
         public final String wire;
 

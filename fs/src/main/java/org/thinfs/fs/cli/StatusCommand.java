@@ -54,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
             return PoolStatus.of(fs, pool.dir().toAbsolutePath().toString(), false, false,
-                    PoolSettings.read(pool.dir()), List.of());
+                    PoolSettings.read(pool.dir()), PoolSettings.readSchedule(pool.dir()), List.of());
         }
     }
 
@@ -88,6 +88,10 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("policy      %s, when-full=%s%n", p.autoextendThreshold() >= 100 ? "autoextend off"
                 : "autoextend at " + p.autoextendThreshold() + "% by " + p.autoextendPercent() + "%"
                 + (p.autoextendMax() > 0 ? " up to " + Sizes.human(p.autoextendMax()) : ""), p.whenFull());
+        if (!p.snapshotEvery().equals("off") || p.pruneAt() > 0) {
+            System.out.printf("schedule    snapshots every %s, keep %s%s%n", p.snapshotEvery(), p.keep(),
+                    p.pruneAt() > 0 ? ", prune at " + p.pruneAt() + "%" : "");
+        }
         for (String w : s.warnings()) {
             System.out.println("warning     " + w);
         }

@@ -34,7 +34,11 @@ final class ControlHandler {
     /** The daemon's front ends, as PoolDaemon records them. */
     private final List<String> servedBy;
 
-    ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender, java.util.List<String> servedBy) {
+    private final SnapshotScheduler scheduler;
+
+    ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender, SnapshotScheduler scheduler,
+                   java.util.List<String> servedBy) {
+        this.scheduler = scheduler;
         this.servedBy = servedBy;
         this.fs = fs;
         this.poolDir = poolDir;
@@ -88,7 +92,8 @@ final class ControlHandler {
     }
 
     private ObjectNode status() {
-        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy(), List.copyOf(servedBy));
+        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy(), scheduler.schedule(),
+                List.copyOf(servedBy));
         ObjectNode r = ControlProtocol.ok();
         r.set("status", ControlProtocol.JSON.valueToTree(s));
         return r;
@@ -188,20 +193,26 @@ final class ControlHandler {
         }
         synchronized (this) {
             SpacePolicy p = extender.policy();
+            org.thinfs.fs.model.SnapshotSchedule schedule = scheduler.schedule();
             for (Iterator<Map.Entry<String, JsonNode>> it = settings.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (!e.getValue().isValueNode()) {
                     throw new ControlProtocol.BadRequest("setting '" + e.getKey() + "' must be a string or number");
                 }
-                p = p.with(e.getKey(), e.getValue().asText());
+                if (org.thinfs.fs.model.SnapshotSchedule.NAMES.contains(e.getKey())) {
+                    schedule = schedule.with(e.getKey(), e.getValue().asText());
+                } else {
+                    p = p.with(e.getKey(), e.getValue().asText());
+                }
             }
-            PoolSettings.write(poolDir, p);
+            PoolSettings.write(poolDir, p, schedule);
             extender.setPolicy(p);
+            scheduler.setSchedule(schedule);
             LOG.info("space policy set over the control socket: {}", p);
         }
         extender.check();
         ObjectNode r = ControlProtocol.ok();
-        r.set("settings", ControlProtocol.JSON.valueToTree(PoolStatus.Settings.of(extender.policy())));
+        r.set("settings", ControlProtocol.JSON.valueToTree(PoolStatus.Settings.of(extender.policy(), scheduler.schedule())));
         return r;
     }
 }

@@ -29,10 +29,13 @@ public final class PoolDaemon implements Closeable {
 
     private final ThinPool pool;
     private final ScheduledExecutorService timer;
+    private final ScheduledExecutorService snapshots;
     private final ControlServer server;
     private final List<NbdServer> nbd = new ArrayList<>();
 
-    private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ControlServer server, List<String> servedBy) {
+    private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ScheduledExecutorService snapshots,
+                       ControlServer server, List<String> servedBy) {
+        this.snapshots = snapshots;
         this.servedBy = servedBy;
         this.pool = pool;
         this.timer = timer;
@@ -70,6 +73,8 @@ public final class PoolDaemon implements Closeable {
         fs.ensureUuid();
         SpacePolicy policy = PoolSettings.read(dir);
         EventHub hub = new EventHub();
+        SnapshotScheduler scheduler = new SnapshotScheduler(fs, PoolSettings.readSchedule(dir), hub::publish,
+                java.time.Clock.systemDefaultZone());
         AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile), policy);
         tp.setEventListener(hub::publish);
         tp.setFullHandler(extender);
@@ -77,7 +82,7 @@ public final class PoolDaemon implements Closeable {
         List<String> servedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
         try {
             server = ControlServer.start(dir.resolve(ControlProtocol.SOCKET),
-                    new ControlHandler(fs, dir, extender, servedBy), hub);
+                    new ControlHandler(fs, dir, extender, scheduler, servedBy), hub);
         } catch (IOException e) {
             tp.setFullHandler(since -> false);
             throw e;
@@ -94,8 +99,15 @@ public final class PoolDaemon implements Closeable {
                 LOG.warn("space check failed: {}", e.getMessage());
             }
         }, 0, CHECK_MS, TimeUnit.MILLISECONDS);
+        // Its own thread: a snapshot or a prune must not hold up the space checks that a full pool waits on.
+        ScheduledExecutorService snapshots = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "thinfs-snapshot-schedule");
+            t.setDaemon(true);
+            return t;
+        });
+        snapshots.scheduleWithFixedDelay(scheduler::tick, 1, 1, TimeUnit.SECONDS);
         LOG.info("space policy: {}", policy);
-        return new PoolDaemon(tp, timer, server, servedBy);
+        return new PoolDaemon(tp, timer, snapshots, server, servedBy);
     }
 
     @Override
@@ -103,8 +115,10 @@ public final class PoolDaemon implements Closeable {
         nbd.forEach(NbdServer::close);
         server.close();
         timer.shutdown();
+        snapshots.shutdown();
         try {
             timer.awaitTermination(30, TimeUnit.SECONDS); // an extension in flight finishes before the pool closes
+            snapshots.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -180,6 +180,12 @@ public final class PoolFileSystem implements Closeable {
         return plan;
     }
 
+    /** Removes snapshot set {@code set} whole (refused for a held set); committed before it returns. */
+    public void removeSnapshotSet(String set) {
+        removeSet(set);
+        commits.commitChange();
+    }
+
     /** Removes snapshot set {@code set} and its members, as rm -r does (one member at a time, then the set). */
     private void removeSet(String set) {
         for (String v : workflows.members(set)) {

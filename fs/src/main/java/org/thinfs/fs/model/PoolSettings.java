@@ -53,13 +53,50 @@ public final class PoolSettings {
         return p;
     }
 
+    /** The snapshot schedule kept beside the space policy; {@link SnapshotSchedule#NONE} when there is none. */
+    public static SnapshotSchedule readSchedule(Path poolDir) throws IOException {
+        Path f = poolDir.resolve(FILE);
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            return SnapshotSchedule.NONE;
+        }
+        JsonNode n;
+        try {
+            n = JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new IOException(f + " is not valid JSON; fix or remove it (" + e.getMessage().split("\n")[0] + ")");
+        }
+        SnapshotSchedule s = SnapshotSchedule.NONE;
+        try {
+            for (String name : SnapshotSchedule.NAMES) {
+                JsonNode v = n.get(name);
+                if (v != null) {
+                    s = s.with(name, v.asText());
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException(f + ": " + e.getMessage());
+        }
+        return s;
+    }
+
+    /** Writes the space policy, keeping the schedule that is there. */
     public static void write(Path poolDir, SpacePolicy p) throws IOException {
+        write(poolDir, p, readSchedule(poolDir));
+    }
+
+    /** Writes both, whole (temporary file, fsync, rename). */
+    public static void write(Path poolDir, SpacePolicy p, SnapshotSchedule schedule) throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.put("version", 1);
         n.put("autoextend-threshold", p.threshold());
         n.put("autoextend-percent", p.percent());
         n.put("autoextend-max", p.maxBytes());
         n.put("when-full", p.whenFull().wire());
+        if (!schedule.equals(SnapshotSchedule.NONE)) {
+            n.put("snapshot-every", schedule.everyText());
+            n.put("keep", schedule.keep().isEmpty() ? "all" : schedule.keep());
+            n.put("prune-at", schedule.pruneAt());
+        }
         Path target = poolDir.resolve(FILE);
         Path tmp = poolDir.resolve(FILE + ".tmp");
         Files.deleteIfExists(tmp);

@@ -36,9 +36,11 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
     }
 
     /** The space policy in the names {@code thinfs set} takes. */
-    public record Settings(int autoextendThreshold, int autoextendPercent, long autoextendMax, String whenFull) {
-        public static Settings of(SpacePolicy p) {
-            return new Settings(p.threshold(), p.percent(), p.maxBytes(), p.whenFull().wire());
+    public record Settings(int autoextendThreshold, int autoextendPercent, long autoextendMax, String whenFull,
+                           String snapshotEvery, String keep, int pruneAt) {
+        public static Settings of(SpacePolicy p, SnapshotSchedule s) {
+            return new Settings(p.threshold(), p.percent(), p.maxBytes(), p.whenFull().wire(), s.everyText(),
+                    s.keep().isEmpty() ? "all" : s.keep(), s.pruneAt());
         }
     }
 
@@ -47,7 +49,7 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
      * uncommitted changes and the read-only reason included.
      */
     public static PoolStatus of(PoolFileSystem fs, String poolName, boolean mounted, boolean live, SpacePolicy policy,
-                                List<String> servedBy) {
+                                SnapshotSchedule schedule, List<String> servedBy) {
         ThinPool tp = fs.pool();
         PoolUsage u = tp.usage();
         List<Device> volumes = new ArrayList<>();
@@ -84,7 +86,7 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
         return new PoolStatus(VERSION, poolName, mounted, live, u.transactionId(), u.time(), u.dataBlockSize(),
                 u.dataBlocks(), u.dataBlocksUsed(), u.metadataBlocks(), u.metadataBlocksUsed(),
                 live && (fs.isDirty() || tp.hasUncommittedChanges()), readOnly, needsCheck, tp.heldMetadataRoot(),
-                Settings.of(policy), warnings, volumes, snaps, lost, servedBy);
+                Settings.of(policy, schedule), warnings, volumes, snaps, lost, servedBy);
     }
 
     private static void add(List<Device> into, ThinPool tp, String name, Catalog.Entry e) {
