@@ -252,7 +252,8 @@ public final class ThinPool implements Closeable {
      * Rolls device {@code id} back to {@code snapshotId} in place: in one metadata step it lets go of its own mapping
      * tree and shares the snapshot's, exactly as a new snapshot of it would, but keeps its id, so handles and exports
      * stay open and read the snapshot's bytes from now on. Under the gate: no I/O to any device is in flight. Blocks
-     * only the old tree mapped are freed in steps afterwards, as a delete's.
+     * only the old tree mapped are freed in steps by {@link #freeDeleted} (a caller holding its own lock calls it
+     * after letting go), at the latest by the next commit.
      */
     public void rollback(long id, long snapshotId) {
         rollback(List.of(new long[]{id, snapshotId}));
@@ -276,7 +277,6 @@ public final class ThinPool implements Closeable {
         } finally {
             gate.writeLock().unlock();
         }
-        committer.freeDeleted();
     }
 
     /**

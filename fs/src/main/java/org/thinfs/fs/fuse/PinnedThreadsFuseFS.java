@@ -82,7 +82,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
 
     /** The node id of the request this worker thread is serving (fuse_in_header.nodeid), for cache invalidation. */
     private static final ThreadLocal<long[]> REQUEST_NODE = ThreadLocal.withInitial(() -> new long[1]);
-    private volatile Pointer channel;
+    /** libfuse's channel while the session lives; null before and after. Guarded by {@link #channelLock}. */
+    private Pointer channel;
+    private final Object channelLock = new Object();
 
     /** Loaded on first mount (the holder idiom: the JVM makes class initialization thread-safe). */
     private static final class Lib {
@@ -154,7 +156,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             throw new FuseException("cannot start a FUSE session on " + mp + " (libfuse's message is above)");
         }
         Pointer se = lib.fuse_get_session(f);
-        channel = ch;
+        synchronized (channelLock) {
+            channel = ch;
+        }
         long bufSize = lib.fuse_chan_bufsize(ch);
         InitChannel init = null;
         InitReply.checkRequestSize(maxRequest);
@@ -190,6 +194,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 joinUninterruptibly(t);
             }
         } finally {
+            synchronized (channelLock) {
+                channel = null;                         // no notification may use the channel once it is freed
+            }
             lib.fuse_unmount(mp, ch);
             lib.fuse_destroy(f);
             lib.fuse_opt_free_args(args.struct);
@@ -280,11 +287,12 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      * wait for that request. A node the kernel forgot answers ENOENT, which is fine.
      */
     protected void invalidateNode(long nodeId) {
-        Pointer ch = channel;
-        if (ch != null && nodeId != 0) {
-            int r = Lib.SESSION.fuse_lowlevel_notify_inval_inode(ch, nodeId, 0, 0);
-            if (r != 0 && r != -2) {
-                LOG.warn("dropping the kernel's cache of node {} failed: errno {}", nodeId, -r);
+        synchronized (channelLock) {                    // the unmount frees the channel only after this returns
+            if (channel != null && nodeId > 1) {        // 1 is the root: never a volume
+                int r = Lib.SESSION.fuse_lowlevel_notify_inval_inode(channel, nodeId, 0, 0);
+                if (r != 0 && r != -2) {
+                    LOG.warn("dropping the kernel's cache of node {} failed: errno {}", nodeId, -r);
+                }
             }
         }
     }

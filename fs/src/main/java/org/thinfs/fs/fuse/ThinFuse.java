@@ -182,6 +182,18 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         });
     }
 
+    /**
+     * A handle made by create() was registered under the parent directory's node (CREATE names the parent); its
+     * first read or write names the file's own, which a rollback's invalidation needs.
+     */
+    private void learnNode(FuseFileInfo fi) {
+        long fh = fi.fh.get();
+        Long node = nodeOfHandle.get(fh);
+        if (node != null && node <= 1) {
+            nodeOfHandle.put(fh, requestNodeId());
+        }
+    }
+
     private long register(Handle h) {
         long id = nextHandle.getAndIncrement();
         nodeOfHandle.put(id, requestNodeId());
@@ -246,6 +258,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         return call("read", path, () -> {
             Handle h = handle(fi);
+            learnNode(fi);
             if (NativeBuffers.available()) {
                 return fs.read(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
             }
@@ -275,6 +288,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         return call("write", path, () -> {
             Handle h = handle(fi);
+            learnNode(fi);
             if (NativeBuffers.available()) {
                 fs.write(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
                 return (int) size;

@@ -145,6 +145,7 @@ public final class PoolFileSystem implements Closeable {
      */
     public void rollback(String set, List<String> volumes, boolean force, String keepAs) {
         List<Long> ids = workflows.rollback(set, volumes, force, keepAs);
+        pool.freeDeleted();                            // the old trees, outside the namespace's monitor
         commits.commitChange();
         ids.forEach(cacheInvalidator::accept);
     }

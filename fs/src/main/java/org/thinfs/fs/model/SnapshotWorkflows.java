@@ -58,7 +58,10 @@ final class SnapshotWorkflows {
                 live.add(now);
             }
             if (keepAs != null) {
+                // Committed on its own first: a metadata failure in the rollback below returns the metadata to the
+                // last commit, which must then hold this set as the catalog does.
                 ns.snapshotSet(keepAs, names);
+                ns.commits().commitChange();
             }
             ns.pool().rollback(pairs);
             long nowNs = Catalog.nowNs();
