@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * walks of both trees, in batches); each batch locks exactly the blocks it reads or changes, on both devices, in one
  * global (device, block) order, so it never deadlocks with writes or with a copy the other way; a batch is one
  * metadata change, so no request leaves half a block shared; after a batch that shared anything both devices count
- * as snapshotted ({@link ThinMetadata#markShared}), so the next write to either side copies on write. Nothing is
+ * as snapshotted ({@link org.thinfs.core.thin.BlockSharing}), so the next write to either side copies on write. Nothing is
  * written to data blocks by the sharing part, and the mappings reach the disk with the next commit, after the data
  * flush, like any write's.
  */
@@ -106,17 +106,18 @@ final class BlockCopier {
                 last = key;
             }
             io.metadata().change(md -> {
-                    boolean shared = false;
+                boolean prepared = false;
                 for (long o : offsets) {
                     long v = md.lookup(src.id(), srcFirst + o);
                     if (v == -1) {
                         md.remove(dst.id(), dstFirst + o);
-                    } else {
-                        shared |= md.share(dst.id(), dstFirst + o, org.thinfs.core.format.BlockTime.dataBlock(v));
+                        continue;
                     }
-                }
-                if (shared) {
-                    md.markShared(src.id(), dst.id());
+                    if (!prepared) {                       // both sides copy on write from now on
+                        md.sharing().prepare(java.util.List.of(src.id(), dst.id()));
+                        prepared = true;
+                    }
+                    md.sharing().share(src.id(), srcFirst + o, dst.id(), dstFirst + o);
                 }
                 return null;
             });

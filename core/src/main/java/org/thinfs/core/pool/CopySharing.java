@@ -27,8 +27,9 @@ import java.util.Map;
  *       with the bytes being written (and, for a block filled by earlier writes, the destination's current bytes too).
  *       A writer to either block holds its lock from plan to publish, so what is compared is what is shared. A key
  *       collision costs one compare, never a wrong block.
- *   <li><b>One metadata step</b> per request: {@code share} raises the data block's count, releases what the
- *       destination mapped there before, and {@code markShared} makes both devices copy on their next write.
+ *   <li><b>One metadata step</b> per request: {@code BlockSharing} marks both devices as snapshotted (advancing the
+ *       pool's time only when it must), raises the data block's count, releases what the destination mapped there
+ *       before, and stamps both mappings before the mark, so both sides copy on their next write.
  *   <li><b>Crash safety</b>: no data moves; the mapping reaches the disk with the next commit, which flushes the data
  *       file first, so the shared block's bytes are on disk before anything points at them twice.
  *   <li>Only blocks of other devices are shared: a copy inside one volume is left to be written, so a disk image
@@ -214,7 +215,6 @@ final class CopySharing {
                 locked.add(k);
             }
             List<Candidate> equal = new ArrayList<>();
-            List<Long> dataBlocks = new ArrayList<>();
             boolean[] found = new boolean[shared.length];
             for (Candidate c : candidates) {              // a block's candidates in turn, newest first
                 if (found[c.index]) {
@@ -224,29 +224,25 @@ final class CopySharing {
                 found[c.index] = dataBlock >= 0;
                 if (dataBlock >= 0) {
                     equal.add(c);
-                    dataBlocks.add(dataBlock);
                 }
             }
             if (equal.isEmpty()) {
                 return 0;
             }
             return io.metadata().change(md -> {
+                java.util.Set<Long> devices = new java.util.TreeSet<>();
+                for (Candidate c : equal) {
+                    devices.add(c.src);
+                    devices.add(c.dst);
+                }
+                md.sharing().prepare(devices);         // before any share: both sides copy on write from now on
                 int count = 0;
-                List<Long> sources = new ArrayList<>();
                 for (int i = 0; i < equal.size(); i++) {
                     Candidate c = equal.get(i);
                     shared[c.index] = true;            // shared now, or already the same data block
-                    if (md.share(c.dst, c.dstBlock, dataBlocks.get(i))) {
+                    if (md.sharing().share(c.src, c.srcBlock, c.dst, c.dstBlock)) {
                         count++;
-                        if (!sources.contains(c.src)) {
-                            sources.add(c.src);
-                        }
                     }
-                }
-                // After every share, never between: each markShared advances the pool's time, and a mapping
-                // inserted after that would be stamped with the new time and written in place, into a shared block.
-                for (long src : sources) {
-                    md.markShared(src, equal.get(0).dst);
                 }
                 return count;
             });

@@ -61,6 +61,7 @@ public final class ThinMetadata implements Closeable {
     private DetailsTree details;
     private TransactionState state;
     private boolean changed;
+    private final BlockSharing sharing = new BlockSharing(this);
 
     private ThinMetadata(BlockManager bm, boolean writable, int nodeEntries) {
         this.bm = bm;
@@ -130,6 +131,7 @@ public final class ThinMetadata implements Closeable {
         details = new DetailsTree(tm, sb.deviceDetailsRoot(), nodeEntries);
         state = TransactionState.of(sb);
         changed = false;
+        sharing.forget();
         mappings.checkReadable();
         details.checkReadable();
     }
@@ -258,34 +260,27 @@ public final class ThinMetadata implements Closeable {
         return added;
     }
 
-    /**
-     * Maps {@code dst}'s {@code dstBlock} to {@code dataBlock}, which another mapping already holds: its count goes
-     * up by one for the new reference, and the block {@code dst} mapped there before, if another, is released. The
-     * caller then calls {@link #markShared} for both devices, or writes would go in place into a shared block.
-     *
-     * @return true when the mapping changed
-     */
-    public boolean share(long dst, long dstBlock, long dataBlock) {
+    /** Block sharing between devices outside snapshots (copy_file_range, copies by ordinary tools). */
+    public BlockSharing sharing() {
         requireWritable();
-        long now = lookup(dst, dstBlock);
-        if (now != -1 && BlockTime.dataBlock(now) == dataBlock) {
-            return false;
-        }
-        dataSpace.inc(dataBlock);
-        insert(dst, dstBlock, dataBlock);
-        return true;
+        return sharing;
     }
 
-    /**
-     * After blocks were shared between devices {@code a} and {@code b} without a snapshot: the pool's time advances
-     * and both devices count as snapshotted now, so every block they map (stamped before) is copied on its next
-     * write, exactly as after a snapshot; the kernel and thin_check see an ordinary snapshot time.
-     */
-    public void markShared(long a, long b) {
-        requireWritable();
+    /** Advances the pool's time by one (a snapshot, or sharing that must count as one); returns the new time. */
+    int advanceTime() {
         state = state.nextTime();
-        putDetails(a, details(a).withSnapshottedTime(state.time()));
-        putDetails(b, details(b).withSnapshottedTime(state.time()));
+        return state.time();
+    }
+
+    /** Writes a mapping with an explicit stamp; the caller keeps the data block's count right. */
+    boolean insertStamped(long id, long vblock, long dataBlock, int time) {
+        boolean added = mappings.insert(id, vblock, BlockTime.pack(dataBlock, time));
+        if (added) {
+            DeviceDetails d = details(id);
+            details.put(id, d.withMappedBlocks(d.mappedBlocks() + 1));
+        }
+        changed = true;
+        return added;
     }
 
     /** Unmaps {@code vblock}, releasing its data block; returns whether it was mapped. */

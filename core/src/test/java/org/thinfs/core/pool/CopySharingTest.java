@@ -159,6 +159,9 @@ class CopySharingTest {
                 }
                 assertArrayEquals(bytes, read(dst, 0, bytes.length), CHUNKS[i] + "-byte writes: the copy");
             }
+            // The pool's time (24 bits in each mapping) advances once per new pair of devices, not once per share.
+            assertTrue(pool.usage().time() <= CHUNKS.length, "time " + pool.usage().time() + " after "
+                    + CHUNKS.length + " copies");
             dstIndependent(pool, src, bytes);
             pool.commit();
         }
