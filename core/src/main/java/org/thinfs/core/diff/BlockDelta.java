@@ -23,6 +23,71 @@ public final class BlockDelta {
         void range(long firstBlock, long count, Kind kind);
     }
 
+    /** A way to find the ranges to send: between two devices, or written since a time. */
+    @FunctionalInterface
+    public interface Scan {
+        void run(long endBlock, RangeSink sink);
+    }
+
+    /** The ranges in which {@code target} differs from {@code base} (-1: every mapped block). */
+    public static Scan between(ThinPool pool, long base, long target) {
+        return (endBlock, sink) -> scan(pool, base, target, endBlock, sink);
+    }
+
+    /**
+     * The ranges of {@code target} written since pool time {@code since} (mappings stamped at or after it: dm-thin
+     * copies a block stamped before a device's snapshot on its next write, so an older stamp means unchanged since)
+     * as CHANGED, and every unmapped range as REMOVED, since what was unmapped since is not recorded anywhere. Only
+     * valid when {@code target} descends from the device snapshotted at {@code since} with no rollback in between;
+     * the caller checks that. Cost: the target's mappings, in chunks.
+     */
+    public static Scan writtenSince(ThinPool pool, long target, int since) {
+        return (endBlock, sink) -> {
+            long[] run = {-1, 0, -1};                    // first block, count, kind (0 changed, 1 removed)
+            long cursor = 0;
+            while (cursor < endBlock) {
+                long[] m = pool.mappings(target, cursor, endBlock, CHUNK);
+                long limit = m.length == 2 * CHUNK ? m[m.length - 2] + 1 : endBlock;
+                long from = cursor;
+                java.util.List<long[]> stamped = new java.util.ArrayList<>();
+                if (m.length > 0) {
+                    pool.forEachMapping(target, from, limit, (v, d, t) -> stamped.add(new long[]{v, t}));
+                }
+                long next = cursor;
+                for (long[] vt : stamped) {
+                    if (vt[0] > next) {
+                        emit(run, next, vt[0] - next, 1, sink);           // a hole: zeros now
+                    }
+                    if (vt[1] >= since) {
+                        emit(run, vt[0], 1, 0, sink);
+                    }
+                    next = vt[0] + 1;
+                }
+                if (limit > next) {
+                    emit(run, next, limit - next, 1, sink);
+                }
+                cursor = limit;
+            }
+            if (run[0] >= 0) {
+                sink.range(run[0], run[1], run[2] == 0 ? Kind.CHANGED : Kind.REMOVED);
+            }
+        };
+    }
+
+    /** Adds [first, first + count) of a kind to the run, handing the run on when it cannot grow. */
+    private static void emit(long[] run, long first, long count, long kind, RangeSink sink) {
+        if (run[0] >= 0 && run[2] == kind && run[0] + run[1] == first) {
+            run[1] += count;
+            return;
+        }
+        if (run[0] >= 0) {
+            sink.range(run[0], run[1], run[2] == 0 ? Kind.CHANGED : Kind.REMOVED);
+        }
+        run[0] = first;
+        run[1] = count;
+        run[2] = kind;
+    }
+
     /** Mappings fetched per device per step: bounds memory whatever the volume holds. */
     private static final int CHUNK = 1 << 16;
 

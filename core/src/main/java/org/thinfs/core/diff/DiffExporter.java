@@ -36,6 +36,13 @@ public final class DiffExporter {
      */
     public static Stats export(ThinPool pool, long base, long target, long sizeBytes, String baseIdentity,
                                String targetIdentity, OutputStream out) throws IOException {
+        return export(pool, BlockDelta.between(pool, base, target), target, sizeBytes, baseIdentity, targetIdentity,
+                out);
+    }
+
+    /** As above, sending the ranges {@code delta} finds (between two devices, or written since a bookmark). */
+    public static Stats export(ThinPool pool, BlockDelta.Scan delta, long target, long sizeBytes, String baseIdentity,
+                               String targetIdentity, OutputStream out) throws IOException {
         MessageDigest sha = sha256();
         DataOutputStream data = new DataOutputStream(new DigestOutputStream(out, sha));
         long bs = pool.dataBlockSize();
@@ -50,7 +57,7 @@ public final class DiffExporter {
         long[] totals = new long[2];
         long endBlock = (sizeBytes + bs - 1) / bs;
         try {
-            BlockDelta.scan(pool, base, target, endBlock, (first, count, kind) -> {
+            delta.run(endBlock, (first, count, kind) -> {
                 long off = first * bs;
                 long len = Math.min(count * bs, sizeBytes - off);
                 try {

@@ -58,6 +58,12 @@ public final class RbdDiff {
      */
     public static DiffExporter.Stats export(ThinPool pool, long base, long target, long sizeBytes, String fromSnap,
                                             String toSnap, OutputStream out) throws IOException {
+        return export(pool, BlockDelta.between(pool, base, target), target, sizeBytes, fromSnap, toSnap, out);
+    }
+
+    /** As above, sending the ranges {@code delta} finds (between two devices, or written since a bookmark). */
+    public static DiffExporter.Stats export(ThinPool pool, BlockDelta.Scan delta, long target, long sizeBytes,
+                                            String fromSnap, String toSnap, OutputStream out) throws IOException {
         Le le = new Le(out);
         out.write(BANNER);
         if (fromSnap != null) {
@@ -73,7 +79,7 @@ public final class RbdDiff {
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(bs * 16, 1 << 20));
         long[] totals = new long[2];
         try {
-            BlockDelta.scan(pool, base, target, (sizeBytes + bs - 1) / bs, (first, count, kind) -> {
+            delta.run((sizeBytes + bs - 1) / bs, (first, count, kind) -> {
                 long off = first * bs;
                 long len = Math.min(count * bs, sizeBytes - off);
                 if (len <= 0) {

@@ -1,5 +1,6 @@
 package org.thinfs.fs.cli;
 
+import org.thinfs.core.diff.BlockDelta;
 import org.thinfs.core.diff.DiffExporter;
 import org.thinfs.fs.model.Catalog;
 import org.thinfs.fs.model.PoolFileSystem;
@@ -20,7 +21,8 @@ final class ExportDiffCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;
 
-    @Parameters(index = "1", paramLabel = "A", description = "Base: snapshots/SET/NAME, a volume, or '-'.")
+    @Parameters(index = "1", paramLabel = "A", description = "Base: snapshots/SET/NAME, a volume, '#BOOKMARK/NAME' "
+            + "(what NAME wrote since the bookmarked snapshot), or '-'.")
     String base;
 
     @Parameters(index = "2", paramLabel = "B", description = "Target volume or snapshot volume.")
@@ -52,6 +54,9 @@ final class ExportDiffCommand implements Callable<Integer> {
         PoolDir pool = Pools.requirePool(dir);
         try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
             Catalog.Entry b = fs.resolve(target);
+            if (base.startsWith("#")) {
+                return fromBookmark(fs, b);
+            }
             long a = base.equals("-") ? -1 : fs.resolve(base).id;
             try (OutputStream os = out.equals("-") ? System.out
                     : new BufferedOutputStream(Files.newOutputStream(Path.of(out)), 1 << 20)) {
@@ -65,6 +70,34 @@ final class ExportDiffCommand implements Callable<Integer> {
                     System.out.printf("wrote %s: %s changed, %s unmapped%n", out, Sizes.human(s.changedBytes()),
                             Sizes.human(s.zeroedBytes()));
                 }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * From a bookmark ({@code #NAME/VOLUME}): everything the target wrote since the bookmarked snapshot, and every
+     * unmapped range as zeros; the base identity is the bookmarked snapshot's, so a receiver applies it only there.
+     */
+    private int fromBookmark(PoolFileSystem fs, Catalog.Entry b) throws Exception {
+        int slash = base.indexOf('/');
+        if (slash < 2 || slash == base.length() - 1) {
+            throw new Main.UsageError("a bookmark base is #NAME/VOLUME, not '" + base + "'");
+        }
+        String name = base.substring(1, slash);
+        Catalog.BookmarkVolume v = fs.bookmarkFor(name, base.substring(slash + 1), target);
+        BlockDelta.Scan delta = BlockDelta.writtenSince(fs.pool(), b.id, v.since);
+        try (OutputStream os = out.equals("-") ? System.out
+                : new BufferedOutputStream(Files.newOutputStream(Path.of(out)), 1 << 20)) {
+            DiffExporter.Stats s = format.equals("rbd")
+                    ? org.thinfs.core.diff.RbdDiff.export(fs.pool(), delta, b.id, b.size,
+                            fromSnap != null ? fromSnap : fs.bookmarks().get(name).set,
+                            toSnap != null ? toSnap : setOf(target), os)
+                    : DiffExporter.export(fs.pool(), delta, b.id, b.size, v.identity == null ? "" : v.identity,
+                            fs.identity(target), os);
+            if (!out.equals("-")) {
+                System.out.printf("wrote %s: %s changed, %s unmapped (since bookmark %s)%n", out,
+                        Sizes.human(s.changedBytes()), Sizes.human(s.zeroedBytes()), name);
             }
         }
         return 0;

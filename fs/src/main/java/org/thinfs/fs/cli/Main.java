@@ -14,7 +14,8 @@ import java.io.UncheckedIOException;
                 StatusCommand.class, CheckCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class,
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
                 ResizeCommand.class, SnapshotCommand.class, SnapshotsCommand.class, RollbackCommand.class,
-                PruneCommand.class, HoldCommands.Hold.class,
+                PruneCommand.class, BookmarkCommands.Bookmark.class, BookmarkCommands.Bookmarks.class,
+                HoldCommands.Hold.class,
                 HoldCommands.Release.class, HoldCommands.Holds.class, MetadataSnapCommand.class, SetCommand.class,
                 EventsCommand.class, ServeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})

@@ -65,6 +65,15 @@ final class ControlHandler {
                 case "set" -> set(req);
                 case "rollback" -> rollback(req);
                 case "prune" -> prune(req);
+                case "bookmark" -> {
+                    JsonNode del = req.get("delete");
+                    if (del != null && del.asBoolean()) {
+                        fs.deleteBookmark(ControlProtocol.text(req, "name"));
+                    } else {
+                        fs.bookmark(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "name"));
+                    }
+                    yield ControlProtocol.ok();
+                }
                 case "hold" -> {
                     fs.hold(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
                     yield ControlProtocol.ok();

@@ -48,6 +48,13 @@ public final class Catalog {
          * an incremental stream applies only where its base identity is found here.
          */
         public volatile String received;
+        /**
+         * For a snapshot member: the device it was taken of and that device's creation time then (a rollback gives
+         * a device a new one), so a bookmark can tell whether a later image descends from it. Null for anything
+         * else, and for members taken by a thinfs before format 3's bookmarks.
+         */
+        public Long origin;
+        public Integer originCreated;
 
         public Entry() {
         }
@@ -135,6 +142,26 @@ public final class Catalog {
         public String description;
     }
 
+    /**
+     * What an incremental stream needs of a snapshot set after the set is gone (thinfs bookmark, as zfs bookmark):
+     * per volume, the device the snapshot was taken of, that device's creation time then, the pool time of the
+     * snapshot (a mapping stamped at or after it was written since), the size, and the image identity a receiver
+     * holds.
+     */
+    public static final class Bookmark {
+        public long created;
+        public String set;
+        public TreeMap<String, BookmarkVolume> volumes = new TreeMap<>();
+    }
+
+    public static final class BookmarkVolume {
+        public long origin;
+        public int originCreated;
+        public int since;
+        public long size;
+        public String identity;
+    }
+
     /** The document stored in a slot. */
     public static final class Document {
         /**
@@ -154,6 +181,8 @@ public final class Catalog {
          * daemon stopped before that.
          */
         public java.util.TreeSet<Long> orphans = new java.util.TreeSet<>();
+        /** Bookmarks by name (format 3). */
+        public TreeMap<String, Bookmark> bookmarks = new TreeMap<>();
     }
 
     /** The newest catalog format this thinfs reads and the one it writes. */

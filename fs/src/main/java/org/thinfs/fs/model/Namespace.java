@@ -137,6 +137,8 @@ final class Namespace {
         pool.createSnapshot(id, origin.id);
         Entry member = origin.copy();
         member.id = id;
+        member.origin = origin.id;
+        member.originCreated = pool.details(origin.id).creationTime();
         s.volumes.put(volume, member);
         commits.mark();
     }
@@ -310,6 +312,8 @@ final class Namespace {
             pairs.add(new long[]{ids[i], origin.id});
             Entry member = origin.copy();          // a snapshot keeps its origin's owner and times
             member.id = ids[i];
+            member.origin = origin.id;
+            member.originCreated = pool.details(origin.id).creationTime();
             set.volumes.put(taken.get(i).getKey(), member);
         }
         if (!pairs.isEmpty()) {

@@ -195,6 +195,26 @@ public final class PoolFileSystem implements Closeable {
         names.rmdir("/" + FsPath.SNAPSHOTS + "/" + set);
     }
 
+    /** {@code thinfs bookmark}: keeps what incrementals from set {@code set} need; committed before it returns. */
+    public void bookmark(String set, String name) {
+        workflows.bookmark(set, name);
+        commits.commitChange();
+    }
+
+    public void deleteBookmark(String name) {
+        workflows.deleteBookmark(name);
+        commits.commitChange();
+    }
+
+    public java.util.SortedMap<String, Catalog.Bookmark> bookmarks() {
+        return workflows.bookmarks();
+    }
+
+    /** The bookmark volume an incremental to {@code target} starts from, checked (SnapshotWorkflows#bookmarkFor). */
+    public Catalog.BookmarkVolume bookmarkFor(String name, String volume, String target) {
+        return workflows.bookmarkFor(name, volume, target);
+    }
+
     /** Held snapshot sets and their tags. */
     public java.util.SortedMap<String, java.util.SortedSet<String>> holds() {
         return workflows.holds();

@@ -157,4 +157,84 @@ final class SnapshotWorkflows {
             return new ArrayList<>(ns.set(setName).volumes.keySet());
         }
     }
+
+    /**
+     * Records bookmark {@code name} of set {@code setName}: per volume what an incremental stream from it needs, so
+     * the set can go and the next incremental still works (see Catalog.Bookmark).
+     */
+    void bookmark(String setName, String name) {
+        Names.check(name);
+        synchronized (ns) {
+            SnapshotSet set = ns.set(setName);
+            if (ns.doc().bookmarks.containsKey(name)) {
+                throw new FsException(Code.EEXIST, "bookmark " + name + " exists");
+            }
+            Catalog.Bookmark b = new Catalog.Bookmark();
+            b.created = System.currentTimeMillis();
+            b.set = setName;
+            for (var e : set.volumes.entrySet()) {
+                Entry m = e.getValue();
+                if (m.origin == null || m.originCreated == null) {
+                    throw new FsException(Code.EINVAL, "snapshots/" + setName + " was taken by a thinfs that did not "
+                            + "record what it was taken of; bookmark a set taken by this one");
+                }
+                Catalog.BookmarkVolume v = new Catalog.BookmarkVolume();
+                v.origin = m.origin;
+                v.originCreated = m.originCreated;
+                v.since = ns.pool().details(m.id).creationTime();
+                v.size = m.size;
+                v.identity = ns.identity(FsPath.SNAPSHOTS + "/" + setName + "/" + e.getKey());
+                b.volumes.put(e.getKey(), v);
+            }
+            ns.doc().bookmarks.put(name, b);
+            ns.commits().mark();
+        }
+    }
+
+    void deleteBookmark(String name) {
+        synchronized (ns) {
+            if (ns.doc().bookmarks.remove(name) == null) {
+                throw new FsException(Code.ENOENT, "no bookmark " + name);
+            }
+            ns.commits().mark();
+        }
+    }
+
+    /** Bookmark name → its set's name and volumes (copies). */
+    SortedMap<String, Catalog.Bookmark> bookmarks() {
+        synchronized (ns) {
+            return new TreeMap<>(ns.doc().bookmarks);
+        }
+    }
+
+    /**
+     * What an incremental from bookmark {@code name}'s volume {@code volume} to {@code target} (a volume, or a
+     * snapshot volume {@code snapshots/SET/NAME}) sends: the pool time since which blocks count as written, and the
+     * base identity. Refused with a sentence when the target does not descend from the bookmarked snapshot: replaced
+     * (another device), rolled back since (a new creation time), or a snapshot older than the bookmark.
+     */
+    Catalog.BookmarkVolume bookmarkFor(String name, String volume, String target) {
+        synchronized (ns) {
+            Catalog.Bookmark b = ns.doc().bookmarks.get(name);
+            if (b == null) {
+                throw new FsException(Code.ENOENT, "no bookmark " + name);
+            }
+            Catalog.BookmarkVolume v = b.volumes.get(volume);
+            if (v == null) {
+                throw new FsException(Code.ENOENT, "bookmark " + name + " has no volume " + volume);
+            }
+            FsPath p = FsPath.parse("/" + target);
+            Entry e = ns.entry(p);
+            int created = ns.pool().details(e.id).creationTime();
+            boolean descends = p.kind() == FsPath.Kind.VOLUME
+                    ? e.id == v.origin && created == v.originCreated
+                    : p.kind() == FsPath.Kind.SNAPSHOT_VOLUME && e.origin != null && e.origin == v.origin
+                            && e.originCreated != null && e.originCreated == v.originCreated && created >= v.since;
+            if (!descends) {
+                throw new FsException(Code.EINVAL, target + " does not descend from bookmark " + name + "'s "
+                        + volume + " (replaced, rolled back or older since): send a full stream instead");
+            }
+            return v;
+        }
+    }
 }
