@@ -30,8 +30,19 @@ final class SnapshotCommand implements Callable<Integer> {
             description = "What the set is for; 'thinfs snapshots' shows it.")
     String description;
 
+    @picocli.CommandLine.Option(names = "--pre", description = "A pre set, before a change (snapper's pre/post pairs).")
+    boolean pre;
+
+    @picocli.CommandLine.Option(names = "--post", paramLabel = "PRE",
+            description = "A post set, after the change that pre set PRE was taken before.")
+    String post;
+
     @Override
     public Integer call() throws Exception {
+        if (pre && post != null) {
+            throw new Main.UsageError("a set is --pre or --post, not both");
+        }
+        String type = pre ? "pre" : post != null ? "post" : null;
         PoolDir pool = Pools.requirePool(dir);
         try (ControlClient c = LivePool.connect(pool)) {
             if (c != null) {
@@ -41,11 +52,15 @@ final class SnapshotCommand implements Callable<Integer> {
                 if (description != null) {
                     req.put("description", description);
                 }
+                if (type != null) {
+                    req.put("type", type);
+                    req.put("pre", post);
+                }
                 c.call(req);
             } else {
                 LivePool.offline(pool, () -> {
                     try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-                        fs.snapshot(name, volumes, description);
+                        fs.snapshot(name, volumes, description, type, post);
                     }
                 });
             }

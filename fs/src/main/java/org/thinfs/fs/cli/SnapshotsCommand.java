@@ -56,6 +56,10 @@ final class SnapshotsCommand implements Callable<Integer> {
             o.put("name", name);
             o.put("created", Instant.ofEpochMilli(set.created).toString());
             o.put("description", set.description);
+            o.put("type", set.type == null ? "manual" : set.type);
+            if (set.pre != null) {
+                o.put("pre", set.pre);
+            }
             ArrayNode holds = o.putArray("holds");
             if (set.holds != null) {
                 set.holds.forEach(holds::add);
@@ -68,11 +72,13 @@ final class SnapshotsCommand implements Callable<Integer> {
             System.out.println(mapper.writeValueAsString(list));
             return 0;
         }
-        System.out.printf("%-24s %-20s %10s  %-16s %s%n", "NAME", "CREATED", "EXCLUSIVE", "HOLDS", "VOLUMES");
-        list.forEach(o -> System.out.printf("%-24s %-20s %10s  %-16s %s%s%n", o.get("name").asText(),
-                o.get("created").asText().replaceFirst("\\.\\d+Z$", "Z"), Sizes.human(o.get("exclusiveBytes").asLong()),
+        System.out.printf("%-24s %-20s %-6s %10s  %-16s %s%n", "NAME", "CREATED", "TYPE", "EXCLUSIVE", "HOLDS",
+                "VOLUMES");
+        list.forEach(o -> System.out.printf("%-24s %-20s %-6s %10s  %-16s %s%s%n", o.get("name").asText(),
+                o.get("created").asText().replaceFirst("\\.\\d+Z$", "Z"), o.get("type").asText(), Sizes.human(o.get("exclusiveBytes").asLong()),
                 o.get("holds").isEmpty() ? "-" : join(o.get("holds")), join(o.get("volumes")),
-                o.get("description").isNull() ? "" : "  (" + o.get("description").asText() + ")"));
+                (o.get("description").isNull() ? "" : "  (" + o.get("description").asText() + ")")
+                        + (o.has("pre") ? "  (post of " + o.get("pre").asText() + ")" : "")));
         return 0;
     }
 

@@ -114,7 +114,13 @@ final class ControlHandler {
         if (d != null && !d.isNull() && !d.isTextual()) {
             throw new ControlProtocol.BadRequest("'description' must be text");
         }
-        fs.snapshot(name, volumes(req), d == null || d.isNull() ? null : d.asText());
+        JsonNode type = req.get("type");
+        JsonNode pre = req.get("pre");
+        if (type != null && !type.isNull() && !type.isTextual() || pre != null && !pre.isNull() && !pre.isTextual()) {
+            throw new ControlProtocol.BadRequest("'type' and 'pre' must be text");
+        }
+        fs.snapshot(name, volumes(req), d == null || d.isNull() ? null : d.asText(),
+                type == null || type.isNull() ? null : type.asText(), pre == null || pre.isNull() ? null : pre.asText());
         LOG.info("snapshot set {} taken over the control socket", name);
         return ControlProtocol.ok();
     }

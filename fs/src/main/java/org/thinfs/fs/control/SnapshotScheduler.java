@@ -90,7 +90,7 @@ final class SnapshotScheduler {
         if (automaticSets().containsKey(name)) {
             return;                                    // one this second already
         }
-        fs.snapshot(name, List.of(), "taken every " + s.everyText());
+        fs.snapshot(name, List.of(), "taken every " + s.everyText(), "auto", null);
         events.accept(PoolEvent.of(PoolEvent.Kind.SNAPSHOT, "took snapshots/" + name + " (every " + s.everyText()
                 + ")"));
         if (!s.keep().isEmpty()) {

@@ -140,6 +140,10 @@ public final class Catalog {
         public java.util.TreeSet<String> holds;
         /** What the set is for (thinfs snapshot --description), or null. */
         public String description;
+        /** null (taken by hand), "auto" (the schedule), "pre" or "post" (snapper's pairs around a change). */
+        public String type;
+        /** For a "post" set: the "pre" set it closes. */
+        public String pre;
     }
 
     /**

@@ -283,8 +283,23 @@ final class Namespace {
 
     /** As {@link #snapshotSet(String, List)}, with a description (null: none). */
     synchronized void snapshotSet(String name, List<String> only, String description) {
+        snapshotSet(name, only, description, null, null);
+    }
+
+    /** As above, of a type (null, "auto", "pre", or "post" closing the "pre" set {@code pre}). */
+    synchronized void snapshotSet(String name, List<String> only, String description, String type, String pre) {
         requireNames();
         Names.check(name);
+        if (type != null && !List.of("auto", "pre", "post").contains(type)) {
+            throw new FsException(Code.EINVAL, "a snapshot set's type is auto, pre or post, not " + type);
+        }
+        if ("post".equals(type)) {
+            SnapshotSet p = doc.snapshots.get(pre);
+            if (p == null || !"pre".equals(p.type)) {
+                throw new FsException(Code.EINVAL, "--post names the pre set it closes, and " + pre + " is "
+                        + (p == null ? "no snapshot set" : "not a pre set"));
+            }
+        }
         if (doc.snapshots.containsKey(name)) {
             throw new FsException(Code.EEXIST, "snapshot set " + name + " exists");
         }
@@ -299,6 +314,8 @@ final class Namespace {
         SnapshotSet set = new SnapshotSet();
         set.created = System.currentTimeMillis();
         set.description = description == null || description.isEmpty() ? null : description;
+        set.type = type;
+        set.pre = "post".equals(type) ? pre : null;
         List<long[]> pairs = new ArrayList<>();
         List<Map.Entry<String, Entry>> taken = new ArrayList<>();
         for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {

@@ -135,7 +135,12 @@ public final class PoolFileSystem implements Closeable {
 
     /** As {@link #snapshot(String, List)}, recording what the set is for (null: nothing). */
     public void snapshot(String set, List<String> volumes, String description) {
-        names.snapshotSet(set, volumes.isEmpty() ? null : volumes, description);
+        snapshot(set, volumes, description, null, null);
+    }
+
+    /** As above, of a type: "auto" (the schedule), "pre", or "post" closing pre set {@code pre} (snapper's pairs). */
+    public void snapshot(String set, List<String> volumes, String description, String type, String pre) {
+        names.snapshotSet(set, volumes.isEmpty() ? null : volumes, description, type, pre);
         commits.commitChange();
     }
 

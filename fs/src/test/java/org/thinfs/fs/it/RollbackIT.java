@@ -203,4 +203,21 @@ class RollbackIT {
         assertTrue(bad.code() != 0 && bad.out().contains("--keep takes RULE=N"), bad.out());
         p.thinfs("release", p.pool.toString(), "p2", "keep-me").ok();
     }
+
+    @Test
+    @Order(7)
+    void prePostPairsAreListedWithTheirTypes() throws Exception {
+        p.thinfs("snapshot", p.pool.toString(), "before-apt", "c", "--pre", "--description", "apt upgrade").ok();
+        p.thinfs("snapshot", p.pool.toString(), "after-apt", "c", "--post", "before-apt").ok();
+        Sh.Result bad = p.thinfs("snapshot", p.pool.toString(), "x", "--post", "p4");
+        assertTrue(bad.code() != 0 && bad.out().contains("p4 is not a pre set"), bad.out());
+        JsonNode list = new ObjectMapper().readTree(p.thinfs("snapshots", p.pool.toString(), "--json").ok().out());
+        java.util.Map<String, String> types = new java.util.TreeMap<>();
+        list.forEach(o -> types.put(o.get("name").asText(), o.get("type").asText()
+                + (o.has("pre") ? ":" + o.get("pre").asText() : "")));
+        assertEquals("post:before-apt", types.get("after-apt"));
+        assertEquals("pre", types.get("before-apt"));
+        assertEquals("manual", types.get("p4"));
+        assertTrue(p.thinfs("snapshots", p.pool.toString()).ok().out().contains("(post of before-apt)"));
+    }
 }
