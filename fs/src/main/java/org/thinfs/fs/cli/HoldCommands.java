@@ -19,6 +19,21 @@ final class HoldCommands {
     private HoldCommands() {
     }
 
+    /** hold and release: one request shape, mounted or not. */
+    private static void change(Path dir, String op, String set, String tag) throws Exception {
+        ObjectNode req = ControlProtocol.request(op);
+        req.put("set", set);
+        req.put("tag", tag);
+        PoolOps.run(Pools.requirePool(dir), req, fs -> {
+            if (op.equals("hold")) {
+                fs.hold(set, tag);
+            } else {
+                fs.release(set, tag);
+            }
+            return null;
+        });
+    }
+
     @Command(name = "hold", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
             header = "Keep a snapshot set from being removed.",
             description = "Adds hold TAG to snapshots/SNAPSET: removing the set or any of its volumes (rm, rmdir, mv, "
@@ -34,13 +49,7 @@ final class HoldCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode req = ControlProtocol.request("hold");
-            req.put("set", set);
-            req.put("tag", tag);
-            PoolOps.run(Pools.requirePool(dir), req, fs -> {
-                fs.hold(set, tag);
-                return null;
-            });
+            change(dir, "hold", set, tag);
             System.out.println("snapshots/" + set + " held by " + tag);
             return 0;
         }
@@ -59,13 +68,7 @@ final class HoldCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode req = ControlProtocol.request("release");
-            req.put("set", set);
-            req.put("tag", tag);
-            PoolOps.run(Pools.requirePool(dir), req, fs -> {
-                fs.release(set, tag);
-                return null;
-            });
+            change(dir, "release", set, tag);
             System.out.println("released hold " + tag + " on snapshots/" + set);
             return 0;
         }

@@ -12,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
  * A pool's space policy, kept with it in {@code POOL/settings.json} (the dm-thin format has no room for it). Written
@@ -26,9 +27,23 @@ public final class PoolSettings {
     }
 
     public static SpacePolicy read(Path poolDir) throws IOException {
+        return read(poolDir, SpacePolicy.DEFAULT, List.of(SpacePolicy.NAMES), SpacePolicy::with);
+    }
+
+    /** The snapshot schedule kept beside the space policy; {@link SnapshotSchedule#NONE} when there is none. */
+    public static SnapshotSchedule readSchedule(Path poolDir) throws IOException {
+        return read(poolDir, SnapshotSchedule.NONE, SnapshotSchedule.NAMES, SnapshotSchedule::with);
+    }
+
+    private interface Setter<T> {
+        T with(T settings, String name, String value);
+    }
+
+    /** {@code names} from the file applied to {@code initial} ({@code initial} when there is no file). */
+    private static <T> T read(Path poolDir, T initial, List<String> names, Setter<T> setter) throws IOException {
         Path f = poolDir.resolve(FILE);
         if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
-            return SpacePolicy.DEFAULT;
+            return initial;
         }
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException(f + " is not a regular file");
@@ -39,44 +54,18 @@ public final class PoolSettings {
         } catch (IOException e) {
             throw new IOException(f + " is not valid JSON; fix or remove it (" + e.getMessage().split("\n")[0] + ")");
         }
-        SpacePolicy p = SpacePolicy.DEFAULT;
+        T t = initial;
         try {
-            for (String name : SpacePolicy.NAMES) {
+            for (String name : names) {
                 JsonNode v = n.get(name);
                 if (v != null) {
-                    p = p.with(name, v.asText());
+                    t = setter.with(t, name, v.asText());
                 }
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(f + ": " + e.getMessage());
         }
-        return p;
-    }
-
-    /** The snapshot schedule kept beside the space policy; {@link SnapshotSchedule#NONE} when there is none. */
-    public static SnapshotSchedule readSchedule(Path poolDir) throws IOException {
-        Path f = poolDir.resolve(FILE);
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-            return SnapshotSchedule.NONE;
-        }
-        JsonNode n;
-        try {
-            n = JSON.readTree(f.toFile());
-        } catch (IOException e) {
-            throw new IOException(f + " is not valid JSON; fix or remove it (" + e.getMessage().split("\n")[0] + ")");
-        }
-        SnapshotSchedule s = SnapshotSchedule.NONE;
-        try {
-            for (String name : SnapshotSchedule.NAMES) {
-                JsonNode v = n.get(name);
-                if (v != null) {
-                    s = s.with(name, v.asText());
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw new IOException(f + ": " + e.getMessage());
-        }
-        return s;
+        return t;
     }
 
     /** Writes the space policy, keeping the schedule that is there. */
