@@ -162,6 +162,8 @@ class RollbackIT {
                 + "dd if=/dev/urandom of=d bs=1M count=2 conv=notrunc status=none && sync c d").ok();
         p.thinfs("snapshot", p.pool.toString(), "t3", "c").ok();
         p.sh("dd if=/dev/urandom of=c bs=1M seek=5 count=1 conv=notrunc status=none && sync c").ok();
+        assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("sets hold "),
+                "status shows what the snapshot sets hold");
         ObjectMapper json = new ObjectMapper();
         for (String set : new String[]{"t2", "t1", "t3"}) {
             JsonNode list = json.readTree(p.thinfs("snapshots", p.pool.toString(), "--json").ok().out());
