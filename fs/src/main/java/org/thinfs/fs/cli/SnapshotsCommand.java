@@ -37,7 +37,8 @@ final class SnapshotsCommand implements Callable<Integer> {
         Catalog.Document doc;
         Map<String, Long> alone;
         long blockSize;
-        try (FileBlockDevice dev = FileBlockDevice.open(pool.metadata(), false)) {
+        try (org.thinfs.core.io.BlockDevice dev = ProgressBar.wrap(FileBlockDevice.open(pool.metadata(), false),
+                "counting", json)) {
             MetadataReader reader = MetadataReader.open(dev, false);
             doc = Catalog.read(pool.dir(), reader.header().transaction());
             Map<String, List<Long>> groups = new LinkedHashMap<>();
