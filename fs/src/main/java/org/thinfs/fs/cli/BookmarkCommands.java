@@ -92,16 +92,8 @@ final class BookmarkCommands {
             }
             list.forEach(o -> System.out.printf("#%-23s %-24s %s  %s%n", o.get("name").asText(),
                     o.get("set").asText(), o.get("created").asText().replaceFirst("\\.\\d+Z$", "Z"),
-                    String.join(",", iter(o.get("volumes")))));
+                    SnapshotsCommand.join(o.get("volumes"))));
             return 0;
-        }
-
-        private static java.util.List<String> iter(com.fasterxml.jackson.databind.JsonNode a) {
-            java.util.List<String> s = new java.util.ArrayList<>();
-            if (a != null) {
-                a.forEach(x -> s.add(x.asText()));
-            }
-            return s;
         }
     }
 }

@@ -37,19 +37,20 @@ final class SnapshotsCommand implements Callable<Integer> {
         Catalog.Document doc;
         Map<String, Long> alone;
         long blockSize;
-        try (org.thinfs.core.io.BlockDevice dev = ProgressBar.wrap(FileBlockDevice.open(pool.metadata(), false),
-                "counting", json)) {
-            MetadataReader reader = MetadataReader.open(dev, false);
-            doc = Catalog.read(pool.dir(), reader.header().transaction());
-            Map<String, List<Long>> groups = new LinkedHashMap<>();
-            doc.snapshots.forEach((name, set) -> {
-                List<Long> ids = new ArrayList<>();
-                set.volumes.values().forEach(e -> ids.add(e.id));
-                groups.put(name, ids);
-            });
-            alone = GroupSpace.exclusiveBlocks(reader, groups);
-            blockSize = reader.header().dataBlockSize() * 512L;
+        long txid;
+        try (FileBlockDevice dev = FileBlockDevice.open(pool.metadata(), false)) {
+            var header = MetadataReader.open(dev, false).header();
+            txid = header.transaction();
+            blockSize = header.dataBlockSize() * 512L;       // in sectors, as thin_dump prints it
         }
+        doc = Catalog.read(pool.dir(), txid);
+        Map<String, List<Long>> groups = new LinkedHashMap<>();
+        doc.snapshots.forEach((name, set) -> {
+            List<Long> ids = new ArrayList<>();
+            set.volumes.values().forEach(e -> ids.add(e.id));
+            groups.put(name, ids);
+        });
+        alone = exclusiveBlocks(pool, groups, json);
         ObjectMapper mapper = new ObjectMapper();
         ArrayNode list = mapper.createArrayNode();
         doc.snapshots.forEach((name, set) -> {
@@ -83,7 +84,20 @@ final class SnapshotsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String join(com.fasterxml.jackson.databind.JsonNode a) {
+    /**
+     * Per group of devices, the data blocks only its devices map (what removing them frees), from the last commit;
+     * a progress bar on a terminal unless {@code quiet}. Shared by snapshots (per set) and status (all sets).
+     */
+    static Map<String, Long> exclusiveBlocks(PoolDir pool, Map<String, List<Long>> groups, boolean quiet)
+            throws Exception {
+        try (org.thinfs.core.io.BlockDevice dev = ProgressBar.wrap(FileBlockDevice.open(pool.metadata(), false),
+                "counting", quiet)) {
+            return GroupSpace.exclusiveBlocks(MetadataReader.open(dev, false), groups);
+        }
+    }
+
+    /** The texts of a JSON array, joined by commas. */
+    static String join(com.fasterxml.jackson.databind.JsonNode a) {
         List<String> s = new ArrayList<>();
         a.forEach(n -> s.add(n.asText()));
         return String.join(",", s);

@@ -56,11 +56,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         List<Long> ids = new java.util.ArrayList<>();
         s.snapshots().values().forEach(devices -> devices.forEach(d -> ids.add(d.id())));
-        long alone;
-        try (org.thinfs.core.io.FileBlockDevice dev = org.thinfs.core.io.FileBlockDevice.open(pool.metadata(), false)) {
-            org.thinfs.core.tools.MetadataReader reader = org.thinfs.core.tools.MetadataReader.open(dev, false);
-            alone = org.thinfs.core.tools.GroupSpace.exclusiveBlocks(reader, Map.of("all", ids)).get("all");
-        }
+        long alone = SnapshotsCommand.exclusiveBlocks(pool, Map.of("all", ids), true).get("all");
         int n = s.snapshots().size();
         System.out.printf("%nsnapshots   %d set%s hold%s %s that no volume maps (per set: thinfs snapshots POOL)%n",
                 n, n == 1 ? "" : "s", n == 1 ? "s" : "", Sizes.human(alone * s.dataBlockSize()));

@@ -80,14 +80,15 @@ final class SnapshotScheduler {
 
     private void takeIfDue(SnapshotSchedule s) {
         long now = clock.millis();
-        long newest = automaticSets().values().stream().mapToLong(v -> v[0]).max().orElse(Long.MIN_VALUE);
+        Map<String, long[]> auto = automaticSets();
+        long newest = auto.values().stream().mapToLong(v -> v[0]).max().orElse(Long.MIN_VALUE);
         boolean anyVolume = fs.readNames((doc, lost) -> !doc.volumes.isEmpty());
         if (!anyVolume || newest != Long.MIN_VALUE && now - newest < s.every().toMillis()) {
             return;
         }
         ZoneId zone = clock.getZone();
         String name = SnapshotSchedule.PREFIX + NAME.format(Instant.ofEpochMilli(now).atZone(zone));
-        if (automaticSets().containsKey(name)) {
+        if (auto.containsKey(name)) {
             return;                                    // one this second already
         }
         fs.snapshot(name, List.of(), "taken every " + s.everyText(), "auto", null);

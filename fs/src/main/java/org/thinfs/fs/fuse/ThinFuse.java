@@ -44,6 +44,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
     /** The kernel's node id each handle was opened on, to drop its cached pages when its bytes change beneath it. */
     private final ConcurrentHashMap<Long, Long> nodeOfHandle = new ConcurrentHashMap<>();
+    /** Handles made by create() whose file's node id is not known yet. */
+    private final java.util.Set<Long> awaitingNode = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final long uid;
     private final long gid;
@@ -146,7 +148,9 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         return call("create", path, () -> {
             fs.createVolume(path, (int) mode, callerUid(), callerGid());
-            fi.fh.set(register(fs.open(path, true)));
+            long fh = register(fs.open(path, true));
+            awaitingNode.add(fh);                      // CREATE's header names the parent directory, not the file
+            fi.fh.set(fh);
             return 0;
         });
     }
@@ -184,13 +188,12 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     /**
      * A handle made by create() was registered under the parent directory's node (CREATE names the parent); its
-     * first read or write names the file's own, which a rollback's invalidation needs.
+     * first read or write names the file's own, which a rollback's invalidation needs. Other handles pay one
+     * isEmpty() on the read and write path.
      */
     private void learnNode(FuseFileInfo fi) {
-        long fh = fi.fh.get();
-        Long node = nodeOfHandle.get(fh);
-        if (node != null && node <= 1) {
-            nodeOfHandle.put(fh, requestNodeId());
+        if (!awaitingNode.isEmpty() && awaitingNode.remove(fi.fh.get())) {
+            nodeOfHandle.put(fi.fh.get(), requestNodeId());
         }
     }
 
@@ -248,6 +251,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int release(String path, FuseFileInfo fi) {
         Handle h = handles.remove(fi.fh.get());
         nodeOfHandle.remove(fi.fh.get());
+        awaitingNode.remove(fi.fh.get());
         if (h == null) {
             return 0;
         }
