@@ -139,6 +139,7 @@ public final class AutoExtender implements ThinPool.FullHandler {
         }
         try {
             Thread.sleep(POLL_MILLIS); // space comes from a resize, a delete's commit or autoextend: all poll-free
+            pool.observer().waitedForSpace(POLL_MILLIS * 1_000_000L);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

@@ -43,6 +43,8 @@ final class Committer {
     /** Free data blocks that read as zeros (holes this process punched); null unless PoolOptions#zeroHoles. Guarded
      * by the metadata lock. */
     private final KnownZeroBlocks knownZero;
+    /** Told each commit's duration (PoolObserver). */
+    private volatile PoolObserver observer = PoolObserver.NONE;
 
     Committer(ReentrantReadWriteLock gate, MetadataGuard metadata, DataStore data, DataHolePuncher puncher,
               long blockSize, String poolName, boolean trackZeros) {
@@ -53,6 +55,10 @@ final class Committer {
         this.blockSize = blockSize;
         this.poolName = poolName;
         this.knownZero = trackZeros && puncher != DataHolePuncher.NONE ? new KnownZeroBlocks() : null;
+    }
+
+    void setObserver(PoolObserver observer) {
+        this.observer = observer;
     }
 
     /** The data space map's free listener: {@code block}'s count reached zero (under the metadata lock). */
@@ -130,6 +136,7 @@ final class Committer {
             if (toPunch == null) {
                 return;
             }
+            observer.committed(System.nanoTime() - preFlushed);
             if (LOG.isDebugEnabled()) {
                 long end = System.nanoTime();
                 LOG.debug("commit: waiting for the gate {} us, I/O paused {} us (data flush {} us, metadata {} us)",

@@ -15,7 +15,7 @@ import java.io.UncheckedIOException;
                 DeltaCommand.class, ExportDiffCommand.class, ImportDiffCommand.class, RepairCommand.class,
                 ResizeCommand.class, SnapshotCommand.class, SnapshotsCommand.class, RollbackCommand.class,
                 PruneCommand.class, BookmarkCommands.Bookmark.class, BookmarkCommands.Bookmarks.class,
-                HoldCommands.Hold.class,
+                HoldCommands.Hold.class, VolumeCommands.Volume.class, VolumeCommands.ListCommand.class,
                 HoldCommands.Release.class, HoldCommands.Holds.class, MetadataSnapCommand.class, SetCommand.class,
                 EventsCommand.class, ServeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})
@@ -40,7 +40,7 @@ public final class Main implements Runnable {
         }
         CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println(oneLine("thinfs " + cmd.getCommandName() + ": " + sentence(e)));
+            cmd.getErr().println(oneLine(cmd.getCommandSpec().qualifiedName() + ": " + sentence(e)));
             if (Boolean.getBoolean("thinfs.debug")) {
                 e.printStackTrace(cmd.getErr());
             }
@@ -48,7 +48,7 @@ public final class Main implements Runnable {
         });
         cl.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
-            String name = cmd.getParent() == null ? "thinfs" : "thinfs " + cmd.getCommandName();
+            String name = cmd.getCommandSpec().qualifiedName();
             cmd.getErr().println(oneLine(name + ": " + e.getMessage() + " (see '" + name + " --help')"));
             return 2;
         });

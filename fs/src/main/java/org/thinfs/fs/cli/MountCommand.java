@@ -88,6 +88,10 @@ final class MountCommand implements Callable<Integer> {
                     + "(128 = 64 KiB); read from the superblock when not given, refused when it does not match.")
     Long blockSize;
 
+    @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1 unless a host is given).")
+    String metrics;
+
     @Option(names = "--nbd", paramLabel = "ADDRESS",
             description = "Also serve the volumes over NBD: unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a "
                     + "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only).")
@@ -200,7 +204,10 @@ final class MountCommand implements Callable<Integer> {
             }
             try {
                 daemon.serveNbd(fs, nbd);
-            } catch (IOException e) {
+                if (metrics != null) {
+                    daemon.serveMetrics(metrics);
+                }
+            } catch (IOException | IllegalArgumentException e) {
                 daemon.close();
                 fs.close();
                 Files.deleteIfExists(pid);
@@ -209,7 +216,7 @@ final class MountCommand implements Callable<Integer> {
             daemon.servedBy("fuse " + mnt);
             try {
                 Mounter.run(fs, mnt, "thinfs:" + pool.dir(), fuseOptions, commitInterval, transport(), Ids.uid(),
-                        Ids.gid(), daemon::close, pool.data());
+                        Ids.gid(), daemon::close, pool.data(), daemon.metrics().fuse());
             } finally {
                 daemon.close();
                 Files.deleteIfExists(pid);
@@ -312,6 +319,10 @@ final class MountCommand implements Callable<Integer> {
         a.add(zeroes);
         a.add("--copies");
         a.add(copies);
+        if (metrics != null) {
+            a.add("--metrics");
+            a.add(metrics);
+        }
         for (String n : nbd) {
             a.add("--nbd");
             a.add(n.startsWith("unix:") ? "unix:" + Path.of(n.substring(5)).toAbsolutePath() : n);

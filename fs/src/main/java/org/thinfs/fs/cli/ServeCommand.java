@@ -35,6 +35,10 @@ final class ServeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL")
     Path dir;
 
+    @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1 unless a host is given).")
+    String metrics;
+
     @Option(names = "--nbd", required = true, paramLabel = "ADDRESS",
             description = "unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a host is given); may be given "
                     + "more than once.")
@@ -105,6 +109,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
             daemon.serveNbd(fs, nbd);
+            if (metrics != null) {
+                daemon.serveMetrics(metrics);
+            }
             committer = PeriodicCommit.start(fs, commitInterval);
             System.err.println("thinfs serve: serving " + pool.dir() + " on " + String.join(", ", nbd));
             stop.await();
@@ -131,6 +138,10 @@ final class ServeCommand implements Callable<Integer> {
     private int daemonize(PoolDir pool) throws Exception {
         List<String> args = new ArrayList<>(List.of(pool.dir().toString(), "--commit-interval",
                 commitInterval.toMillis() + "ms", "--zeroes", zeroes, "--copies", copies));
+        if (metrics != null) {
+            args.add("--metrics");
+            args.add(metrics);
+        }
         for (String a : nbd) {
             args.add("--nbd");
             args.add(a.startsWith("unix:") ? "unix:" + Path.of(a.substring(5)).toAbsolutePath() : a);

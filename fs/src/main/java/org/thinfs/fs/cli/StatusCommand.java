@@ -33,10 +33,20 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Option(names = "--prometheus", description = "Print the figures as Prometheus metrics (text format), e.g. for "
+            + "node_exporter's textfile collector.")
+    boolean prometheus;
+
     @Override
     public Integer call() throws Exception {
         PoolDir pool = Pools.requirePool(dir);
         PoolStatus s = status(pool);
+        if (prometheus) {
+            System.out.flush();
+            org.thinfs.fs.metrics.PoolMetrics.once(s, listing(pool)).writeText(System.out);
+            System.out.flush();
+            return 0;
+        }
         if (json) {
             System.out.println(JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(s));
         } else {
@@ -72,6 +82,19 @@ final class StatusCommand implements Callable<Integer> {
         try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
             return PoolStatus.of(fs, pool.dir().toAbsolutePath().toString(), false, false,
                     PoolSettings.read(pool.dir()), PoolSettings.readSchedule(pool.dir()), List.of());
+        }
+    }
+
+    /** The volume listing (exclusive bytes): live from the daemon, or from the last commit. */
+    static org.thinfs.fs.model.VolumeLifecycle.Listing listing(PoolDir pool) throws Exception {
+        try (ControlClient c = LivePool.connect(pool)) {
+            if (c != null) {
+                return JSON.treeToValue(c.call(ControlProtocol.request("list")).get("list"),
+                        org.thinfs.fs.model.VolumeLifecycle.Listing.class);
+            }
+        }
+        try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
+            return fs.volumes().list();
         }
     }
 

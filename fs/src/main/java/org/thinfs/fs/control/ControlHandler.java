@@ -35,10 +35,12 @@ final class ControlHandler {
     private final List<String> servedBy;
 
     private final SnapshotScheduler scheduler;
+    private final VolumeRequests volumeRequests;
 
     ControlHandler(PoolFileSystem fs, Path poolDir, AutoExtender extender, SnapshotScheduler scheduler,
                    java.util.List<String> servedBy) {
         this.scheduler = scheduler;
+        this.volumeRequests = new VolumeRequests(fs.volumes());
         this.servedBy = servedBy;
         this.fs = fs;
         this.poolDir = poolDir;
@@ -57,6 +59,10 @@ final class ControlHandler {
                         + ControlProtocol.VERSION);
             }
             String op = ControlProtocol.text(req, "op");
+            ObjectNode volumeReply = volumeRequests.handle(op, req);
+            if (volumeReply != null) {
+                return volumeReply;
+            }
             return switch (op) {
                 case "status" -> status();
                 case "snapshot" -> snapshot(req);
@@ -101,7 +107,7 @@ final class ControlHandler {
     }
 
     private ObjectNode status() {
-        PoolStatus s = PoolStatus.of(fs, poolDir.toString(), true, true, extender.policy(), scheduler.schedule(),
+        PoolStatus s = PoolStatus.of(fs, poolDir.toAbsolutePath().toString(), true, true, extender.policy(), scheduler.schedule(),
                 List.copyOf(servedBy));
         ObjectNode r = ControlProtocol.ok();
         r.set("status", ControlProtocol.JSON.valueToTree(s));

@@ -33,7 +33,7 @@ public final class ControlProtocol {
         return n;
     }
 
-    static ObjectNode ok() {
+    public static ObjectNode ok() {
         ObjectNode n = JSON.createObjectNode();
         n.put("version", VERSION);
         n.put("ok", true);

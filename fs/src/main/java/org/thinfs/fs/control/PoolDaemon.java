@@ -8,6 +8,9 @@ import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolSettings;
 import org.thinfs.fs.nbd.NbdServer;
+import org.thinfs.fs.metrics.PoolMetrics;
+import org.thinfs.fs.model.PoolStatus;
+import org.thinfs.core.pool.PoolEvent;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -34,7 +37,8 @@ public final class PoolDaemon implements Closeable {
     private final List<NbdServer> nbd = new ArrayList<>();
 
     private PoolDaemon(ThinPool pool, ScheduledExecutorService timer, ScheduledExecutorService snapshots,
-                       ControlServer server, List<String> servedBy) {
+                       ControlServer server, List<String> servedBy, PoolMetrics metrics) {
+        this.metrics = metrics;
         this.snapshots = snapshots;
         this.servedBy = servedBy;
         this.pool = pool;
@@ -49,7 +53,7 @@ public final class PoolDaemon implements Closeable {
     public void serveNbd(PoolFileSystem fs, List<String> addresses) throws IOException {
         for (String a : addresses) {
             try {
-                nbd.add(NbdServer.start(a, fs));
+                nbd.add(NbdServer.start(a, fs, metrics.nbd()));
                 servedBy.add("nbd " + a);
             } catch (IOException | RuntimeException e) {
                 nbd.forEach(NbdServer::close);
@@ -57,6 +61,41 @@ public final class PoolDaemon implements Closeable {
                 throw new IOException("cannot serve NBD on " + a + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    private final PoolMetrics metrics;
+    private io.prometheus.metrics.exporter.httpserver.HTTPServer metricsServer;
+
+    /** The daemon's metrics: the FUSE front end counts its requests in {@code metrics().fuse()}. */
+    public PoolMetrics metrics() {
+        return metrics;
+    }
+
+    /**
+     * Serves the metrics at http://ADDRESS/metrics: {@code PORT} (loopback only) or {@code HOST:PORT}; a bad
+     * address or a port in use is one sentence.
+     */
+    public void serveMetrics(String address) throws IOException {
+        int colon = address.lastIndexOf(':');
+        String host = colon < 0 ? "127.0.0.1" : address.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(address.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535 || host.isEmpty()) {
+            throw new IllegalArgumentException("--metrics takes PORT or HOST:PORT, not '" + address + "'");
+        }
+        try {
+            metricsServer = metrics.serve(host, port);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot serve metrics on " + address + ": " + e.getMessage(), e);
+        }
+        LOG.info("metrics: serving http://{}:{}/metrics", host, metricsServer.getPort());
     }
 
     /** How the pool is reached while this daemon runs ("fuse MOUNTPOINT", "nbd ADDRESS"), for status. */
@@ -73,13 +112,23 @@ public final class PoolDaemon implements Closeable {
         fs.ensureUuid();
         SpacePolicy policy = PoolSettings.read(dir);
         EventHub hub = new EventHub();
-        SnapshotScheduler scheduler = new SnapshotScheduler(fs, PoolSettings.readSchedule(dir), hub::publish,
-                java.time.Clock.systemDefaultZone());
+        List<String> servedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
         AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile), policy);
-        tp.setEventListener(hub::publish);
+        SnapshotScheduler[] late = new SnapshotScheduler[1];
+        String name = dir.toAbsolutePath().toString();
+        PoolMetrics metrics = PoolMetrics.live(name, () -> PoolStatus.of(fs, name, true, true, extender.policy(),
+                late[0].schedule(), List.copyOf(servedBy)), () -> fs.volumes().list());
+        java.util.function.Consumer<PoolEvent> events = e -> {
+            metrics.event(e);
+            hub.publish(e);
+        };
+        SnapshotScheduler scheduler = new SnapshotScheduler(fs, PoolSettings.readSchedule(dir), events,
+                java.time.Clock.systemDefaultZone());
+        late[0] = scheduler;
+        tp.setEventListener(events);
+        tp.setObserver(metrics.observer());
         tp.setFullHandler(extender);
         ControlServer server;
-        List<String> servedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
         try {
             server = ControlServer.start(dir.resolve(ControlProtocol.SOCKET),
                     new ControlHandler(fs, dir, extender, scheduler, servedBy), hub);
@@ -107,11 +156,14 @@ public final class PoolDaemon implements Closeable {
         });
         snapshots.scheduleWithFixedDelay(scheduler::tick, 1, 1, TimeUnit.SECONDS);
         LOG.info("space policy: {}", policy);
-        return new PoolDaemon(tp, timer, snapshots, server, servedBy);
+        return new PoolDaemon(tp, timer, snapshots, server, servedBy, metrics);
     }
 
     @Override
     public void close() {
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
         nbd.forEach(NbdServer::close);
         server.close();
         timer.shutdown();
@@ -123,5 +175,6 @@ public final class PoolDaemon implements Closeable {
             Thread.currentThread().interrupt();
         }
         pool.setFullHandler(since -> false);
+        pool.setObserver(org.thinfs.core.pool.PoolObserver.NONE);
     }
 }

@@ -54,7 +54,17 @@ public final class Mounter {
                            Duration commitInterval, FuseTransport transport, long uid, long gid,
                            Runnable beforeClose, Path dataFile)
             throws IOException {
+        run(fs, mountPoint, fsName, userOptions, commitInterval, transport, uid, gid, beforeClose, dataFile,
+                org.thinfs.fs.metrics.RequestStats.NONE);
+    }
+
+    /** As above, counting every request in {@code stats} (the daemon's metrics). */
+    public static void run(PoolFileSystem fs, Path mountPoint, String fsName, List<String> userOptions,
+                           Duration commitInterval, FuseTransport transport, long uid, long gid,
+                           Runnable beforeClose, Path dataFile, org.thinfs.fs.metrics.RequestStats stats)
+            throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
+        fuse.setRequestStats(stats);
         PeriodicCommit committer = PeriodicCommit.start(fs, commitInterval);
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
         // mappings point at. Starting the data file's writeback every few milliseconds keeps what a commit finds

@@ -69,15 +69,26 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         nodes.forEach(this::invalidateNode);
     }
 
-    private static int call(String op, String path, IntSupplier body) {
-        try {
-            return body.getAsInt();
-        } catch (RuntimeException | Error e) {
-            return Errno.of(op, path, e);
-        }
+    /** Counts every answered request (the daemon's metrics); NONE until set. */
+    private volatile org.thinfs.fs.metrics.RequestStats stats = org.thinfs.fs.metrics.RequestStats.NONE;
+
+    public void setRequestStats(org.thinfs.fs.metrics.RequestStats stats) {
+        this.stats = stats;
     }
 
-    private static int run(String op, String path, Runnable body) {
+    /** Every request's one way out: failures become -errno (Errno), and each answer is counted. */
+    private int call(String op, String path, IntSupplier body) {
+        int r;
+        try {
+            r = body.getAsInt();
+        } catch (RuntimeException | Error e) {
+            r = Errno.of(op, path, e);
+        }
+        stats.done(op, r > 0 && (op.equals("read") || op.equals("write")) ? r : 0, r < 0);
+        return r;
+    }
+
+    private int run(String op, String path, Runnable body) {
         return call(op, path, () -> {
             body.run();
             return 0;

@@ -43,6 +43,12 @@ final class Namespace {
     /** Open handles and orphans. */
     private final OpenVolumes open;
 
+    /**
+     * How many times a name was taken from a device (delete, rename, a set removed); volatile so that a front end
+     * holding a device by a name (an NBD export) sees cheaply, without the monitor, when to look the name up again.
+     */
+    private volatile long nameRemovals;
+
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
         this.catalogDir = catalogDir;
@@ -51,6 +57,19 @@ final class Namespace {
         this.commits = new CatalogCommit(pool, catalogDir, doc, this);
         this.open = new OpenVolumes(this, pool, doc);
         reconcile();
+    }
+
+    long nameRemovals() {
+        return nameRemovals;
+    }
+
+    /** Whether {@code path} names device {@code id} now. */
+    synchronized boolean names(String path, long id) {
+        try {
+            return entry(FsPath.parse(path)).id == id;
+        } catch (FsException gone) {
+            return false;
+        }
     }
 
     CatalogCommit commits() {
@@ -433,6 +452,11 @@ final class Namespace {
     }
 
     synchronized void rename(String from, String to) {
+        rename(from, to, false);
+    }
+
+    /** As {@code mv}; with {@code noReplace} (RENAME_NOREPLACE) an existing target is refused, never deleted. */
+    synchronized void rename(String from, String to, boolean noReplace) {
         requireNames();
         FsPath f = FsPath.parse(from);
         FsPath t = FsPath.parse(to);
@@ -466,6 +490,9 @@ final class Namespace {
             return;
         }
         Entry replaced = doc.volumes.get(t.name());
+        if (replaced != null && noReplace) {
+            throw new FsException(Code.EEXIST, t.name() + " exists");
+        }
         if (replaced != null && !open.orphanIfOpen(replaced.id)) {
             pool.delete(replaced.id);
         }
@@ -490,6 +517,7 @@ final class Namespace {
 
     /** Takes the name {@code p} of entry {@code e} out of whichever map holds it; the one place that knows them. */
     private void removeName(FsPath p, Entry e) {
+        nameRemovals++;
         switch (p.kind()) {
             case VOLUME -> doc.volumes.remove(p.name());
             case SNAPSHOT_VOLUME -> {

@@ -71,6 +71,7 @@ public final class PoolFileSystem implements Closeable {
 
     private final SnapshotWorkflows workflows;
     private final VolumeAttributes attributes;
+    private final VolumeLifecycle lifecycle;
     /** Told the device ids whose bytes changed under open handles (rollback): the FUSE front end drops its pages. */
     private volatile java.util.function.LongConsumer cacheInvalidator = id -> { };
 
@@ -79,6 +80,7 @@ public final class PoolFileSystem implements Closeable {
         this.names = names;
         this.workflows = new SnapshotWorkflows(names);
         this.attributes = new VolumeAttributes(names);
+        this.lifecycle = new VolumeLifecycle(this, names, attributes);
         this.commits = names.commits();
         this.io = new VolumeIo(pool, commits);
     }
@@ -305,6 +307,24 @@ public final class PoolFileSystem implements Closeable {
      */
     public <T> T readNames(java.util.function.BiFunction<Catalog.Document, Map<Long, Entry>, T> reader) {
         return names.readNames(reader);
+    }
+
+    /** Volume operations by name, for programs (the control socket, thinfs volume). */
+    public VolumeLifecycle volumes() {
+        return lifecycle;
+    }
+
+    /**
+     * Whether {@code path} still names the device {@code h} was opened on: false once it was deleted or renamed.
+     * {@code seen} is the {@link #nameRemovals()} the caller last checked at; while it is unchanged, no lookup.
+     */
+    public boolean stillNamed(String path, Handle h, long seen) {
+        return seen == names.nameRemovals() || names.names(path, h.entry.id);
+    }
+
+    /** A count that moves whenever a name is taken from a device (see {@link #stillNamed}). */
+    public long nameRemovals() {
+        return names.nameRemovals();
     }
 
     // ---------------------------------------------------------------- data

@@ -39,7 +39,7 @@ final class NbdConnection implements Runnable {
             if (e != null) {
                 LOG.info("nbd: serving {} ({} bytes{})", e.name(), e.size(), e.readOnly() ? ", read-only" : "");
                 try {
-                    new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation).run();
+                    new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation, exports.stats()).run();
                 } finally {
                     exports.fs().release(e.handle());
                 }

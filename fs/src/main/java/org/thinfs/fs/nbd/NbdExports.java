@@ -13,17 +13,27 @@ import java.util.List;
  */
 final class NbdExports {
     private final PoolFileSystem fs;
+    private final org.thinfs.fs.metrics.RequestStats stats;
 
-    NbdExports(PoolFileSystem fs) {
+    NbdExports(PoolFileSystem fs, org.thinfs.fs.metrics.RequestStats stats) {
         this.fs = fs;
+        this.stats = stats;
+    }
+
+    /** Where every connection counts its requests. */
+    org.thinfs.fs.metrics.RequestStats stats() {
+        return stats;
     }
 
     PoolFileSystem fs() {
         return fs;
     }
 
-    /** An opened export: the volume's handle and its size when opened (fixed for the connection). */
-    record Export(String name, PoolFileSystem.Handle handle, long size, boolean readOnly) {
+    /**
+     * An opened export: the volume's handle and its size when opened (fixed for the connection), and the
+     * namespace's name-removal count read before the name was looked up (see PoolFileSystem#stillNamed).
+     */
+    record Export(String name, PoolFileSystem.Handle handle, long size, boolean readOnly, long namesAtOpen) {
     }
 
     List<String> names() {
@@ -41,13 +51,14 @@ final class NbdExports {
         }
         String path = "/" + name;
         boolean snapshot = name.startsWith("snapshots/");
+        long names = fs.nameRemovals();
         try {
             PoolFileSystem.Attr a = fs.getattr(path);
             if (a.directory()) {
                 return null;
             }
             PoolFileSystem.Handle h = fs.open(path, !snapshot);
-            return new Export(name, h, a.size(), h.readOnly());
+            return new Export(name, h, a.size(), h.readOnly(), names);
         } catch (FsException e) {
             return null;
         }

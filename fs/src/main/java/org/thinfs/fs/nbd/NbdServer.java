@@ -32,9 +32,10 @@ public final class NbdServer implements Closeable {
     private final int preferredBlock;
     private ClientThreads connections;
 
-    private NbdServer(ServerSocketChannel server, Path unixPath, PoolFileSystem fs) {
+    private NbdServer(ServerSocketChannel server, Path unixPath, PoolFileSystem fs,
+                      org.thinfs.fs.metrics.RequestStats stats) {
         this.unixPath = unixPath;
-        this.exports = new NbdExports(fs);
+        this.exports = new NbdExports(fs, stats);
         this.preferredBlock = (int) Math.min(Nbd.MAX_PAYLOAD, fs.pool().dataBlockSize());
     }
 
@@ -70,6 +71,12 @@ public final class NbdServer implements Closeable {
 
     /** Listens on {@code address} and serves {@code fs}'s volumes until closed. */
     public static NbdServer start(String address, PoolFileSystem fs) throws IOException {
+        return start(address, fs, org.thinfs.fs.metrics.RequestStats.NONE);
+    }
+
+    /** As above, counting every request in {@code stats} (the daemon's metrics). */
+    public static NbdServer start(String address, PoolFileSystem fs, org.thinfs.fs.metrics.RequestStats stats)
+            throws IOException {
         SocketAddress a = parse(address);
         ServerSocketChannel ch;
         Path unix = null;
@@ -85,7 +92,7 @@ public final class NbdServer implements Closeable {
             ch = ServerSocketChannel.open();
             ch.bind(a);
         }
-        NbdServer s = new NbdServer(ch, unix, fs);
+        NbdServer s = new NbdServer(ch, unix, fs, stats);
         s.connections = ClientThreads.start(ch, "thinfs-nbd", MAX_CONNECTIONS,
                 c -> new NbdConnection(c, s.exports, s.preferredBlock).run(), NbdServer::refuse);
         LOG.info("nbd: listening on {}", address);

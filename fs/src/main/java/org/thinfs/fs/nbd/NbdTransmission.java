@@ -38,14 +38,47 @@ final class NbdTransmission {
     private final boolean baseAllocation;
     private final Object out = new Object();
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT_BYTES);
+    private final PoolFileSystem fs;
+    private final org.thinfs.fs.metrics.RequestStats stats;
+    private static final String[] OPS = {"read", "write", "disc", "flush", "trim", "cache", "write_zeroes",
+            "block_status"};
+    /** The name-removal count at which the export's name last still named its device. */
+    private volatile long namesSeen;
+    /** Set once the export's name was deleted or given to another device: every request fails from then on. */
+    private volatile boolean gone;
 
     NbdTransmission(SocketChannel ch, PoolFileSystem fs, NbdExports.Export export, boolean structured,
-                    boolean baseAllocation) {
+                    boolean baseAllocation, org.thinfs.fs.metrics.RequestStats stats) {
+        this.stats = stats;
         this.ch = ch;
         this.export = export;
         this.structured = structured;
         this.baseAllocation = baseAllocation;
         this.requests = new NbdRequests(fs, export);
+        this.fs = fs;
+        this.namesSeen = export.namesAtOpen();
+    }
+
+    /**
+     * Whether the export's volume was deleted or renamed since it was opened: the client then gets EIO on every
+     * request, never the bytes of whatever holds the name now (nor, silently, of the deleted device). One volatile
+     * read per request while no name changes anywhere in the pool.
+     */
+    private boolean exportGone() {
+        if (gone) {
+            return true;
+        }
+        long now = fs.nameRemovals();
+        if (now == namesSeen) {
+            return false;
+        }
+        if (fs.stillNamed("/" + export.name(), export.handle(), -1)) {
+            namesSeen = now;
+            return false;
+        }
+        gone = true;
+        LOG.warn("nbd: export {} was deleted or renamed; its client gets EIO from now on", export.name());
+        return true;
     }
 
     void run() throws IOException {
@@ -125,12 +158,14 @@ final class NbdTransmission {
     }
 
     private void handle(Request r) {
+        boolean failed = true;
         try {
-            int err = requests.check(r, structured, baseAllocation);
+            int err = exportGone() ? Nbd.EIO : requests.check(r, structured, baseAllocation);
             if (err != 0) {
                 fail(r, err);
                 return;
             }
+            failed = false;
             switch (r.type()) {
                 case Nbd.CMD_READ -> read(r);
                 case Nbd.CMD_BLOCK_STATUS -> blockStatus(r);
@@ -143,6 +178,7 @@ final class NbdTransmission {
             LOG.debug("nbd: reply to {} failed: {}", export.name(), e.getMessage());
             closeQuietly();
         } catch (RuntimeException e) {
+            failed = true;
             int err = NbdErrors.of(e, export.name());
             try {
                 fail(r, err);
@@ -151,6 +187,8 @@ final class NbdTransmission {
             }
         } finally {
             inFlight.release(r.heldBytes());
+            boolean moves = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
+            stats.done(r.type() < OPS.length ? OPS[r.type()] : "unknown", moves && !failed ? r.length() : 0, failed);
         }
     }
 

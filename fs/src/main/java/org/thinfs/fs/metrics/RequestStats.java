@@ -1,0 +1,11 @@
+package org.thinfs.fs.metrics;
+
+/**
+ * What a front end (FUSE, NBD) tells the metrics about each request it answered: its operation, the bytes it moved
+ * (reads and writes; 0 otherwise) and whether it failed. Called on the request's thread: it only adds to counters.
+ */
+public interface RequestStats {
+    RequestStats NONE = (op, bytes, failed) -> { };
+
+    void done(String op, long bytes, boolean failed);
+}
