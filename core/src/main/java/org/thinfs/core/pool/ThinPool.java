@@ -358,36 +358,26 @@ public final class ThinPool implements Closeable {
     }
 
     /**
-     * Device {@code id}'s mapped blocks that nothing else maps (data reference count 1): what deleting it frees, as
-     * thin_ls's EXCLUSIVE. Live, in chunks of 4096 mappings under the metadata lock, so writers wait one chunk at a
-     * time; the cost follows what is mapped. 0 for a device deleted meanwhile.
+     * Feeds every data block device {@code id} maps to {@code sink}, in virtual order: live, in chunks of 4096
+     * mappings under the metadata lock, so writers wait one chunk at a time (a concurrent write may be seen or not);
+     * the cost follows what is mapped. Nothing for a device deleted meanwhile.
      */
-    public long exclusiveBlocks(long id) {
-        long alone = 0;
+    public void forEachDataBlock(long id, java.util.function.LongConsumer sink) {
         long from = 0;
         while (true) {
             long start = from;
-            long[] chunk = metadata.read(md -> {
-                if (!md.exists(id)) {
-                    return null;
-                }
-                long[] pairs = md.mappings(id, start, Long.MAX_VALUE, 4096);
-                long n = 0;
-                for (int i = 1; i < pairs.length; i += 2) {
-                    if (md.dataSpace().count(pairs[i]) == 1) {
-                        n++;
-                    }
-                }
-                return new long[] {n, pairs.length == 0 ? -1 : pairs[pairs.length - 2]};
-            });
-            if (chunk == null) {
-                return 0;
+            long[] pairs = metadata.read(md -> md.exists(id) ? md.mappings(id, start, Long.MAX_VALUE, 4096) : null);
+            if (pairs == null || pairs.length == 0) {
+                return;
             }
-            alone += chunk[0];
-            if (chunk[1] < 0 || chunk[1] == Long.MAX_VALUE - 1) {
-                return alone;
+            for (int i = 1; i < pairs.length; i += 2) {
+                sink.accept(pairs[i]);
             }
-            from = chunk[1] + 1;
+            long last = pairs[pairs.length - 2];
+            if (pairs.length < 2 * 4096 || last == Long.MAX_VALUE - 1) {
+                return;
+            }
+            from = last + 1;
         }
     }
 

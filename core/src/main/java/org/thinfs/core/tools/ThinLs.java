@@ -21,7 +21,7 @@ public final class ThinLs {
     private ThinLs() {
     }
 
-    private interface DataBlocks {
+    public interface DataBlocks {
         /** Feeds every data block device {@code devId} maps to {@code sink}. */
         void forEach(long devId, LongConsumer sink);
     }
@@ -50,20 +50,34 @@ public final class ThinLs {
         });
     }
 
-    private static List<LsRow> compute(List<DeviceHeader> devices, DataBlocks blocks) {
+    /**
+     * Per device of {@code devices}, the data blocks that no other device of them maps (thin_ls's EXCLUSIVE), from
+     * any source of mappings (a live pool's, for one): two passes, a byte per data block touched.
+     */
+    public static java.util.Map<Long, Long> exclusiveBlocks(java.util.Collection<Long> devices, DataBlocks blocks) {
         CountArray uses = new CountArray();
-        for (DeviceHeader d : devices) {
-            blocks.forEach(d.devId(), uses::increment);
+        for (long id : devices) {
+            blocks.forEach(id, uses::increment);
         }
-        List<LsRow> rows = new ArrayList<>();
-        for (DeviceHeader d : devices) {
+        java.util.Map<Long, Long> out = new java.util.HashMap<>();
+        for (long id : devices) {
             long[] exclusive = {0};
-            blocks.forEach(d.devId(), b -> {
+            blocks.forEach(id, b -> {
                 if (uses.get(b) == 1) {
                     exclusive[0]++;
                 }
             });
-            rows.add(new LsRow(d.devId(), d.mappedBlocks(), exclusive[0], d.mappedBlocks() - exclusive[0],
+            out.put(id, exclusive[0]);
+        }
+        return out;
+    }
+
+    private static List<LsRow> compute(List<DeviceHeader> devices, DataBlocks blocks) {
+        java.util.Map<Long, Long> alone = exclusiveBlocks(devices.stream().map(DeviceHeader::devId).toList(), blocks);
+        List<LsRow> rows = new ArrayList<>();
+        for (DeviceHeader d : devices) {
+            long exclusive = alone.get(d.devId());
+            rows.add(new LsRow(d.devId(), d.mappedBlocks(), exclusive, d.mappedBlocks() - exclusive,
                     d.transaction(), d.creationTime(), d.snapTime()));
         }
         return rows;

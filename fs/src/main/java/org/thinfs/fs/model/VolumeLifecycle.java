@@ -97,8 +97,9 @@ public final class VolumeLifecycle {
     }
 
     /**
-     * The volumes (with what each maps, and what only it maps) and the snapshot sets. The names are read in one
-     * step; the space figures are live, device by device, so a volume deleted meanwhile counts 0.
+     * The volumes (with what each maps, and what only it maps, counted as thin_ls counts over every device of the
+     * pool) and the snapshot sets. The names are read in one step; the space figures are live, device by device
+     * (ThinPool#forEachDataBlock), so a volume deleted meanwhile is left out. Cost: every mapping, twice.
      */
     public Listing list() {
         ThinPool pool = fs.pool();
@@ -114,6 +115,8 @@ public final class VolumeLifecycle {
             });
             return out;
         });
+        java.util.Map<Long, Long> alone = org.thinfs.core.tools.ThinLs.exclusiveBlocks(pool.deviceIds(),
+                pool::forEachDataBlock);
         List<Volume> current = volumes;
         for (Object[] row : named) {
             if (row[1] == null) {
@@ -129,7 +132,7 @@ public final class VolumeLifecycle {
                 continue;                                      // deleted since the names were read
             }
             (row[0] == null ? volumes : current).add(new Volume((String) row[1], id, (Long) row[3], mapped,
-                    pool.exclusiveBlocks(id) * bs));
+                    alone.getOrDefault(id, 0L) * bs));
         }
         return new Listing(volumes, sets);
     }
