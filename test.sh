@@ -26,6 +26,9 @@ command -v nbdcopy >/dev/null 2>&1 || need+=(libnbd-bin)
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 # CopySharingIT copies volumes with rsync as users do.
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+# ControlSurfaceIT checks the metrics with promtool (Debian's prometheus package) and scrapes them with curl.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # InstallIT renders the man pages and checks the systemd unit.
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
