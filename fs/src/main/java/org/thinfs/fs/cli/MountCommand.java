@@ -92,6 +92,9 @@ final class MountCommand implements Callable<Integer> {
             description = "Serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1 unless a host is given).")
     String metrics;
 
+    @picocli.CommandLine.Mixin
+    NbdOptions nbdOptions = new NbdOptions();
+
     @Option(names = "--nbd", paramLabel = "ADDRESS",
             description = "Also serve the volumes over NBD: unix:PATH (mode 0600) or [HOST:]PORT (127.0.0.1 unless a "
                     + "host is given). May be given more than once. Exports: VOLUME, snapshots/SET/VOLUME (read-only).")
@@ -172,6 +175,7 @@ final class MountCommand implements Callable<Integer> {
                 throw new Main.UsageError(e.getMessage());
             }
         }
+        org.thinfs.fs.nbd.NbdConfig nbdConfig = nbdOptions.config(nbd, fuseOptions().contains("ro"));
         MountPreflight.check(mnt, fuseOptions());
         if (!foreground) {
             return daemonize(pool, mnt);
@@ -203,7 +207,7 @@ final class MountCommand implements Callable<Integer> {
                 throw e;
             }
             try {
-                daemon.serveNbd(fs, nbd);
+                daemon.serveNbd(fs, nbd, nbdConfig);
                 if (metrics != null) {
                     daemon.serveMetrics(metrics);
                 }
@@ -323,6 +327,7 @@ final class MountCommand implements Callable<Integer> {
             a.add("--metrics");
             a.add(metrics);
         }
+        a.addAll(nbdOptions.args());
         for (String n : nbd) {
             a.add("--nbd");
             a.add(n.startsWith("unix:") ? "unix:" + Path.of(n.substring(5)).toAbsolutePath() : n);

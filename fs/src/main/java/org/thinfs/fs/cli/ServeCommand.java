@@ -56,6 +56,12 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default) or write.")
     String copies;
 
+    @picocli.CommandLine.Mixin
+    NbdOptions nbdOptions = new NbdOptions();
+
+    @Option(names = "--read-only", description = "Serve every export read-only (writes get EPERM).")
+    boolean readOnly;
+
     @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
             description = "How often changes are committed (default: ${DEFAULT-VALUE}); NBD flush commits at once.")
     Duration commitInterval;
@@ -72,6 +78,7 @@ final class ServeCommand implements Callable<Integer> {
                 throw new Main.UsageError(e.getMessage());
             }
         }
+        org.thinfs.fs.nbd.NbdConfig nbdConfig = nbdOptions.config(nbd, readOnly); // refused before any daemon
         if (!foreground) {
             return daemonize(pool);
         }
@@ -80,12 +87,12 @@ final class ServeCommand implements Callable<Integer> {
             if (lock == null) {
                 throw new Main.UsageError("pool " + pool.dir() + " is already in use by another thinfs process");
             }
-            serve(pool);
+            serve(pool, nbdConfig);
         }
         return 0;
     }
 
-    private void serve(PoolDir pool) throws IOException {
+    private void serve(PoolDir pool, org.thinfs.fs.nbd.NbdConfig nbdConfig) throws IOException {
         org.thinfs.core.pool.ZeroWrites zeroWrites = MountCommand.zeroWrites(zeroes);
         PoolFileSystem fs = Pools.openFileSystem(pool, false, Pools.DEFAULT_CACHE_BYTES);
         fs.pool().setZeroWrites(zeroWrites);
@@ -108,7 +115,7 @@ final class ServeCommand implements Callable<Integer> {
         PeriodicCommit committer = null;
         try {
             daemon = PoolDaemon.start(pool.dir(), fs, pool.data());
-            daemon.serveNbd(fs, nbd);
+            daemon.serveNbd(fs, nbd, nbdConfig);
             if (metrics != null) {
                 daemon.serveMetrics(metrics);
             }
@@ -141,6 +148,10 @@ final class ServeCommand implements Callable<Integer> {
         if (metrics != null) {
             args.add("--metrics");
             args.add(metrics);
+        }
+        args.addAll(nbdOptions.args());
+        if (readOnly) {
+            args.add("--read-only");
         }
         for (String a : nbd) {
             args.add("--nbd");

@@ -51,10 +51,17 @@ public final class PoolDaemon implements Closeable {
      * the error says which address.
      */
     public void serveNbd(PoolFileSystem fs, List<String> addresses) throws IOException {
+        serveNbd(fs, addresses, org.thinfs.fs.nbd.NbdConfig.DEFAULTS);
+    }
+
+    /** As above, with {@code config}'s TLS, exports and limits. */
+    public void serveNbd(PoolFileSystem fs, List<String> addresses, org.thinfs.fs.nbd.NbdConfig config)
+            throws IOException {
         for (String a : addresses) {
             try {
-                nbd.add(NbdServer.start(a, fs, metrics.nbd()));
-                servedBy.add("nbd " + a);
+                NbdServer server = NbdServer.start(a, fs, metrics.nbd(), config);
+                nbd.add(server);
+                servedBy.add("nbd " + server.describe(a));
             } catch (IOException | RuntimeException e) {
                 nbd.forEach(NbdServer::close);
                 nbd.clear();

@@ -19,27 +19,36 @@ import java.util.List;
 final class NbdConnection implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdConnection.class);
 
-    private final SocketChannel ch;
+    private final NbdSocket ch;
     private final NbdExports exports;
     private final int preferredBlock;
+    private final Admission admission;
+    /** TLS, or null when the server has none. */
+    private final NbdTls tls;
+    /** Whether the admission gave this connection one of its slots (see Admission#establish). */
+    private boolean established;
     private boolean noZeroes;
     private boolean structured;
     private boolean baseAllocation;
 
-    NbdConnection(SocketChannel ch, NbdExports exports, int preferredBlock) {
-        this.ch = ch;
+    NbdConnection(SocketChannel ch, NbdExports exports, int preferredBlock, Admission admission, NbdTls tls) {
+        this.ch = new NbdSocket(ch);
         this.exports = exports;
         this.preferredBlock = preferredBlock;
+        this.admission = admission;
+        this.tls = tls;
     }
 
     @Override
     public void run() {
+        admission.arrive(ch.channel());
         try (ch) {
             NbdExports.Export e = negotiate();
             if (e != null) {
                 LOG.info("nbd: serving {} ({} bytes{})", e.name(), e.size(), e.readOnly() ? ", read-only" : "");
                 try {
-                    new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation, exports.stats()).run();
+                    new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation, exports.stats(),
+                            exports.payloadBudget()).run();
                 } finally {
                     exports.fs().release(e.handle());
                 }
@@ -50,7 +59,21 @@ final class NbdConnection implements Runnable {
             LOG.info("nbd: connection closed: {}", e.getMessage());
         } catch (RuntimeException e) {
             LOG.error("nbd: connection failed", e);
+        } finally {
+            admission.leave(ch.channel(), established);
         }
+    }
+
+    /**
+     * Takes a connection slot for the export the client picked; false when every slot is taken (or the
+     * negotiation was dropped meanwhile), and then the export's handle is released.
+     */
+    private boolean admit(NbdExports.Export e) {
+        established = admission.establish(ch.channel());
+        if (!established) {
+            exports.fs().release(e.handle());
+        }
+        return established;
     }
 
     /** A client that broke the protocol: the connection is closed. */
@@ -80,10 +103,27 @@ final class NbdConnection implements Runnable {
                 throw new ProtocolError("option " + opt + " of " + Integer.toUnsignedString(len) + " bytes");
             }
             ByteBuffer data = Wire.read(ch, len);
+            if (tls != null && tls.required() && !ch.isTls() && opt != Nbd.OPT_STARTTLS && opt != Nbd.OPT_ABORT) {
+                if (opt == Nbd.OPT_EXPORT_NAME) {
+                    throw new ProtocolError("NBD_OPT_EXPORT_NAME before STARTTLS on a server that requires TLS");
+                }
+                error(opt, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+                continue;
+            }
             switch (opt) {
+                case Nbd.OPT_STARTTLS -> {
+                    if (tls == null) {
+                        error(opt, Nbd.REP_ERR_UNSUP, "this server has no TLS (see --tls-certificates)");
+                    } else if (ch.isTls() || len != 0) {
+                        error(opt, Nbd.REP_ERR_INVALID, ch.isTls() ? "TLS is already on" : "STARTTLS takes no data");
+                    } else {
+                        reply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+                        tls.upgrade(ch);
+                    }
+                }
                 case Nbd.OPT_EXPORT_NAME -> {
                     NbdExports.Export e = exports.open(StandardCharsets.UTF_8.decode(data).toString());
-                    if (e == null) {
+                    if (e == null || !admit(e)) {
                         return null; // the old way has no error reply: the connection closes
                     }
                     ByteBuffer r = ByteBuffer.allocate(noZeroes ? 10 : 134);
@@ -154,6 +194,11 @@ final class NbdConnection implements Runnable {
         if (e == null) {
             error(opt, Nbd.REP_ERR_UNKNOWN, "no export named " + name);
             return null;
+        }
+        if (opt == Nbd.OPT_GO && !admit(e)) {
+            error(opt, Nbd.REP_ERR_POLICY, "too many connections: this server takes " + admission.maxConnections()
+                    + " at once; try again later");
+            throw new ProtocolError("refused a connection past --max-connections");
         }
         try {
             ByteBuffer ex = ByteBuffer.allocate(12);

@@ -25,18 +25,27 @@ import java.nio.file.attribute.PosixFilePermissions;
  */
 public final class NbdServer implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
-    static final int MAX_CONNECTIONS = 64;
+    /** Threads beyond the admission's budgets: connections closing while new ones arrive. */
+    private static final int SPARE_THREADS = 64;
 
     private final Path unixPath;
     private final NbdExports exports;
     private final int preferredBlock;
+    private final NbdConfig config;
+    private final Admission admission;
     private ClientThreads connections;
 
-    private NbdServer(ServerSocketChannel server, Path unixPath, PoolFileSystem fs,
-                      org.thinfs.fs.metrics.RequestStats stats) {
+    private NbdServer(Path unixPath, PoolFileSystem fs, org.thinfs.fs.metrics.RequestStats stats, NbdConfig config) {
         this.unixPath = unixPath;
-        this.exports = new NbdExports(fs, stats);
+        this.config = config;
+        this.exports = new NbdExports(fs, stats, config.exports(), config.readOnly());
         this.preferredBlock = (int) Math.min(Nbd.MAX_PAYLOAD, fs.pool().dataBlockSize());
+        this.admission = new Admission(config);
+    }
+
+    /** For status: the address and what is not a default ("127.0.0.1:10809, exports vm*, read-only"). */
+    public String describe(String address) {
+        return address + config.describe();
     }
 
     /** The address an ADDRESS argument names; IllegalArgumentException with one sentence when it names none. */
@@ -71,12 +80,12 @@ public final class NbdServer implements Closeable {
 
     /** Listens on {@code address} and serves {@code fs}'s volumes until closed. */
     public static NbdServer start(String address, PoolFileSystem fs) throws IOException {
-        return start(address, fs, org.thinfs.fs.metrics.RequestStats.NONE);
+        return start(address, fs, org.thinfs.fs.metrics.RequestStats.NONE, NbdConfig.DEFAULTS);
     }
 
     /** As above, counting every request in {@code stats} (the daemon's metrics). */
-    public static NbdServer start(String address, PoolFileSystem fs, org.thinfs.fs.metrics.RequestStats stats)
-            throws IOException {
+    public static NbdServer start(String address, PoolFileSystem fs, org.thinfs.fs.metrics.RequestStats stats,
+                                  NbdConfig config) throws IOException {
         SocketAddress a = parse(address);
         ServerSocketChannel ch;
         Path unix = null;
@@ -92,15 +101,31 @@ public final class NbdServer implements Closeable {
             ch = ServerSocketChannel.open();
             ch.bind(a);
         }
-        NbdServer s = new NbdServer(ch, unix, fs, stats);
-        s.connections = ClientThreads.start(ch, "thinfs-nbd", MAX_CONNECTIONS,
-                c -> new NbdConnection(c, s.exports, s.preferredBlock).run(), NbdServer::refuse);
+        NbdServer s = new NbdServer(unix, fs, stats, config);
+        boolean tcp = unix == null;
+        s.connections = ClientThreads.start(ch, "thinfs-nbd",
+                config.maxHandshakes() + config.maxConnections() + SPARE_THREADS, c -> {
+                    if (tcp) {
+                        tune(c);
+                    }
+                    new NbdConnection(c, s.exports, s.preferredBlock, s.admission, config.tls()).run();
+                }, NbdServer::refuse);
         LOG.info("nbd: listening on {}", address);
         return s;
     }
 
+    /** TCP_NODELAY (replies go out at once) and keepalive (a vanished peer's connection ends). */
+    private static void tune(SocketChannel c) {
+        try {
+            c.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+            c.setOption(java.net.StandardSocketOptions.SO_KEEPALIVE, true);
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.debug("nbd: socket options: {}", e.getMessage());
+        }
+    }
+
     private static void refuse(SocketChannel c) {
-        LOG.warn("nbd: refused a connection: {} already open", MAX_CONNECTIONS);
+        LOG.warn("nbd: refused a connection: every thread is taken");
         try {
             c.close();
         } catch (IOException ignored) {
@@ -112,6 +137,7 @@ public final class NbdServer implements Closeable {
     @Override
     public void close() {
         connections.close(10_000);
+        admission.close();
         if (unixPath != null) {
             try {
                 Files.deleteIfExists(unixPath);

@@ -7,7 +7,7 @@ import org.thinfs.fs.model.PoolFileSystem;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -31,13 +31,14 @@ final class NbdTransmission {
     private static final int WORKERS = 4;
     private static final int IN_FLIGHT_BYTES = 64 << 20;
 
-    private final SocketChannel ch;
+    private final NbdSocket ch;
     private final NbdExports.Export export;
     private final NbdRequests requests;
     private final boolean structured;
     private final boolean baseAllocation;
     private final Object out = new Object();
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT_BYTES);
+    private final Semaphore global;
     private final PoolFileSystem fs;
     private final org.thinfs.fs.metrics.RequestStats stats;
     private static final String[] OPS = {"read", "write", "disc", "flush", "trim", "cache", "write_zeroes",
@@ -47,8 +48,9 @@ final class NbdTransmission {
     /** Set once the export's name was deleted or given to another device: every request fails from then on. */
     private volatile boolean gone;
 
-    NbdTransmission(SocketChannel ch, PoolFileSystem fs, NbdExports.Export export, boolean structured,
-                    boolean baseAllocation, org.thinfs.fs.metrics.RequestStats stats) {
+    NbdTransmission(NbdSocket ch, PoolFileSystem fs, NbdExports.Export export, boolean structured,
+                    boolean baseAllocation, org.thinfs.fs.metrics.RequestStats stats, Semaphore global) {
+        this.global = global;
         this.stats = stats;
         this.ch = ch;
         this.export = export;
@@ -125,12 +127,17 @@ final class NbdTransmission {
                     simple(cookie, Nbd.EINVAL, null);
                     continue;
                 }
-                acquire((int) length);
+                if (!acquire((int) length)) {
+                    Wire.skip(ch, length);
+                    fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
+                    continue;
+                }
                 payload = ByteBuffer.allocateDirect((int) length);
                 Wire.readFully(ch, payload);
                 payload.flip();
-            } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD) {
-                acquire((int) length);
+            } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD && !acquire((int) length)) {
+                fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
+                continue;
             }
             Request r = new Request(flags, type, cookie, offset, length, payload);
             try {
@@ -141,13 +148,32 @@ final class NbdTransmission {
         }
     }
 
-    private void acquire(int bytes) throws IOException {
+    /** How long a request waits for the server's payload budget before it gets NBD_ENOMEM. */
+    private static final long BUDGET_WAIT_MS = 2000;
+
+    /**
+     * Takes {@code bytes} of this connection's budget (waiting: only this client is held), then of the server's
+     * (NbdExports#PAYLOAD_BUDGET) for up to BUDGET_WAIT_MS; false when the server's stays spent, and the request
+     * gets NBD_ENOMEM. So no number of clients that send large requests and never read their replies can run the
+     * daemon out of memory, nor hold up other clients for longer than that wait.
+     */
+    private boolean acquire(int bytes) throws IOException {
         try {
             inFlight.acquire(bytes);
+            if (global.tryAcquire(bytes, BUDGET_WAIT_MS, TimeUnit.MILLISECONDS)) {
+                return true;
+            }
+            inFlight.release(bytes);
+            return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
+    }
+
+    private void release(int bytes) {
+        global.release(bytes);
+        inFlight.release(bytes);
     }
 
     /** One request as read off the wire. */
@@ -186,7 +212,7 @@ final class NbdTransmission {
                 closeQuietly();
             }
         } finally {
-            inFlight.release(r.heldBytes());
+            release(r.heldBytes());
             boolean moves = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
             stats.done(r.type() < OPS.length ? OPS[r.type()] : "unknown", moves && !failed ? r.length() : 0, failed);
         }

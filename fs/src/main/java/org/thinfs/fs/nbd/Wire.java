@@ -3,21 +3,20 @@ package org.thinfs.fs.nbd;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 
-/** Whole reads and writes on a blocking channel. */
+/** Whole reads and writes on a client's stream (plain or TLS). */
 final class Wire {
     private Wire() {
     }
 
     /** Reads exactly {@code n} bytes into a new heap buffer (small headers and options only), flipped. */
-    static ByteBuffer read(SocketChannel ch, int n) throws IOException {
+    static ByteBuffer read(NbdSocket ch, int n) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
         readFully(ch, b);
         return b.flip();
     }
 
-    static void readFully(SocketChannel ch, ByteBuffer b) throws IOException {
+    static void readFully(NbdSocket ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             if (ch.read(b) < 0) {
                 throw new EOFException("the client closed the connection");
@@ -26,7 +25,7 @@ final class Wire {
     }
 
     /** Reads and drops {@code n} bytes through a small buffer (an oversized payload, refused but consumed). */
-    static void skip(SocketChannel ch, long n) throws IOException {
+    static void skip(NbdSocket ch, long n) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(64 * 1024);
         while (n > 0) {
             b.clear().limit((int) Math.min(b.capacity(), n));
@@ -35,13 +34,7 @@ final class Wire {
         }
     }
 
-    static void writeAll(SocketChannel ch, ByteBuffer... bufs) throws IOException {
-        long left = 0;
-        for (ByteBuffer b : bufs) {
-            left += b.remaining();
-        }
-        while (left > 0) {
-            left -= ch.write(bufs);
-        }
+    static void writeAll(NbdSocket ch, ByteBuffer... bufs) throws IOException {
+        ch.writeAll(bufs);
     }
 }

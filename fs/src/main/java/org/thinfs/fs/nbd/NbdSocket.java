@@ -1,0 +1,102 @@
+package org.thinfs.fs.nbd;
+
+import javax.net.ssl.SSLSocket;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One client's byte stream: the socket channel itself, or, after STARTTLS, the TLS session layered on it. Reads
+ * and writes go through here so the protocol code does not care which; a plain socket keeps its zero-copy channel
+ * I/O, a TLS one copies through the session's streams.
+ */
+final class NbdSocket implements Closeable {
+    private final SocketChannel channel;
+    private volatile SSLSocket tls;
+    private volatile InputStream tlsIn;
+    private volatile OutputStream tlsOut;
+
+    NbdSocket(SocketChannel channel) {
+        this.channel = channel;
+    }
+
+    SocketChannel channel() {
+        return channel;
+    }
+
+    boolean isTls() {
+        return tls != null;
+    }
+
+    /** From now on, every byte goes through {@code session} (STARTTLS, after its handshake). */
+    void useTls(SSLSocket session) throws IOException {
+        this.tlsIn = session.getInputStream();
+        this.tlsOut = session.getOutputStream();
+        this.tls = session;
+    }
+
+    /** Reads some bytes into {@code b}; -1 at the end of the stream. */
+    int read(ByteBuffer b) throws IOException {
+        if (tls == null) {
+            return channel.read(b);
+        }
+        int want = b.remaining();
+        if (b.hasArray()) {
+            int n = tlsIn.read(b.array(), b.arrayOffset() + b.position(), want);
+            if (n > 0) {
+                b.position(b.position() + n);
+            }
+            return n;
+        }
+        byte[] tmp = new byte[Math.min(want, 64 << 10)];
+        int n = tlsIn.read(tmp);
+        if (n > 0) {
+            b.put(tmp, 0, n);
+        }
+        return n;
+    }
+
+    /** Writes all of {@code bufs}, in order. */
+    void writeAll(ByteBuffer... bufs) throws IOException {
+        if (tls == null) {
+            long left = 0;
+            for (ByteBuffer b : bufs) {
+                left += b.remaining();
+            }
+            while (left > 0) {
+                left -= channel.write(bufs);
+            }
+            return;
+        }
+        for (ByteBuffer b : bufs) {
+            if (b.hasArray()) {
+                tlsOut.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+                b.position(b.limit());
+            } else {
+                byte[] tmp = new byte[Math.min(b.remaining(), 64 << 10)];
+                while (b.hasRemaining()) {
+                    int n = Math.min(tmp.length, b.remaining());
+                    b.get(tmp, 0, n);
+                    tlsOut.write(tmp, 0, n);
+                }
+            }
+        }
+        tlsOut.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        SSLSocket s = tls;
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // the channel below is closed next anyway
+            }
+        }
+        channel.close();
+    }
+}
