@@ -91,6 +91,18 @@ final class NbdSocket implements Closeable {
     public void close() throws IOException {
         SSLSocket s = tls;
         if (s != null) {
+            // A client that disconnects sends its close_notify right after NBD_CMD_DISC and waits for ours. Read
+            // it first (briefly): closing with its close_notify unread makes the JDK send user_canceled, which
+            // GnuTLS (libnbd, qemu) reports as a fatal alert.
+            try {
+                s.setSoTimeout(1000);
+                byte[] drain = new byte[512];
+                while (tlsIn.read(drain) >= 0) {
+                    // a request after DISC: ignored
+                }
+            } catch (IOException ignored) {
+                // timed out or already closed: close anyway
+            }
             try {
                 s.close();
             } catch (IOException ignored) {
