@@ -37,6 +37,7 @@ public final class DiffImporter {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 20))) {
             readHeader(in);
             ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+            ImportWrites writes = new ImportWrites(device, device.blockSize());
             while (true) {
                 int kind = in.readUnsignedByte();
                 if (kind == DiffFormat.END) {
@@ -51,7 +52,7 @@ public final class DiffImporter {
                 for (long done = 0; done < len; ) {
                     int n = (int) Math.min(buf.capacity(), len - done);
                     in.readFully(buf.array(), 0, n);
-                    device.write(off + done, buf.clear().limit(n));
+                    writes.write(off + done, buf.clear().limit(n));
                     done += n;
                 }
             }

@@ -130,6 +130,7 @@ public final class RbdDiff {
             long lastEnd = 0;
             boolean inData = false;
             ByteBuffer buf = device == null ? null : ByteBuffer.allocate(1 << 20);
+            ImportWrites writes = device == null ? null : new ImportWrites(device, device.blockSize());
             byte[] skip = device == null ? new byte[1 << 16] : null;
             while (true) {
                 int tag = raw.read();
@@ -180,7 +181,7 @@ public final class RbdDiff {
                                 throw new EOFException();
                             }
                             if (device != null) {
-                                device.write(off + done, buf.clear().limit(n));
+                                writes.write(off + done, buf.clear().limit(n));
                             }
                             done += n;
                         }

@@ -55,6 +55,11 @@ public final class ThinDevice {
         return id;
     }
 
+    /** The pool's data block size in bytes. */
+    public long blockSize() {
+        return blockSize;
+    }
+
     /** Number of mapped data blocks. */
     public long mappedBlocks() {
         return details().mappedBlocks();
