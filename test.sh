@@ -26,6 +26,10 @@ command -v nbdcopy >/dev/null 2>&1 || need+=(libnbd-bin)
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 # CopySharingIT copies volumes with rsync as users do.
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+# CephIT starts a one-node Ceph cluster (mon, mgr, a memstore OSD on 127.0.0.1) for thinfs send and receive.
+command -v ceph-mon >/dev/null 2>&1 || need+=(ceph-mon)
+command -v ceph-osd >/dev/null 2>&1 || need+=(ceph-osd)
+command -v ceph-mgr >/dev/null 2>&1 || need+=(ceph-mgr)
 # ControlSurfaceIT checks the metrics with promtool (Debian's prometheus package) and scrapes them with curl.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v curl >/dev/null 2>&1 || need+=(curl)

@@ -115,46 +115,56 @@ final class ImportDiffCommand implements Callable<Integer> {
     }
 
     private void applyRbd(PoolDir pool, Path file) throws Exception {
+        try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
+            applyRbd(fs, volume, file, snapshot);
+        }
+    }
+
+    /**
+     * Applies verified rbd stream {@code file} to {@code volume} of {@code fs} (created when missing), refusing an
+     * incremental stream whose from-snapshot the volume changed since; {@code snapshot}: then take (or join) the
+     * snapshot set named after the stream's to-snapshot. Shared by import-diff and receive.
+     */
+    static RbdDiff.Header applyRbd(PoolFileSystem fs, String volume, Path file, boolean snapshot) throws Exception {
         RbdDiff.Header h = RbdDiff.verify(file);
         if (snapshot && h.toSnap() == null) {
             throw new Main.UsageError("--snapshot: the stream names no to-snapshot");
         }
-        try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-            fs.pool().setZeroWrites(ZeroWrites.UNMAP);
-            if (h.fromSnap() != null) {
-                if (fs.list("/").stream().noneMatch(volume::equals)) {
-                    throw new Main.UsageError("nothing was applied: the stream is incremental from snapshot "
-                            + h.fromSnap() + ", and " + volume + " does not exist; import the stream that ends at "
-                            + h.fromSnap() + " first");
-                }
-                requireFromSnap(fs, h.fromSnap());
+        fs.pool().setZeroWrites(ZeroWrites.UNMAP);
+        if (h.fromSnap() != null) {
+            if (fs.list("/").stream().noneMatch(volume::equals)) {
+                throw new Main.UsageError("nothing was applied: the stream is incremental from snapshot "
+                        + h.fromSnap() + ", and " + volume + " does not exist; import the stream that ends at "
+                        + h.fromSnap() + " first");
             }
-            boolean setExists = snapshot && fs.list("/snapshots").contains(h.toSnap());
-            if (setExists && fs.list("/snapshots/" + h.toSnap()).contains(volume)) {
-                throw new Main.UsageError("nothing was applied: snapshot set " + h.toSnap() + " already holds "
-                        + volume + ", so this stream was applied before");
-            }
-            String path = prepare(fs, h.size());
-            PoolFileSystem.Handle target = fs.open(path, true);
-            try {
-                RbdDiff.apply(file, fs.deviceOf(target));
-            } finally {
-                fs.dataChanged(target);
-                fs.release(target);
-            }
-            if (setExists) {
-                fs.snapshotInto(h.toSnap(), volume);     // another volume's import made the set: join it
-            } else if (snapshot) {
-                fs.snapshot(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
-            }
+            requireFromSnap(fs, volume, h.fromSnap());
         }
+        boolean setExists = snapshot && fs.list("/snapshots").contains(h.toSnap());
+        if (setExists && fs.list("/snapshots/" + h.toSnap()).contains(volume)) {
+            throw new Main.UsageError("nothing was applied: snapshot set " + h.toSnap() + " already holds "
+                    + volume + ", so this stream was applied before");
+        }
+        String path = prepare(fs, volume, h.size());
+        PoolFileSystem.Handle target = fs.open(path, true);
+        try {
+            RbdDiff.apply(file, fs.deviceOf(target));
+        } finally {
+            fs.dataChanged(target);
+            fs.release(target);
+        }
+        if (setExists) {
+            fs.snapshotInto(h.toSnap(), volume);     // another volume's import made the set: join it
+        } else if (snapshot) {
+            fs.snapshot(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
+        }
+        return h;
     }
 
     /**
      * An incremental stream applies on top of its from-snapshot. When the pool knows it (a snapshot set of that
      * name holding the volume, as {@code --snapshot} leaves behind), the volume must not have changed since.
      */
-    private void requireFromSnap(PoolFileSystem fs, String from) {
+    static void requireFromSnap(PoolFileSystem fs, String volume, String from) {
         if (!fs.list("/snapshots").contains(from) || !fs.list("/snapshots/" + from).contains(volume)) {
             return;
         }
@@ -178,6 +188,10 @@ final class ImportDiffCommand implements Callable<Integer> {
 
     /** Creates the volume when missing and sets its size. */
     private String prepare(PoolFileSystem fs, long size) {
+        return prepare(fs, volume, size);
+    }
+
+    static String prepare(PoolFileSystem fs, String volume, long size) {
         String path = "/" + volume;
         if (fs.list("/").stream().noneMatch(volume::equals)) {
             fs.createVolume(path, 0644);
