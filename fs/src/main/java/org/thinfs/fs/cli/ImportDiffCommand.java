@@ -116,89 +116,14 @@ final class ImportDiffCommand implements Callable<Integer> {
 
     private void applyRbd(PoolDir pool, Path file) throws Exception {
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-            applyRbd(fs, volume, file, snapshot);
-        }
-    }
-
-    /**
-     * Applies verified rbd stream {@code file} to {@code volume} of {@code fs} (created when missing), refusing an
-     * incremental stream whose from-snapshot the volume changed since; {@code snapshot}: then take (or join) the
-     * snapshot set named after the stream's to-snapshot. Shared by import-diff and receive.
-     */
-    static RbdDiff.Header applyRbd(PoolFileSystem fs, String volume, Path file, boolean snapshot) throws Exception {
-        RbdDiff.Header h = RbdDiff.verify(file);
-        if (snapshot && h.toSnap() == null) {
-            throw new Main.UsageError("--snapshot: the stream names no to-snapshot");
-        }
-        fs.pool().setZeroWrites(ZeroWrites.UNMAP);
-        if (h.fromSnap() != null) {
-            if (fs.list("/").stream().noneMatch(volume::equals)) {
-                throw new Main.UsageError("nothing was applied: the stream is incremental from snapshot "
-                        + h.fromSnap() + ", and " + volume + " does not exist; import the stream that ends at "
-                        + h.fromSnap() + " first");
-            }
-            requireFromSnap(fs, volume, h.fromSnap());
-        }
-        boolean setExists = snapshot && fs.list("/snapshots").contains(h.toSnap());
-        if (setExists && fs.list("/snapshots/" + h.toSnap()).contains(volume)) {
-            throw new Main.UsageError("nothing was applied: snapshot set " + h.toSnap() + " already holds "
-                    + volume + ", so this stream was applied before");
-        }
-        String path = prepare(fs, volume, h.size());
-        PoolFileSystem.Handle target = fs.open(path, true);
-        try {
-            RbdDiff.apply(file, fs.deviceOf(target));
-        } finally {
-            fs.dataChanged(target);
-            fs.release(target);
-        }
-        if (setExists) {
-            fs.snapshotInto(h.toSnap(), volume);     // another volume's import made the set: join it
-        } else if (snapshot) {
-            fs.snapshot(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
-        }
-        return h;
-    }
-
-    /**
-     * An incremental stream applies on top of its from-snapshot. When the pool knows it (a snapshot set of that
-     * name holding the volume, as {@code --snapshot} leaves behind), the volume must not have changed since.
-     */
-    static void requireFromSnap(PoolFileSystem fs, String volume, String from) {
-        if (!fs.list("/snapshots").contains(from) || !fs.list("/snapshots/" + from).contains(volume)) {
-            return;
-        }
-        if (fs.list("/").stream().noneMatch(volume::equals)) {
-            throw new Main.UsageError("the stream is incremental from snapshot " + from + ", but " + volume
-                    + " does not exist: import the stream that ends at " + from + " first");
-        }
-        long snap = fs.resolve("snapshots/" + from + "/" + volume).id;
-        long vol = fs.resolve(volume).id;
-        long end = fs.pool().lastMappedBlock(vol) + 1;
-        long[] differ = {0};
-        org.thinfs.core.diff.BlockDelta.scan(fs.pool(), snap, vol, Math.max(end,
-                fs.pool().lastMappedBlock(snap) + 1), (first, count, kind) -> differ[0] += count);
-        if (differ[0] > 0) {
-            throw new Main.UsageError("nothing was applied: " + volume + " changed since snapshot " + from + " ("
-                    + differ[0]
-                    + " blocks differ): this stream, incremental from " + from + ", would not give the image it "
-                    + "describes; roll back with 'ln snapshots/" + from + "/" + volume + " ...' first");
+            org.thinfs.fs.rbd.RbdImport.apply(fs, volume, file, snapshot);
+        } catch (org.thinfs.fs.rbd.RbdImport.Refused e) {
+            throw new Main.UsageError(e.getMessage());
         }
     }
 
     /** Creates the volume when missing and sets its size. */
     private String prepare(PoolFileSystem fs, long size) {
-        return prepare(fs, volume, size);
-    }
-
-    static String prepare(PoolFileSystem fs, String volume, long size) {
-        String path = "/" + volume;
-        if (fs.list("/").stream().noneMatch(volume::equals)) {
-            fs.createVolume(path, 0644);
-        }
-        if (size > 0) {
-            fs.truncate(path, size);
-        }
-        return path;
+        return org.thinfs.fs.rbd.RbdImport.prepare(fs, volume, size);
     }
 }

@@ -1,30 +1,33 @@
 package org.thinfs.fs.cli;
 
-import org.thinfs.fs.model.PoolFileSystem;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.thinfs.fs.control.ControlProtocol;
+import org.thinfs.fs.rbd.RbdImport;
+import org.thinfs.fs.rbd.RbdReceive;
 import org.thinfs.fs.rbd.RbdTool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
  * {@code thinfs receive rbd:RBDPOOL/IMAGE POOL VOLUME}: send in reverse. Every snapshot of the image newer than the
  * newest one VOLUME has as a snapshot set is exported ({@code rbd export-diff --from-snap}), spooled in the pool
  * directory (a stream has no checksum: it is read whole before anything changes) and applied as import-diff
- * --snapshot applies it, in order; --head brings the image's current state last, with no snapshot. A volume
- * written since the common snapshot is refused, unless --force rolls it back first.
+ * --snapshot applies it, in order (RbdReceive), through the daemon when the pool is mounted or served.
  */
 @Command(name = "receive", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         header = "Bring an RBD image's snapshots into a volume as snapshot sets.",
         description = "Imports every snapshot of the image that VOLUME lacks, oldest first, each as a snapshot set "
                 + "of VOLUME (created when missing); zeros and bytes the volume already holds are not written. "
-                + "The pool must be unmounted.")
+                + "Mounted pools receive through their daemon.")
 final class ReceiveCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Parameters(index = "0", paramLabel = "rbd:RBDPOOL/IMAGE")
     String source;
     @Parameters(index = "1", paramLabel = "POOL")
@@ -42,69 +45,36 @@ final class ReceiveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String image;
         try {
-            image = RbdTool.image(source);
+            RbdTool.image(source);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
         PoolDir pool = Pools.requirePool(dir);
-        if (LivePool.daemonRuns(pool)) {
-            throw new Main.UsageError("pool " + dir + " is mounted: unmount it first (receive changes its files)");
+        ObjectNode req = ControlProtocol.request("receive");
+        req.put("image", source);
+        req.put("volume", volume);
+        req.put("head", head);
+        req.put("force", force);
+        if (cephConf != null) {
+            req.put("cephConf", Path.of(cephConf).toAbsolutePath().toString());
         }
-        RbdTool rbd = new RbdTool(cephConf, cephId);
-        List<String> remote = rbd.snapshots(image);
-        int received = 0;
-        Path spool = Files.createTempFile(pool.dir(), ".receive.", ".spool");
+        if (cephId != null) {
+            req.put("id", cephId);
+        }
+        JsonNode r;
         try {
-            String[] since = {null};
-            LivePool.offline(pool, () -> {
-                try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-                    List<String> sets = fs.list("/snapshots");
-                    for (String r : remote) {
-                        if (sets.contains(r) && fs.list("/snapshots/" + r).contains(volume)) {
-                            since[0] = r;
-                        }
-                    }
-                    if (since[0] != null && force) {
-                        fs.rollback(since[0], List.of(volume), true, null);
-                    }
-                }
+            r = PoolOps.run(pool, req, fs -> {
+                RbdReceive.Result res = new RbdReceive(new RbdTool(cephConf, cephId), RbdTool.image(source), volume,
+                        head, force, pool.dir()).run(fs, line -> System.err.println("thinfs receive: " + line));
+                return JSON.valueToTree(res);
             });
-            List<String> todo = since[0] == null ? remote : remote.subList(remote.indexOf(since[0]) + 1,
-                    remote.size());
-            String from = since[0];
-            for (String snap : todo) {
-                fetch(rbd, from, image + "@" + snap, spool);
-                apply(pool, spool, true);
-                System.err.println("thinfs receive: " + snap + (from == null ? " (full)" : " (since " + from + ")"));
-                from = snap;
-                received++;
-            }
-            if (head) {
-                fetch(rbd, from, image, spool);
-                apply(pool, spool, false);
-                System.err.println("thinfs receive: the image's head");
-            }
-        } finally {
-            Files.deleteIfExists(spool);
+        } catch (RbdImport.Refused e) {
+            throw new Main.UsageError(e.getMessage());
         }
-        System.out.printf("%s: %d snapshot%s received into %s%s%n", image, received, received == 1 ? "" : "s", volume,
-                head ? ", and the head" : "");
+        int n = r.path("snapshots").size();
+        System.out.printf("%s: %d snapshot%s received into %s%s%n", RbdTool.image(source), n, n == 1 ? "" : "s",
+                volume, head ? ", and the head" : "");
         return 0;
-    }
-
-    private static void fetch(RbdTool rbd, String from, String spec, Path spool) throws Exception {
-        String[] args = from == null ? new String[] {"export-diff", "--no-progress", spec, "-"}
-                : new String[] {"export-diff", "--no-progress", "--from-snap", from, spec, "-"};
-        rbd.drainTo(in -> Files.copy(in, spool, StandardCopyOption.REPLACE_EXISTING), args);
-    }
-
-    private void apply(PoolDir pool, Path spool, boolean snapshot) throws Exception {
-        LivePool.offline(pool, () -> {
-            try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-                ImportDiffCommand.applyRbd(fs, volume, spool, snapshot);
-            }
-        });
     }
 }

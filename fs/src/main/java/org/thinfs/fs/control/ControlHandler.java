@@ -88,6 +88,7 @@ final class ControlHandler {
                     fs.release(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
                     yield ControlProtocol.ok();
                 }
+                case "receive" -> receive(req);
                 case "holds" -> {
                     ObjectNode r = ControlProtocol.ok();
                     r.set("holds", ControlProtocol.JSON.valueToTree(fs.holds()));
@@ -95,7 +96,8 @@ final class ControlHandler {
                 }
                 default -> throw new ControlProtocol.BadRequest("unknown op '" + op + "'");
             };
-        } catch (ControlProtocol.BadRequest | FsException | ThinfsException | IllegalArgumentException e) {
+        } catch (ControlProtocol.BadRequest | FsException | ThinfsException | IllegalArgumentException
+                 | org.thinfs.fs.rbd.RbdImport.Refused e) {
             return ControlProtocol.error(e.getMessage());
         } catch (IOException e) {
             LOG.error("control request failed: {}", e.getMessage());
@@ -129,6 +131,20 @@ final class ControlHandler {
                 type == null || type.isNull() ? null : type.asText(), pre == null || pre.isNull() ? null : pre.asText());
         LOG.info("snapshot set {} taken over the control socket", name);
         return ControlProtocol.ok();
+    }
+
+    /** thinfs receive on a mounted pool: the daemon runs rbd and applies the streams to its open pool. */
+    private ObjectNode receive(JsonNode req) throws IOException {
+        JsonNode conf = req.get("cephConf");
+        JsonNode id = req.get("id");
+        org.thinfs.fs.rbd.RbdReceive.Result res = new org.thinfs.fs.rbd.RbdReceive(new org.thinfs.fs.rbd.RbdTool(
+                conf == null ? null : conf.asText(), id == null ? null : id.asText()),
+                org.thinfs.fs.rbd.RbdTool.image(ControlProtocol.text(req, "image")), ControlProtocol.text(req,
+                "volume"), req.path("head").asBoolean(false), req.path("force").asBoolean(false), poolDir)
+                .run(fs, line -> LOG.info("receive: {}", line));
+        ObjectNode r = ControlProtocol.ok();
+        r.setAll((ObjectNode) ControlProtocol.JSON.valueToTree(res));
+        return r;
     }
 
     private ObjectNode rollback(JsonNode req) {

@@ -375,6 +375,14 @@ public final class PoolFileSystem implements Closeable {
         commits.mark();
     }
 
+    /**
+     * The bytes of {@code h}'s volume changed behind the FUSE front end (an import on a mounted pool): other open
+     * descriptors of it drop their cached pages.
+     */
+    public void changedBehindCaches(Handle h) {
+        cacheInvalidator.accept(h.entry.id);
+    }
+
     /** Reads up to dst.remaining() bytes at {@code offset}, stopping at the volume's end; returns bytes read. */
     public int read(Handle h, long offset, ByteBuffer dst) {
         return io.read(h, offset, dst);

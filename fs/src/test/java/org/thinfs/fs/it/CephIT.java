@@ -171,10 +171,10 @@ class CephIT {
         // Again after more writes: only the new snapshot comes.
         rbd("bench --io-type write --io-size 64K --io-total 1M rbd/src").ok();
         rbd("snap create rbd/src@r4").ok();
-        String out = p.thinfs("receive", "rbd:rbd/src", p.pool.toString(), "vm", "--ceph-conf", conf, "--head").ok()
-                .out();
-        assertTrue(out.contains("1 snapshot received"), out);
-        try (MountedPool m = MountedPool.existing(d)) {
+        try (MountedPool m = MountedPool.existing(d)) {          // a mounted pool receives through its daemon
+            String out = m.thinfs("receive", "rbd:rbd/src", m.pool.toString(), "vm", "--ceph-conf", conf, "--head")
+                    .ok().out();
+            assertTrue(out.contains("1 snapshot received"), out);
             sameBytes("rbd/src@r4", m.mnt.resolve("snapshots/r4/vm"));
             sameBytes("rbd/src", m.mnt.resolve("vm"));
         }
