@@ -54,6 +54,24 @@ public final class AutoExtender implements ThinPool.FullHandler {
     }
 
     /** Free bytes of the file system holding {@code file}, for the host bound; Long.MAX_VALUE if unknown. */
+    /**
+     * The room the data space of {@code pool} may grow into: the host file system's free space for a data file, what
+     * the device holds beyond the data space for a block device (it grows only when the device does).
+     */
+    public static LongSupplier hostFreeOf(Path file, ThinPool pool) {
+        if (!org.thinfs.core.io.Devices.isBlockDevice(file)) {
+            return hostFreeOf(file);
+        }
+        return () -> {
+            try {
+                PoolUsage u = pool.usage();
+                return Math.max(0, org.thinfs.core.io.Devices.size(file) - u.dataBlocks() * u.dataBlockSize());
+            } catch (IOException e) {
+                return 0;
+            }
+        };
+    }
+
     public static LongSupplier hostFreeOf(Path file) {
         return () -> {
             try {

@@ -12,9 +12,12 @@ import java.nio.file.StandardOpenOption;
 public final class DataFile implements DataStore {
     private final FileChannel channel;
     private final Path path;
+    /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
+    private final boolean device;
 
     public DataFile(Path path, boolean writable) throws IOException {
         this.path = path;
+        this.device = org.thinfs.core.io.Devices.isBlockDevice(path);
         this.channel = writable
                 ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(path, StandardOpenOption.READ);
@@ -33,6 +36,11 @@ public final class DataFile implements DataStore {
     public void ensureSize(long bytes) {
         try {
             if (channel.size() < bytes) {
+                if (device) {
+                    throw new org.thinfs.core.ChangeRefusedException("the data device " + path + " holds "
+                            + channel.size() + " bytes, less than the " + bytes + " asked for; grow the device "
+                            + "first (lvextend, losetup -c)");
+                }
                 channel.write(ByteBuffer.allocate(1), bytes - 1);
             }
         } catch (IOException e) {

@@ -20,9 +20,16 @@ final class PoolFiles {
 
     static ThinPool create(Path metadataPath, Path dataPath, PoolConfig config, PoolOptions options)
             throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
-            if (f.length() < config.metadataSize()) {
-                f.setLength(config.metadataSize());
+        if (org.thinfs.core.io.Devices.isBlockDevice(metadataPath)) {
+            // A device is as big as it is: the metadata takes all of it (up to the format's limit), as dm-thin does.
+            if (org.thinfs.core.io.Devices.size(metadataPath) < 2L * Layout.BLOCK_SIZE * 256) {
+                throw new ChangeRefusedException("the metadata device " + metadataPath + " is smaller than 2 MiB");
+            }
+        } else {
+            try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
+                if (f.length() < config.metadataSize()) {
+                    f.setLength(config.metadataSize());
+                }
             }
         }
         FileBlockDevice dev = FileBlockDevice.open(metadataPath, true);
@@ -95,6 +102,14 @@ final class PoolFiles {
         if (metadataPath == null) {
             throw new ChangeRefusedException("pool " + poolName + " was opened on a device, not a file: grow it"
                     + " yourself");
+        }
+        if (org.thinfs.core.io.Devices.isBlockDevice(metadataPath)) {
+            long have = org.thinfs.core.io.Devices.size(metadataPath);
+            if (have < blocks * Layout.BLOCK_SIZE) {
+                throw new ChangeRefusedException("the metadata device " + metadataPath + " holds " + have
+                        + " bytes; grow the device first (lvextend, losetup -c)");
+            }
+            return;
         }
         try (RandomAccessFile f = new RandomAccessFile(metadataPath.toFile(), "rw")) {
             long bytes = blocks * Layout.BLOCK_SIZE;

@@ -459,12 +459,13 @@ public final class ThinPool implements Closeable {
     public void resizeData(long newDataBlocks) {
         gate.writeLock().lock();
         try {
+            // The data store first: a device too small refuses here, before the metadata says a word about it.
+            data.ensureSize(newDataBlocks * blockSize);
             long oldBlocks = metadata.change(md -> {
                 long before = md.dataSpace().nrBlocks();
                 md.resizeData(newDataBlocks);
                 return before;
             });
-            data.ensureSize(newDataBlocks * blockSize);
             if (committer.tracksZeros() && newDataBlocks > oldBlocks) {
                 committer.punchAndRecord(oldBlocks, newDataBlocks); // new and free; the gate keeps them from use
             }

@@ -22,8 +22,17 @@ final class CreateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "POOL", description = "Directory to create.")
     Path dir;
 
-    @Option(names = "--size", required = true, converter = Sizes.class, description = "Data space, e.g. 10G.")
-    long size;
+    @Option(names = "--size", converter = Sizes.class, description = "Data space, e.g. 10G (with --data-device: "
+            + "the device's size unless given).")
+    Long size;
+
+    @Option(names = "--metadata-device", paramLabel = "DEV", description = "Put the metadata on this block device "
+            + "(all of it, as dm-thin's metadata device); needs --data-device.")
+    Path metadataDevice;
+
+    @Option(names = "--data-device", paramLabel = "DEV", description = "Put the data on this block device; the "
+            + "directory then holds the catalog, settings, log and socket, and names the devices in devices.json.")
+    Path dataDevice;
 
     @Option(names = "--block-size", converter = Sizes.class, defaultValue = "64k",
             description = "Data block size: a multiple of 64k up to 1G (default: ${DEFAULT-VALUE}).")
@@ -62,6 +71,15 @@ final class CreateCommand implements Callable<Integer> {
         if (Files.exists(pool.metadata())) {
             throw new Main.UsageError(dir + " already holds a pool");
         }
+        if ((metadataDevice == null) != (dataDevice == null)) {
+            throw new Main.UsageError("--metadata-device and --data-device go together");
+        }
+        if (metadataDevice != null) {
+            return onDevices(pool);
+        }
+        if (size == null) {
+            throw new Main.UsageError("--size is required (the data space, e.g. 10G)");
+        }
         if (blockSize % 65536 != 0 || blockSize < 65536 || blockSize > (1L << 30)) {
             throw new Main.UsageError("--block-size must be a multiple of 64k from 64k to 1G, not " + blockSize);
         }
@@ -73,6 +91,72 @@ final class CreateCommand implements Callable<Integer> {
         PoolLimits.checkMetadata(meta);
         build(pool, meta, policy());
         return 0;
+    }
+
+    /**
+     * A pool on two block devices: both claimed (O_EXCL) first, the metadata formatted over the whole metadata
+     * device, the data space the data device's size (or --size, never more); the directory gets devices.json, the
+     * settings, and nothing else. A device in use is refused before a byte is written.
+     */
+    private int onDevices(PoolDir pool) throws Exception {
+        for (Path d : new Path[]{metadataDevice, dataDevice}) {
+            if (!org.thinfs.core.io.Devices.isBlockDevice(d)) {
+                throw new Main.UsageError(d + " is not a block device");
+            }
+        }
+        Path meta = metadataDevice.toRealPath();
+        Path data = dataDevice.toRealPath();
+        if (meta.equals(data)) {
+            throw new Main.UsageError("the metadata and the data need two devices, not " + meta + " twice");
+        }
+        if (blockSize % 65536 != 0 || blockSize < 65536 || blockSize > (1L << 30)) {
+            throw new Main.UsageError("--block-size must be a multiple of 64k from 64k to 1G, not " + blockSize);
+        }
+        DeviceClaims.claim(meta);
+        DeviceClaims.claim(data);
+        long deviceBytes = org.thinfs.core.io.Devices.size(data);
+        long dataSize = size != null ? size : deviceBytes;
+        if (dataSize > deviceBytes) {
+            throw new Main.UsageError("--size " + Sizes.human(dataSize) + " is more than " + data + " holds ("
+                    + Sizes.human(deviceBytes) + ")");
+        }
+        if (dataSize < blockSize) {
+            throw new Main.UsageError("the data device must hold at least one data block of " + Sizes.human(blockSize));
+        }
+        PoolLimits.checkData(dataSize, blockSize);
+        SpacePolicy policy = policy();
+        Files.createDirectories(dir);
+        PoolUsage u;
+        try (ThinPool p = ThinPool.create(meta, data, new PoolConfig(blockSize, dataSize,
+                org.thinfs.core.io.Devices.size(meta)), PoolOptions.DEFAULT)) {
+            u = p.usage();
+        }
+        if (!policy.equals(SpacePolicy.DEFAULT)) {
+            PoolSettings.write(dir, policy);
+        }
+        // Last: a directory holds a pool once devices.json names its devices.
+        Path tmp = dir.resolve(PoolDir.DEVICES + ".tmp");
+        new com.fasterxml.jackson.databind.ObjectMapper().writeValue(tmp.toFile(),
+                new PoolDir.DeviceNames(stableName(meta), stableName(data)));
+        Files.move(tmp, dir.resolve(PoolDir.DEVICES), StandardCopyOption.ATOMIC_MOVE);
+        System.out.printf("created pool %s on %s and %s: %s of data in %d blocks of %s, %s of metadata%n", dir, meta,
+                data, Sizes.human(u.dataBlocks() * u.dataBlockSize()), u.dataBlocks(), Sizes.human(blockSize),
+                Sizes.human(u.metadataBlocks() * 4096L));
+        return 0;
+    }
+
+    /** A name of {@code dev} that survives reboots when udev gives one (/dev/disk/by-id), else the path itself. */
+    private static String stableName(Path dev) {
+        try (var links = Files.list(Path.of("/dev/disk/by-id"))) {
+            for (Path l : (Iterable<Path>) links::iterator) {
+                if (l.toRealPath().equals(dev)) {
+                    return l.toString();
+                }
+            }
+        } catch (java.io.IOException ignored) {
+            // no by-id names here (containers, loop devices)
+        }
+        return dev.toString();
     }
 
     /**

@@ -5,14 +5,39 @@ import org.thinfs.core.format.Layout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The files of a pool directory: {@code metadata}, {@code data}, {@code catalog.*.json}, {@code thinfs.log}. */
+/**
+ * The files of a pool directory: {@code metadata}, {@code data}, {@code catalog.*.json}, {@code thinfs.log}. A pool
+ * on block devices keeps them out of the directory and names them in {@code devices.json} ({@link #DEVICES}); the
+ * directory then holds the rest (catalog, settings, log, socket).
+ */
 record PoolDir(Path dir) {
+    static final String DEVICES = "devices.json";
+
+    /** The block devices of a pool made with --metadata-device and --data-device. */
+    record DeviceNames(String metadata, String data) {
+    }
+
+    /** The devices this pool lives on, or null for a pool of files. */
+    DeviceNames devices() {
+        Path f = dir.resolve(DEVICES);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(f.toFile(), DeviceNames.class);
+        } catch (java.io.IOException e) {
+            throw new Main.UsageError("cannot read " + f + ": " + e.getMessage());
+        }
+    }
+
     Path metadata() {
-        return dir.resolve("metadata");
+        DeviceNames d = devices();
+        return d != null ? Path.of(d.metadata()) : dir.resolve("metadata");
     }
 
     Path data() {
-        return dir.resolve("data");
+        DeviceNames d = devices();
+        return d != null ? Path.of(d.data()) : dir.resolve("data");
     }
 
     Path log() {
@@ -24,6 +49,10 @@ record PoolDir(Path dir) {
     }
 
     boolean exists() {
+        if (devices() != null) {
+            return org.thinfs.core.io.Devices.isBlockDevice(metadata()) && org.thinfs.core.io.Devices.isBlockDevice(
+                    data());
+        }
         return Files.isRegularFile(metadata()) && Files.isRegularFile(data());
     }
 

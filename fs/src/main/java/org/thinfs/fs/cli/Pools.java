@@ -22,7 +22,7 @@ final class Pools {
     static Path metadataOf(Path arg) {
         if (Files.isDirectory(arg)) {
             Path m = new PoolDir(arg).metadata();
-            if (!Files.isRegularFile(m)) {
+            if (!Files.isRegularFile(m) && !org.thinfs.core.io.Devices.isBlockDevice(m)) {
                 throw new Main.UsageError(arg + " is not a thinfs pool (no metadata file in it)");
             }
             return m;
@@ -91,6 +91,8 @@ final class Pools {
                          boolean ownDataFile) throws IOException {
         PoolOptions opts = PoolOptions.DEFAULT.withReadOnly(readOnly).withCacheBlocks(cacheBlocks(cacheBytes));
         if (!readOnly) {
+            DeviceClaims.claim(metadata);                  // block devices only; before any byte is read
+            DeviceClaims.claim(data);
             HolePuncher puncher = new HolePuncher(data);
             opts = ownDataFile && Files.isRegularFile(data) ? opts.withZeroHoles(puncher)
                     : opts.withHolePuncher(puncher);
@@ -118,8 +120,8 @@ final class Pools {
      * grows towards the limit only as garbage needs; steady state is the cache plus the counts.
      */
     static long daemonHeapBytes(Path metadata, Path data, long cacheBytes) throws IOException {
-        long counts = Files.size(data) / (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE)
-                + Files.size(metadata) / Layout.BLOCK_SIZE;
+        long counts = org.thinfs.core.io.Devices.size(data) / (Layout.MIN_DATA_BLOCK_SECTORS * Layout.SECTOR_SIZE)
+                + org.thinfs.core.io.Devices.size(metadata) / Layout.BLOCK_SIZE;
         return Math.max(384L << 20, cacheBytes + counts + (128L << 20));
     }
 

@@ -20,7 +20,8 @@ final class UmountCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path mnt = mountPoint.toAbsolutePath().normalize();
         Optional<String> source = MountTable.source(mnt);
-        if (source.isEmpty() && Files.isRegularFile(mnt.resolve("metadata"))) {
+        if (source.isEmpty() && (Files.isRegularFile(mnt.resolve("metadata"))
+                || Files.isRegularFile(mnt.resolve(PoolDir.DEVICES)))) {
             return stopServer(mnt); // a pool directory: stop its 'thinfs serve' daemon
         }
         if (source.isEmpty()) {

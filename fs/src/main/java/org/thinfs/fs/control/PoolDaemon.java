@@ -120,7 +120,7 @@ public final class PoolDaemon implements Closeable {
         SpacePolicy policy = PoolSettings.read(dir);
         EventHub hub = new EventHub();
         List<String> servedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
-        AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile), policy);
+        AutoExtender extender = new AutoExtender(tp, AutoExtender.hostFreeOf(dataFile, tp), policy);
         SnapshotScheduler[] late = new SnapshotScheduler[1];
         String name = dir.toAbsolutePath().toString();
         PoolMetrics metrics = PoolMetrics.live(name, () -> PoolStatus.of(fs, name, true, true, extender.policy(),

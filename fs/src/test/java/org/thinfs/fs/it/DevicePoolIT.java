@@ -1,0 +1,92 @@
+package org.thinfs.fs.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.thinfs.core.testing.ThinTools;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A pool on two block devices (loop devices on the host), as dm-thin pools are: created, mounted, written,
+ * snapshotted, served over NBD, checked by the real thin_check on the metadata device, remounted; grown with its
+ * data device; and claimed exclusively: while mounted, a second thinfs, mount(8) and mkfs are refused; a pool whose
+ * device another process holds is refused, and that refusal changes no byte of either device.
+ */
+class DevicePoolIT {
+    @TempDir
+    Path tmp;
+
+    private String losetup(Path img) throws Exception {
+        return Sh.run(tmp, List.of("losetup", "-f", "--show", img.toString())).ok().out().strip();
+    }
+
+    @Test
+    void aPoolOnBlockDevicesIsFullFeaturedAndClaimedExclusively() throws Exception {
+        Sh.bash(tmp, "truncate -s 64M meta.img && truncate -s 256M data.img").ok();
+        String meta = losetup(tmp.resolve("meta.img"));
+        String data = losetup(tmp.resolve("data.img"));
+        MountedPool p = MountedPool.created(tmp, "1G");            // a file pool's paths, for its helpers
+        try {
+            Sh.run(tmp, List.of("rm", "-rf", p.pool.toString())).ok();
+            p.thinfs("create", p.pool.toString(), "--metadata-device", meta, "--data-device", data).ok();
+            assertTrue(Files.isRegularFile(p.pool.resolve("devices.json")));
+            assertTrue(!Files.exists(p.pool.resolve("data")), "no data file beside the devices");
+            Path sock = tmp.resolve("nbd.sock");
+            p.mount("--nbd", "unix:" + sock);
+            p.sh("truncate -s 64M vm && dd if=/dev/urandom of=vm bs=1M count=8 conv=notrunc,fsync status=none "
+                    + "&& mkdir snapshots/s1 && cp vm ../vm.copy").ok();
+            Sh.bash(tmp, "cmp vm.copy <(nbdcopy 'nbd+unix:///vm?socket=" + sock + "' - | head -c 64M)").ok();
+            assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("8.0 MiB used of 256.0 MiB"));
+
+            // Claimed while mounted: a second thinfs, mount(8), mkfs.
+            Files.createDirectories(tmp.resolve("mnt2"));
+            Sh.Result second = p.thinfs("mount", p.pool.toString(), tmp.resolve("mnt2").toString());
+            assertNotEquals(0, second.code(), second.out());
+            Sh.Result mount = Sh.run(tmp, List.of("mount", data, tmp.resolve("mnt2").toString()));
+            assertNotEquals(0, mount.code(), mount.out());
+            Sh.Result mkfs = Sh.run(tmp, List.of("mkfs.ext4", "-q", data));
+            assertNotEquals(0, mkfs.code(), mkfs.out());
+            p.unmount();
+
+            assertEquals(0, ThinTools.check(Path.of(meta)).exitCode(), "thin_check " + meta);
+            // Another process holds the data device: the pool is refused, and neither device changes.
+            String before = Sh.run(tmp, List.of("sha256sum", meta, data)).ok().out();
+            Process holder = new ProcessBuilder("python3", "-c", "import os,time,sys; fd=os.open('" + data
+                    + "', os.O_RDONLY|os.O_EXCL); print('held', flush=True); time.sleep(30)").start();
+            assertEquals("held", new String(holder.getInputStream().readNBytes(4)));
+            try {
+                Sh.Result refused = p.thinfs("mount", p.pool.toString(), p.mnt.toString(), "--commit-interval", "1s");
+                assertNotEquals(0, refused.code(), refused.out());
+                assertTrue(refused.out().contains("is in use") && refused.out().contains("touched nothing"),
+                        refused.out());
+                Sh.Result snap = p.thinfs("volume", "create", p.pool.toString(), "other", "1M");
+                assertNotEquals(0, snap.code(), snap.out());
+            } finally {
+                holder.destroyForcibly().waitFor();
+            }
+            assertEquals(before, Sh.run(tmp, List.of("sha256sum", meta, data)).ok().out(), "a refusal wrote");
+
+            // Grown with its device: resize picks the new size up; past the device it is refused.
+            Sh.Result past = p.thinfs("resize", p.pool.toString(), "--data", "512M");
+            assertNotEquals(0, past.code());
+            assertTrue(past.out().contains("grow the device first"), past.out());
+            Sh.bash(tmp, "truncate -s 512M data.img && losetup -c " + data).ok();
+            p.thinfs("resize", p.pool.toString(), "--data", "512M").ok();
+            p.mount();
+            assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("of 512.0 MiB"));
+            p.sh("cmp vm ../vm.copy && cmp snapshots/s1/vm ../vm.copy").ok();
+            p.unmount();
+            assertEquals(0, ThinTools.check(Path.of(meta)).exitCode());
+        } finally {
+            p.close();
+            Sh.run(tmp, List.of("losetup", "-d", meta));
+            Sh.run(tmp, List.of("losetup", "-d", data));
+        }
+    }
+}
