@@ -23,6 +23,20 @@ final class VolumeCommands {
     private VolumeCommands() {
     }
 
+    /** Sends op with {@code fields} (name, value pairs: strings or longs), then prints {@code done}. */
+    private static void change(Path dir, String op, String done, Object... fields) throws Exception {
+        ObjectNode r = ControlProtocol.request(op);
+        for (int i = 0; i < fields.length; i += 2) {
+            if (fields[i + 1] instanceof Long l) {
+                r.put((String) fields[i], l);
+            } else {
+                r.put((String) fields[i], (String) fields[i + 1]);
+            }
+        }
+        run(dir, r);
+        System.out.println(done);
+    }
+
     static JsonNode run(Path dir, ObjectNode request) throws Exception {
         String op = request.get("op").asText();
         return PoolOps.run(Pools.requirePool(dir), request, fs -> new VolumeRequests(fs.volumes()).handle(op, request));
@@ -55,11 +69,8 @@ final class VolumeCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode r = ControlProtocol.request("volume-create");
-            r.put("name", name);
-            r.put("size", size);
-            run(dir, r);
-            System.out.println("created " + name + " (" + Sizes.human(size) + ")");
+            change(dir, "volume-create", "created " + name + " (" + Sizes.human(size) + ")", "name", name, "size",
+                    size);
             return 0;
         }
     }
@@ -75,10 +86,7 @@ final class VolumeCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode r = ControlProtocol.request("volume-delete");
-            r.put("name", name);
-            run(dir, r);
-            System.out.println("deleted " + name);
+            change(dir, "volume-delete", "deleted " + name, "name", name);
             return 0;
         }
     }
@@ -96,11 +104,7 @@ final class VolumeCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode r = ControlProtocol.request("volume-clone");
-            r.put("source", source);
-            r.put("name", name);
-            run(dir, r);
-            System.out.println("cloned " + source + " to " + name);
+            change(dir, "volume-clone", "cloned " + source + " to " + name, "source", source, "name", name);
             return 0;
         }
     }
@@ -117,11 +121,7 @@ final class VolumeCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode r = ControlProtocol.request("volume-rename");
-            r.put("from", from);
-            r.put("to", to);
-            run(dir, r);
-            System.out.println("renamed " + from + " to " + to);
+            change(dir, "volume-rename", "renamed " + from + " to " + to, "from", from, "to", to);
             return 0;
         }
     }
@@ -139,11 +139,7 @@ final class VolumeCommands {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode r = ControlProtocol.request("volume-resize");
-            r.put("name", name);
-            r.put("size", size);
-            run(dir, r);
-            System.out.println("resized " + name + " to " + Sizes.human(size));
+            change(dir, "volume-resize", "resized " + name + " to " + Sizes.human(size), "name", name, "size", size);
             return 0;
         }
     }
