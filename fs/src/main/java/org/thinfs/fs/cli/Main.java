@@ -16,7 +16,7 @@ import java.io.UncheckedIOException;
                 ResizeCommand.class, SnapshotCommand.class, SnapshotsCommand.class, RollbackCommand.class,
                 PruneCommand.class, BookmarkCommands.Bookmark.class, BookmarkCommands.Bookmarks.class,
                 HoldCommands.Hold.class, VolumeCommands.Volume.class, VolumeCommands.ListCommand.class,
-                SendCommand.class, ReceiveCommand.class,
+                SendCommand.class, ReceiveCommand.class, AdoptCommand.class,
                 HoldCommands.Release.class, HoldCommands.Holds.class, MetadataSnapCommand.class, SetCommand.class,
                 EventsCommand.class, ServeCommand.class, InstallCommand.class, UninstallCommand.class,
                 CommandLine.HelpCommand.class})

@@ -89,4 +89,35 @@ class DevicePoolIT {
             Sh.run(tmp, List.of("losetup", "-d", data));
         }
     }
+
+    @Test
+    void adoptNamesEveryThinDeviceOfAPoolMadeElsewhere() throws Exception {
+        Sh.bash(tmp, "truncate -s 16M meta.img && truncate -s 128M data.img").ok();
+        String meta = losetup(tmp.resolve("meta.img"));
+        String data = losetup(tmp.resolve("data.img"));
+        MountedPool p = MountedPool.created(tmp, "1G");
+        try {
+            // A pool whose thinfs directory is gone stands for one the kernel or LVM made: metadata and data only.
+            Sh.run(tmp, List.of("rm", "-rf", p.pool.toString())).ok();
+            p.thinfs("create", p.pool.toString(), "--metadata-device", meta, "--data-device", data).ok();
+            p.mount();
+            p.sh("truncate -s 8M a && dd if=/dev/urandom of=a bs=1M count=8 conv=notrunc,fsync status=none "
+                    + "&& cp a ../a.copy").ok();
+            p.unmount();
+            Sh.run(tmp, List.of("rm", "-rf", p.pool.toString())).ok();
+            Sh.Result wrong = p.thinfs("adopt", p.pool.toString(), "--metadata", data, "--data", meta);
+            assertNotEquals(0, wrong.code(), wrong.out());
+            assertTrue(!Files.exists(p.pool.resolve("devices.json")), "a refused adopt left devices.json");
+            String out = p.thinfs("adopt", p.pool.toString(), "--metadata", meta, "--data", data).ok().out();
+            assertTrue(out.contains("1 volume (dev-1)"), out);
+            p.mount();
+            p.sh("cmp dev-1 ../a.copy && mv dev-1 a").ok();
+            p.unmount();
+            assertEquals(0, ThinTools.check(Path.of(meta)).exitCode());
+        } finally {
+            p.close();
+            Sh.run(tmp, List.of("losetup", "-d", meta));
+            Sh.run(tmp, List.of("losetup", "-d", data));
+        }
+    }
 }
