@@ -8,7 +8,6 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -49,11 +48,8 @@ final class AdoptCommand implements Callable<Integer> {
         // Opened and validated before the directory names the devices: a device that is no pool leaves nothing.
         Pools.open(meta, dat, true, meta.toString()).close();
         Files.createDirectories(dir);
-        Path tmp = dir.resolve(PoolDir.DEVICES + ".tmp");
-        new com.fasterxml.jackson.databind.ObjectMapper().writeValue(tmp.toFile(),
-                new PoolDir.DeviceNames(meta.toString(), dat.toString()));
-        Files.move(tmp, dir.resolve(PoolDir.DEVICES), StandardCopyOption.ATOMIC_MOVE);
         PoolDir pool = new PoolDir(dir);
+        pool.writeDevices(meta, dat);
         List<String> named = new ArrayList<>();
         try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
             for (String lost : fs.list("/lost+found")) {

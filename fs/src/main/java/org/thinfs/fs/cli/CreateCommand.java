@@ -135,28 +135,11 @@ final class CreateCommand implements Callable<Integer> {
             PoolSettings.write(dir, policy);
         }
         // Last: a directory holds a pool once devices.json names its devices.
-        Path tmp = dir.resolve(PoolDir.DEVICES + ".tmp");
-        new com.fasterxml.jackson.databind.ObjectMapper().writeValue(tmp.toFile(),
-                new PoolDir.DeviceNames(stableName(meta), stableName(data)));
-        Files.move(tmp, dir.resolve(PoolDir.DEVICES), StandardCopyOption.ATOMIC_MOVE);
+        pool.writeDevices(meta, data);
         System.out.printf("created pool %s on %s and %s: %s of data in %d blocks of %s, %s of metadata%n", dir, meta,
                 data, Sizes.human(u.dataBlocks() * u.dataBlockSize()), u.dataBlocks(), Sizes.human(blockSize),
                 Sizes.human(u.metadataBlocks() * 4096L));
         return 0;
-    }
-
-    /** A name of {@code dev} that survives reboots when udev gives one (/dev/disk/by-id), else the path itself. */
-    private static String stableName(Path dev) {
-        try (var links = Files.list(Path.of("/dev/disk/by-id"))) {
-            for (Path l : (Iterable<Path>) links::iterator) {
-                if (l.toRealPath().equals(dev)) {
-                    return l.toString();
-                }
-            }
-        } catch (java.io.IOException ignored) {
-            // no by-id names here (containers, loop devices)
-        }
-        return dev.toString();
     }
 
     /**

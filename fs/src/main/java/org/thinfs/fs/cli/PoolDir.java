@@ -30,6 +30,31 @@ record PoolDir(Path dir) {
         }
     }
 
+    /**
+     * Names the pool's devices in devices.json (written whole, then renamed into place: a directory holds a pool on
+     * devices once it is there), by names that survive reboots when udev gives them.
+     */
+    void writeDevices(Path metadata, Path data) throws java.io.IOException {
+        Path tmp = dir.resolve(DEVICES + ".tmp");
+        new com.fasterxml.jackson.databind.ObjectMapper().writeValue(tmp.toFile(),
+                new DeviceNames(stableName(metadata), stableName(data)));
+        Files.move(tmp, dir.resolve(DEVICES), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** A name of {@code dev} from /dev/disk/by-id when udev gives one, else the path itself. */
+    private static String stableName(Path dev) {
+        try (var links = Files.list(Path.of("/dev/disk/by-id"))) {
+            for (Path l : (Iterable<Path>) links::iterator) {
+                if (l.toRealPath().equals(dev)) {
+                    return l.toString();
+                }
+            }
+        } catch (java.io.IOException ignored) {
+            // no by-id names here (containers, loop devices)
+        }
+        return dev.toString();
+    }
+
     Path metadata() {
         DeviceNames d = devices();
         return d != null ? Path.of(d.metadata()) : dir.resolve("metadata");

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -101,8 +100,8 @@ final class SendCommand implements Callable<Integer> {
                 }
             }
             String common = base >= 0 ? local.get(base).name() : null;
-            Map.Entry<String, Catalog.BookmarkVolume> mark = base >= 0 ? null : bookmarkIn(fs, remote);
-            String since = common != null ? common : mark != null ? mark.getKey() : null;
+            Catalog.Bookmark mark = base >= 0 ? null : bookmarkIn(fs, remote);
+            String since = common != null ? common : mark != null ? mark.set : null;
             List<String> newer = since == null ? remote : remote.subList(remote.indexOf(since) + 1, remote.size());
             List<String> foreign = newer.stream().filter(n -> local.stream().noneMatch(s -> s.name().equals(n)))
                     .toList();
@@ -129,9 +128,7 @@ final class SendCommand implements Callable<Integer> {
             long previous = base >= 0 ? local.get(base).id() : -1;
             int start = base + 1;
             if (mark != null) {                            // sets older than the bookmark are not the image's to get
-                long markCreated = fs.bookmarks().values().stream().filter(b -> b.set.equals(since))
-                        .mapToLong(b -> b.created).max().orElse(Long.MIN_VALUE);
-                while (start < local.size() && local.get(start).created() <= markCreated) {
+                while (start < local.size() && local.get(start).created() <= mark.created) {
                     start++;
                 }
             }
@@ -139,7 +136,7 @@ final class SendCommand implements Callable<Integer> {
                 Snap s = local.get(i);
                 String from = i == start ? since : local.get(i - 1).name();
                 BlockDelta.Scan delta = mark != null && i == start
-                        ? BlockDelta.writtenSince(fs.pool(), s.id(), mark.getValue().since)
+                        ? BlockDelta.writtenSince(fs.pool(), s.id(), mark.volumes.get(volume).since)
                         : BlockDelta.between(fs.pool(), previous, s.id());
                 DiffExporter.Stats[] st = new DiffExporter.Stats[1];
                 rbd.feed(out -> st[0] = RbdDiff.export(fs.pool(), delta, s.id(), s.size(), from, s.name(), out),
@@ -194,14 +191,11 @@ final class SendCommand implements Callable<Integer> {
     }
 
     /** The newest bookmark of VOLUME whose set the image has (the set itself gone here), or null. */
-    private Map.Entry<String, Catalog.BookmarkVolume> bookmarkIn(PoolFileSystem fs, List<String> remote) {
-        Map.Entry<String, Catalog.BookmarkVolume> best = null;
-        long bestCreated = Long.MIN_VALUE;
-        for (Map.Entry<String, Catalog.Bookmark> b : fs.bookmarks().entrySet()) {
-            Catalog.BookmarkVolume v = b.getValue().volumes.get(volume);
-            if (v != null && remote.contains(b.getValue().set) && b.getValue().created > bestCreated) {
-                best = Map.entry(b.getValue().set, v);
-                bestCreated = b.getValue().created;
+    private Catalog.Bookmark bookmarkIn(PoolFileSystem fs, List<String> remote) {
+        Catalog.Bookmark best = null;
+        for (Catalog.Bookmark b : fs.bookmarks().values()) {
+            if (b.volumes.containsKey(volume) && remote.contains(b.set) && (best == null || b.created > best.created)) {
+                best = b;
             }
         }
         return best;

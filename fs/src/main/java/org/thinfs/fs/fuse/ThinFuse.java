@@ -78,13 +78,18 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     /** Every request's one way out: failures become -errno (Errno), and each answer is counted. */
     private int call(String op, String path, IntSupplier body) {
+        return call(op, path, false, body);
+    }
+
+    /** {@code moves}: the result is a byte count (read, write), counted as bytes moved. */
+    private int call(String op, String path, boolean moves, IntSupplier body) {
         int r;
         try {
             r = body.getAsInt();
         } catch (RuntimeException | Error e) {
             r = Errno.of(op, path, e);
         }
-        stats.done(op, r > 0 && (op.equals("read") || op.equals("write")) ? r : 0, r < 0);
+        stats.done(op, moves && r > 0 ? r : 0, r < 0);
         return r;
     }
 
@@ -271,7 +276,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-        return call("read", path, () -> {
+        return call("read", path, true, () -> {
             Handle h = handle(fi);
             learnNode(fi);
             if (NativeBuffers.available()) {
@@ -301,7 +306,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-        return call("write", path, () -> {
+        return call("write", path, true, () -> {
             Handle h = handle(fi);
             learnNode(fi);
             if (NativeBuffers.available()) {

@@ -116,7 +116,7 @@ public final class RbdTool {
         return names;
     }
 
-    /** What a streaming rbd writes into (import-diff -): the caller writes, then {@link Pipe#finish}. */
+    /** What feeds a streaming rbd's stdin (import-diff -); {@link #feed} closes it and waits for rbd. */
     public interface Writer {
         void write(OutputStream out) throws IOException;
     }
