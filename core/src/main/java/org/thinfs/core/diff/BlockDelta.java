@@ -31,7 +31,38 @@ public final class BlockDelta {
 
     /** The ranges in which {@code target} differs from {@code base} (-1: every mapped block). */
     public static Scan between(ThinPool pool, long base, long target) {
-        return (endBlock, sink) -> scan(pool, base, target, endBlock, sink);
+        return overBaseImage(pool, target, base == -1, (endBlock, sink) -> scan(pool, base, target, endBlock, sink));
+    }
+
+    /**
+     * {@code scan} for a target over a base image (external origin): there an unmapped block reads the image, not
+     * zeros, so what the mappings call REMOVED is CHANGED (it reads the image's bytes now), and a full export
+     * ({@code full}: against nothing) sends every block the image shows through. Unchanged for other targets.
+     */
+    static Scan overBaseImage(ThinPool pool, long target, boolean full, Scan scan) {
+        org.thinfs.core.pool.DeviceBase image = pool.base(target);
+        if (image == null) {
+            return scan;
+        }
+        long covered = image.coveredBlocks(pool.dataBlockSize());
+        return (endBlock, sink) -> {
+            long shown = Math.min(covered, endBlock);
+            if (full && shown > 0) {
+                sink.range(0, shown, Kind.CHANGED);
+            }
+            scan.run(endBlock, (first, count, kind) -> {
+                long end = first + count;
+                if (full) {
+                    first = Math.max(first, shown);      // sent whole above
+                } else if (kind == Kind.REMOVED && first < shown) {
+                    sink.range(first, Math.min(end, shown) - first, Kind.CHANGED);
+                    first = Math.min(end, shown);
+                }
+                if (first < end) {
+                    sink.range(first, end - first, kind);
+                }
+            });
+        };
     }
 
     /**
@@ -42,7 +73,7 @@ public final class BlockDelta {
      * the caller checks that. Cost: the target's mappings, in chunks.
      */
     public static Scan writtenSince(ThinPool pool, long target, int since) {
-        return (endBlock, sink) -> {
+        return overBaseImage(pool, target, false, (endBlock, sink) -> {
             long[] run = {-1, 0, -1};                    // first block, count, kind (0 changed, 1 removed)
             long cursor = 0;
             while (cursor < endBlock) {
@@ -71,7 +102,7 @@ public final class BlockDelta {
             if (run[0] >= 0) {
                 sink.range(run[0], run[1], run[2] == 0 ? Kind.CHANGED : Kind.REMOVED);
             }
-        };
+        });
     }
 
     /** Adds [first, first + count) of a kind to the run, handing the run on when it cannot grow. */

@@ -46,7 +46,7 @@ public final class DiffImporter {
                 long off = in.readLong();
                 long len = in.readLong();
                 if (kind == DiffFormat.ZERO) {
-                    device.discard(off, len);
+                    device.zeroOut(off, len);
                     continue;
                 }
                 for (long done = 0; done < len; ) {

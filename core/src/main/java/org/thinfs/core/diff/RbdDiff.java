@@ -170,7 +170,7 @@ public final class RbdDiff {
                         lastEnd = off + len;
                         if (tag == 'z') {
                             if (device != null) {
-                                device.discard(off, len);
+                                device.zeroOut(off, len);
                             }
                             continue;
                         }

@@ -137,17 +137,41 @@ final class BlockChange {
         return c;
     }
 
-    /** Provision's data step: a new block reads zeros (a known-zero one already does). */
-    void zeroFill(long[] target, int[] action) {
+    /**
+     * Provision's data step for blocks [first, ...): a new block reads zeros (a known-zero one already does), or,
+     * where a base image shows through, a copy of the image's block, so provisioning changes no byte read.
+     */
+    void zeroFill(long first, long[] target, int[] action) {
+        DeviceBase base = device.base();
         for (int i = 0; i < target.length; i++) {
-            if (action[i] == PROVISION) {
+            if (base != null && fromBase(base, first + i, action[i])) {
+                copyUp(base, first + i, target[i]);
+            } else if (action[i] == PROVISION) {
                 io.data().writeZeros(target[i] * blockSize, blockSize);
             }
         }
     }
 
+    /** Whether a new block for virtual block {@code vblock} starts as a copy of the base image's block. */
+    private boolean fromBase(DeviceBase base, long vblock, int action) {
+        return (action == PROVISION || action == PROVISION_ON_ZEROS) && base.covers(vblock, blockSize);
+    }
+
+    /**
+     * The first write to an unmapped block over a base image: the image's block goes into the new data block, then
+     * the write's own bytes over it (dm-thin copies from the external origin the same way). Under the block's lock,
+     * before the mapping is published, so nothing reads the half-made block.
+     */
+    private void copyUp(DeviceBase base, long vblock, long dataBlock) {
+        ByteBuffer buf = ByteBuffer.allocate((int) blockSize);
+        base.read(vblock * blockSize, buf);
+        buf.flip();
+        io.data().write(dataBlock * blockSize, buf);
+    }
+
     void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
         DataStore data = io.data();
+        DeviceBase base = device.base();
         int n = target.length;
         long within = offset - first * blockSize;
         long endWithin = (offset + src.remaining()) - (first + n - 1) * blockSize; // bytes written in the last block
@@ -157,19 +181,25 @@ final class BlockChange {
             int i = edge == 0 ? 0 : n - 1;
             long from = i == 0 ? within : 0;
             long to = i == n - 1 ? endWithin : blockSize;
-            if (action[i] == IN_PLACE || action[i] == PROVISION_ON_ZEROS || action[i] == SKIP || action[i] == UNMAP
-                    || (from == 0 && to == blockSize)) {
+            if (from == 0 && to == blockSize) {
+                continue;
+            }
+            if (base != null && fromBase(base, first + i, action[i])) {
+                copyUp(base, first + i, target[i]);
+                continue;
+            }
+            if (action[i] == IN_PLACE || action[i] == PROVISION_ON_ZEROS || action[i] == SKIP || action[i] == UNMAP) {
                 // In place: the rest is the block's own. On zeros: the block is a hole this pool punched and nothing
                 // wrote since (KnownZeroBlocks), so the rest already reads as zeros, and stays so after a crash: if
                 // the mapping never commits the block is free and is punched again at the next open.
                 continue;
             }
-            long base = target[i] * blockSize;
+            long at = target[i] * blockSize;
             if (action[i] == COPY) {
-                data.copy(source[i] * blockSize, base, blockSize);
+                data.copy(source[i] * blockSize, at, blockSize);
             } else {
-                data.writeZeros(base, from);
-                data.writeZeros(base + to, blockSize - to);
+                data.writeZeros(at, from);
+                data.writeZeros(at + to, blockSize - to);
             }
         }
         // Then the bytes themselves: one call per run of target blocks that are next to each other in the data

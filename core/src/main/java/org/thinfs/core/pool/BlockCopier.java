@@ -37,7 +37,9 @@ final class BlockCopier {
             return;
         }
         io.metadata().requireWritable();
-        if (srcOff % blockSize != dstOff % blockSize) {
+        // Over a base image an unmapped block is not a hole (it reads the image), and the image's blocks have no
+        // data block to share: such copies move bytes.
+        if (srcOff % blockSize != dstOff % blockSize || src.base() != null || dst.base() != null) {
             copyBytesSkippingHoles(src, srcOff, dst, dstOff, len);
             return;
         }
@@ -130,8 +132,9 @@ final class BlockCopier {
     }
 
     /**
-     * Bytes, for what cannot be shared: the source's holes become holes (or zeros at partial edges) in the
-     * destination without being read, so the cost follows the source's mapped blocks.
+     * Bytes, for what cannot be shared: the source's holes become holes (or zeros at partial edges, or zeros written
+     * where the destination's base image shows through) in the destination without being read, so the cost follows
+     * the source's data.
      */
     private void copyBytesSkippingHoles(ThinDevice src, long srcOff, ThinDevice dst, long dstOff, long len) {
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(len, 1 << 20));
@@ -139,11 +142,11 @@ final class BlockCopier {
         while (done < len) {
             long at = srcOff + done;
             long block = at / blockSize;
-            long next = src.nextMapped(block, (srcOff + len - 1) / blockSize + 1);
+            long next = src.nextData(block, (srcOff + len - 1) / blockSize + 1);
             long dataStart = next < 0 ? srcOff + len : Math.max(at, next * blockSize);
             if (dataStart > at) {
                 long hole = Math.min(len - done, dataStart - at);
-                dst.discard(dstOff + done, hole);
+                dst.zeroOut(dstOff + done, hole);
                 done += hole;
                 continue;
             }

@@ -16,8 +16,6 @@ import java.util.List;
  * shared by {@link CopySharing} first. Range operations (discard, seek) cost what is mapped, never the range.
  */
 public final class ThinDevice {
-    /** Mapped blocks unmapped per metadata step of a discard (and locked at once). */
-    private static final int UNMAP_BATCH = 4096;
     /** Blocks provisioned per step of {@link #provision} (and locked at once). */
     private static final int PROVISION_BATCH = 1024;
 
@@ -26,6 +24,7 @@ public final class ThinDevice {
     private final long id;
     private final long blockSize;
     private final BlockChange blocks;
+    private final DeviceRanges ranges;
     /**
      * Set by ThinPool#delete under the gate's write lock: this object stands for a device that is gone, and its id
      * may be given to a new device, so every use checks it (under the gate's read lock where data moves) and fails
@@ -39,6 +38,7 @@ public final class ThinDevice {
         this.id = id;
         this.blockSize = pool.dataBlockSize();
         this.blocks = new BlockChange(this, io, blockSize);
+        this.ranges = new DeviceRanges(this, io, blockSize);
     }
 
     void markDeleted() {
@@ -69,7 +69,7 @@ public final class ThinDevice {
         return pool.details(id);
     }
 
-    /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros. */
+    /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros, or the base image's bytes. */
     public void read(long offset, ByteBuffer dst) {
         checkRange(offset, dst.remaining());
         if (!dst.hasRemaining()) {
@@ -91,6 +91,7 @@ public final class ThinDevice {
                 return null;
             });
             DataStore data = io.data();
+            DeviceBase base = base();
             long within = offset % blockSize;
             int limit = dst.limit();
             // One call per run of blocks that lie next to each other in the data file (a sequentially written
@@ -102,8 +103,12 @@ public final class ThinDevice {
                 }
                 long runBytes = (j - i) * blockSize - within;
                 int len = (int) Math.min(runBytes, limit - dst.position());
-                if (mapped[i] < 0) {
+                if (mapped[i] < 0 && base == null) {
                     DataBuffers.zero(dst, len);
+                } else if (mapped[i] < 0) {
+                    dst.limit(dst.position() + len);
+                    base.read((first + i) * blockSize + within, dst);
+                    dst.limit(limit);
                 } else {
                     dst.limit(dst.position() + len);
                     data.read(mapped[i] * blockSize + within, dst);
@@ -155,7 +160,8 @@ public final class ThinDevice {
     }
 
     /**
-     * Provisions every unmapped block that [offset, offset + length) touches, mapped to zeroed data blocks, so that
+     * Provisions every unmapped block that [offset, offset + length) touches, mapped to zeroed data blocks (to a copy
+     * of the base image's block on a volume over one: the bytes read stay the same), so that
      * later writes there never need space (fallocate mode 0 and KEEP_SIZE); mapped blocks keep their bytes. Refused
      * up front with {@link OutOfDataSpaceException}, changing nothing, when the free blocks are fewer than the
      * unmapped ones. Costs the blocks it maps.
@@ -170,7 +176,7 @@ public final class ThinDevice {
         io.metadata().requireWritable();
         long first = offset / blockSize;
         long end = (offset + length - 1) / blockSize + 1;
-        long unmapped = (end - first) - countMapped(first, end);
+        long unmapped = (end - first) - ranges.countMapped(first, end);
         // The check goes through the full handler like any allocation (autoextend grows the pool, when-full=wait
         // holds the caller). It is atomic against itself only: a writer taking the last blocks between it and the
         // batches below makes a batch fail, leaving the earlier batches provisioned (they read zeros, as before).
@@ -189,21 +195,6 @@ public final class ThinDevice {
             done += retryingWhenFull(() -> provisionOnce(from, n));
         }
         return done;
-    }
-
-    private long countMapped(long first, long end) {
-        long count = 0;
-        long cursor = first;
-        while (cursor < end) {
-            long at = cursor;
-            List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, at, end, UNMAP_BATCH));
-            count += m.size();
-            if (m.size() < UNMAP_BATCH) {
-                break;
-            }
-            cursor = m.get(m.size() - 1) + 1;
-        }
-        return count;
     }
 
     /** Per block of the write, whether its bytes are all zero (null when zeros are written as data). */
@@ -258,13 +249,16 @@ public final class ThinDevice {
         for (int i = 0; i < whole.length; i++) {
             whole[i] = (i > 0 || offset % blockSize == 0) && (i < whole.length - 1 || endInLast == blockSize);
         }
+        DeviceBase base = base();
         return blocks.change(first, last, (target, source, action) -> {
             for (int i = 0; i < action.length; i++) {
+                // Over a base image, an unmapped block reads the image: zeros there are data like any other.
+                boolean unwrittenReadsZeros = base == null || !base.covers(first + i, blockSize);
                 if (shared != null && shared[i]) {
                     action[i] = BlockChange.SKIP;  // holds these bytes already, shared with the block they came from
-                } else if (zero != null && zero[i] && source[i] < 0) {
+                } else if (zero != null && zero[i] && source[i] < 0 && unwrittenReadsZeros) {
                     action[i] = BlockChange.SKIP;  // reads as zeros already
-                } else if (zero != null && zero[i] && whole[i] && zeros == ZeroWrites.UNMAP) {
+                } else if (zero != null && zero[i] && whole[i] && zeros == ZeroWrites.UNMAP && unwrittenReadsZeros) {
                     action[i] = BlockChange.UNMAP;
                 }
             }
@@ -279,118 +273,45 @@ public final class ThinDevice {
                     action[i] = BlockChange.SKIP;
                 }
             }
-        }, (target, source, action) -> blocks.zeroFill(target, action));
+        }, (target, source, action) -> blocks.zeroFill(first, target, action));
     }
 
     /**
-     * Unmaps every whole data block inside [offset, offset + length) and writes zeros over the partial blocks at
-     * either edge, so the range reads as zeros afterwards.
+     * A discard (punch hole, trim, unmap): afterwards the range reads as an unwritten range does, zeros, or the base
+     * image's bytes on a volume over one (unless it was made with discards that zero). See {@link DeviceRanges}.
      */
     public void discard(long offset, long length) {
-        checkRange(offset, length);
-        if (length == 0) {
-            return;
-        }
-        io.metadata().requireWritable();
-        long end = offset + length;
-        long firstWhole = (offset + blockSize - 1) / blockSize;
-        long endWhole = end / blockSize;
-        if (firstWhole >= endWhole) {
-            zeroRange(offset, length);
-            return;
-        }
-        zeroRange(offset, firstWhole * blockSize - offset);
-        zeroRange(endWhole * blockSize, end - endWhole * blockSize);
-        io.gate().readLock().lock();
-        try {
-            requireLive();
-            unmapWholeBlocks(firstWhole, endWhole);
-        } finally {
-            io.gate().readLock().unlock();
-        }
+        ranges.discard(offset, length);
+    }
+
+    /** Afterwards [offset, offset + length) reads zeros (fallocate ZERO_RANGE, NBD WRITE_ZEROES, a diff's zeros). */
+    public void zeroOut(long offset, long length) {
+        ranges.zeroOut(offset, length);
     }
 
     /** The first mapped block in [from, end), or -1. Costs one walk down the tree. */
     public long nextMapped(long from, long end) {
-        requireLive();
-        List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, from, end, 1));
-        return m.isEmpty() ? -1 : m.get(0);
+        return ranges.nextMapped(from, end);
     }
 
-    /** The first unmapped block in [from, end), or -1. Costs the run of mapped blocks that starts at {@code from}. */
+    /** The first unmapped block in [from, end), or -1. Costs the run of mapped blocks that starts at it. */
     public long nextUnmapped(long from, long end) {
-        requireLive();
-        long cursor = from;
-        while (cursor < end) {
-            long at = cursor;
-            List<Long> m = io.metadata().read(md -> md.mappedBlocks(id, at, end, UNMAP_BATCH));
-            for (long v : m) {
-                if (v != cursor) {
-                    return cursor;
-                }
-                cursor++;
-            }
-            if (m.size() < UNMAP_BATCH) {
-                return cursor < end ? cursor : -1;
-            }
-        }
-        return -1;
+        return ranges.nextUnmapped(from, end);
     }
 
-    /**
-     * Unmaps the mapped blocks of [first, end). Cost rule, kept here for every range operation (discard,
-     * punch-hole, truncate down): the work follows the blocks that are mapped, found by walking the mapping tree,
-     * never the virtual blocks of the range, so an 8 EiB range over a few mappings costs a few lookups. Batches of
-     * at most {@link #UNMAP_BATCH} mapped blocks bound the locks held at once; each batch locks exactly the blocks
-     * it will change, in ascending order (the order every request locks in), and removes those still mapped then.
-     * A write that maps a gap of the range while this runs is ordered after the discard, which lseek, read and
-     * the next batch all agree on.
-     */
-    private void unmapWholeBlocks(long first, long end) {
-        long cursor = first;
-        while (Long.compareUnsigned(cursor, end) < 0) {
-            long from = cursor;
-            List<Long> mapped = io.metadata().read(md -> md.mappedBlocks(id, from, end,
-                    UNMAP_BATCH));
-            if (mapped.isEmpty()) {
-                return;
-            }
-            int locked = 0;
-            try {
-                for (long v : mapped) {
-                    io.blockLocks().lock(id, v, v);
-                    locked++;
-                }
-                io.metadata().change(md -> {
-                            for (long v : mapped) {
-                        md.remove(id, v);
-                    }
-                    return null;
-                });
-            } finally {
-                for (int i = 0; i < locked; i++) {
-                    io.blockLocks().unlock(id, mapped.get(i), mapped.get(i));
-                }
-            }
-            cursor = mapped.get(mapped.size() - 1) + 1;
-        }
+    /** The first block in [from, end) that holds data (mapped, or shown from a base image), or -1 (SEEK_DATA). */
+    public long nextData(long from, long end) {
+        return ranges.nextData(from, end);
     }
 
-    private void zeroRange(long offset, long length) {
-        if (length <= 0) {
-            return;
-        }
-        // Only mapped blocks need zeroing; an unmapped range already reads as zeros.
-        long firstBlock = offset / blockSize;
-        long lastBlock = (offset + length - 1) / blockSize;
-        boolean anyMapped = io.metadata().read(md -> {
-            boolean[] found = {false};
-            md.lookupRange(id, firstBlock, lastBlock + 1, (v, d, t) -> found[0] = true);
-            return found[0];
-        });
-        if (anyMapped) {
-            write(offset, ByteBuffer.allocate((int) length));
-        }
+    /** The first block in [from, end) that reads zeros without a mapping, or -1 (SEEK_HOLE). */
+    public long nextHole(long from, long end) {
+        return ranges.nextHole(from, end);
+    }
+
+    /** The base image this device reads its unmapped blocks from, or null. */
+    public DeviceBase base() {
+        return pool.base(id);
     }
 
     /** The data block mapped at virtual block {@code vblock}, or -1 (for tests and tools). */

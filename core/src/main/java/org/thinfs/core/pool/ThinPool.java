@@ -55,6 +55,7 @@ public final class ThinPool implements Closeable {
     private final long blockSize;
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock(true);
     private final ConcurrentHashMap<Long, ThinDevice> handles = new ConcurrentHashMap<>();
+    private final DeviceBases bases = new DeviceBases();
     /** Guarded by {@code this}. */
     private boolean closed;
     /**
@@ -227,6 +228,9 @@ public final class ThinPool implements Closeable {
                 }
                 return null;
             });
+            for (long[] p : pairs) {
+                bases.inherit(p[0], p[1]);
+            }
         } finally {
             gate.writeLock().unlock();
         }
@@ -249,6 +253,7 @@ public final class ThinPool implements Closeable {
                 md.delete(id);
                 return null;
             });
+            bases.remove(id);
             ThinDevice gone = handles.remove(id);
             if (gone != null) {
                 gone.markDeleted(); // under the gate: no I/O through it is in flight, and none will start
@@ -285,9 +290,30 @@ public final class ThinPool implements Closeable {
                 }
                 return null;
             });
+            for (long[] p : pairs) {
+                bases.inherit(p[0], p[1]);   // the snapshot's view: it may show more of the image than a shrunk device
+            }
         } finally {
             gate.writeLock().unlock();
         }
+    }
+
+    /**
+     * Makes device {@code id} read its unmapped blocks from {@code base} (null: zeros), as its record says; see
+     * {@link DeviceBases}.
+     */
+    public void attachBase(long id, DeviceBase base) {
+        bases.attach(id, base);
+    }
+
+    /** The base image device {@code id} reads its unmapped blocks from, or null. */
+    public DeviceBase base(long id) {
+        return bases.get(id);
+    }
+
+    /** Device {@code id} shows no byte of its base image at or past {@code size} from now on (a shrink). */
+    public void limitBase(long id, long size) {
+        bases.limit(id, size);
     }
 
     /**

@@ -125,6 +125,77 @@ class KernelCheckTest {
         }
     }
 
+    /**
+     * External origins: a thin device over a read-only base image, written by thinfs (partial writes that copy the
+     * rest of a block from the image, whole blocks, a discard that lets the image show again, a snapshot), reads in
+     * dm-thin's 'thin POOL ID ORIGIN' exactly what thinfs reads; the kernel then writes partial blocks over the image
+     * (its own copy-up), and thinfs reads exactly what the kernel reads.
+     */
+    @Test
+    void externalOriginDevicesReadTheSameInTheKernelAndInThinfs() throws Exception {
+        Path meta = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Path image = dir.resolve("base.img");
+        Files.createFile(data);
+        Random rnd = new Random(31);
+        byte[] bytes = new byte[(int) (SECTORS * 512)];
+        rnd.nextBytes(bytes);
+        java.util.Arrays.fill(bytes, 3 * BLOCK, 5 * BLOCK, (byte) 0);
+        Files.write(image, bytes);
+        try (ThinPool pool = ThinPool.create(meta, data, new PoolConfig(BLOCK, 64L << 20, 4L << 20),
+                PoolOptions.DEFAULT);
+             org.thinfs.core.pool.BaseImage base = org.thinfs.core.pool.BaseImage.open(image)) {
+            ThinDevice d1 = pool.createThin(1);
+            pool.attachBase(1, new org.thinfs.core.pool.DeviceBase(base, bytes.length, false));
+            d1.write(100, ByteBuffer.wrap("copied up from the image".getBytes(StandardCharsets.UTF_8)));
+            d1.write(7L * BLOCK, ByteBuffer.wrap(new byte[2 * BLOCK]));           // whole blocks of zeros
+            d1.write(20L * BLOCK - 10, ByteBuffer.wrap(new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+            pool.createSnapshot(2, 1);
+            d1.write(30L * BLOCK + 5, ByteBuffer.wrap(new byte[40000]));
+            d1.write(40L * BLOCK, ByteBuffer.wrap(new byte[BLOCK]));
+            d1.discard(40L * BLOCK, BLOCK);                                        // the image shows again
+            pool.setTransactionId(0, 1);
+        }
+        Map<Long, String> expect = hashesOverImage(meta, data, image, 1, 2);
+        Run r = kernelCheckOnce(meta, data, List.of("1:" + SECTORS + ":origin", "2:" + SECTORS + ":origin",
+                "--origin", image.toString(),
+                "--op", "write 1 200000 3008 stamp", "--op", "write 1 1048576 100 0x11", "--op", "hash 1",
+                "--op", "msg set_transaction_id 1 2"));
+        assertEquals(0, r.exit(), "kernel-check failed:\n" + r.out());
+        List<String[]> devs = r.out().lines().map(l -> l.trim().split("\\s+"))
+                .filter(f -> f.length == 3 && f[0].equals("DEV")).toList();
+        assertEquals(3, devs.size(), r.out());
+        assertEquals(expect.get(1L), devs.get(0)[2], "device 1 over the image, as the kernel reads it");
+        assertEquals(expect.get(2L), devs.get(1)[2], "its snapshot, as the kernel reads it");
+        assertTrue(r.out().contains("THIN_CHECK ok"), r.out());
+        Map<Long, String> after = hashesOverImage(meta, data, image, 1);
+        assertEquals(devs.get(2)[2], after.get(1L), "device 1 after the kernel's copy-ups, as thinfs reads it");
+        assertEquals(stamp(1, 200000, 3008), new String(readOverImage(meta, data, image, 1, 200000, 3008),
+                StandardCharsets.US_ASCII));
+    }
+
+    private static Map<Long, String> hashesOverImage(Path meta, Path data, Path image, long... ids)
+            throws Exception {
+        Map<Long, String> out = new HashMap<>();
+        for (long id : ids) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (long off = 0; off < SECTORS * 512; off += 1 << 20) {
+                md.update(readOverImage(meta, data, image, id, off, 1 << 20));
+            }
+            out.put(id, HexFormat.of().formatHex(md.digest()));
+        }
+        return out;
+    }
+
+    private static byte[] readOverImage(Path meta, Path data, Path image, long id, long off, int len)
+            throws Exception {
+        try (ThinPool pool = ThinPool.open(meta, data, PoolOptions.DEFAULT.withReadOnly(true));
+             org.thinfs.core.pool.BaseImage base = org.thinfs.core.pool.BaseImage.open(image)) {
+            pool.attachBase(id, new org.thinfs.core.pool.DeviceBase(base, base.size(), false));
+            return read(pool, id, off, len);
+        }
+    }
+
     /** A pool whose superblock checksum is wrong must make the harness fail loudly, not pass or hang. */
     @Test
     void aBrokenChecksumFailsLoudly() throws Exception {

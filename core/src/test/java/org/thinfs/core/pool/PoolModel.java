@@ -6,14 +6,31 @@ import java.util.TreeMap;
 
 /**
  * The simplest possible thin pool: each device is a sparse map of block-sized byte arrays. Arrays are treated as
- * immutable so a snapshot can share them; a write replaces the arrays it touches.
+ * immutable so a snapshot can share them; a write replaces the arrays it touches. With a base image, every device
+ * reads an unmapped block from it (an external origin under all of them), and a discard brings it back.
  */
 final class PoolModel {
     final int blockSize;
     final TreeMap<Long, Map<Long, byte[]>> devices = new TreeMap<>();
+    /** What unmapped blocks read, from offset 0 (zeros past its end); null: zeros. */
+    private final byte[] base;
 
     PoolModel(int blockSize) {
+        this(blockSize, null);
+    }
+
+    PoolModel(int blockSize, byte[] base) {
         this.blockSize = blockSize;
+        this.base = base;
+    }
+
+    /** What an unmapped block {@code vb} reads. */
+    private byte[] unmapped(long vb) {
+        byte[] b = new byte[blockSize];
+        if (base != null && vb * blockSize < base.length) {
+            System.arraycopy(base, (int) (vb * blockSize), b, 0, (int) Math.min(blockSize, base.length - vb * blockSize));
+        }
+        return b;
     }
 
     void create(long id) {
@@ -37,14 +54,14 @@ final class PoolModel {
             int within = (int) (pos % blockSize);
             int len = Math.min(blockSize - within, src.length - done);
             byte[] old = dev.get(vb);
-            byte[] copy = old == null ? new byte[blockSize] : old.clone();
+            byte[] copy = old == null ? unmapped(vb) : old.clone();
             System.arraycopy(src, done, copy, within, len);
             dev.put(vb, copy);
             done += len;
         }
     }
 
-    /** Whole blocks inside the range are unmapped; partial edges become zeros. */
+    /** Whole blocks inside the range are unmapped; partial edges read as unmapped blocks do (zeros, or the base). */
     void discard(long id, long offset, long length) {
         Map<Long, byte[]> dev = devices.get(id);
         long end = offset + length;
@@ -56,7 +73,7 @@ final class PoolModel {
                 dev.remove(vb);
             } else if (dev.containsKey(vb)) {
                 byte[] copy = dev.get(vb).clone();
-                java.util.Arrays.fill(copy, (int) (from - bs), (int) (to - bs), (byte) 0);
+                System.arraycopy(unmapped(vb), (int) (from - bs), copy, (int) (from - bs), (int) (to - from));
                 dev.put(vb, copy);
             }
         }
@@ -72,6 +89,9 @@ final class PoolModel {
             int within = (int) (pos % blockSize);
             int len = Math.min(blockSize - within, length - done);
             byte[] b = dev.get(vb);
+            if (b == null && base != null) {
+                b = unmapped(vb);
+            }
             if (b != null) {
                 System.arraycopy(b, within, out, done, len);
             }
@@ -81,7 +101,7 @@ final class PoolModel {
     }
 
     PoolModel copy() {
-        PoolModel m = new PoolModel(blockSize);
+        PoolModel m = new PoolModel(blockSize, base);
         devices.forEach((id, dev) -> m.devices.put(id, new HashMap<>(dev)));
         return m;
     }

@@ -54,8 +54,17 @@ class PowerCutTest {
             boolean zeroHoles = it % 2 == 1;
             PoolOptions options = zeroHoles ? PoolOptions.DEFAULT.withZeroHoles(store::writeZeros)
                     : PoolOptions.DEFAULT;
+            // Every third iteration, every device reads a base image (an external origin) where it is unmapped: its
+            // copy-ups (the rest of a partially written block, from the image) follow the same rules as any write.
+            byte[] image = null;
+            BaseImage base = null;
+            if (it % 3 == 2) {
+                image = new byte[(int) VOLUME - BLOCK / 2];
+                rnd.nextBytes(image);
+                base = BaseImage.open(Files.write(dir.resolve("base.img"), image));
+            }
             List<PoolModel> committed = new ArrayList<>();
-            PoolModel model = new PoolModel(BLOCK);
+            PoolModel model = new PoolModel(BLOCK, image);
             // Blocks written since the last commit: an unflushed in-place write to an exclusively owned block may
             // land whole, torn or not at all, as on any disk; every other block must read exactly as committed.
             java.util.Set<String> touched = new java.util.HashSet<>();
@@ -69,6 +78,9 @@ class PowerCutTest {
                     int what = rnd.nextInt(100);
                     if (ids.isEmpty() || what < 5) {
                         pool.createThin(next);
+                        if (base != null) {
+                            pool.attachBase(next, new DeviceBase(base, image.length, false));
+                        }
                         model.create(next++);
                     } else if (what < 9 && ids.size() < 6) {
                         long origin = ids.get(rnd.nextInt(ids.size()));
@@ -110,6 +122,9 @@ class PowerCutTest {
                 pool.commit();
                 committed.add(model.copy());
                 metaDev.close();
+                if (base != null) {
+                    base.close();
+                }
                 continue; // the crash point was past this workload's writes
             } catch (CrashingBlockDevice.Crash crash) {
                 store.powerCut(rnd);
@@ -125,6 +140,11 @@ class PowerCutTest {
                     + (newCommit ? " (the commit in flight landed)" : "");
             try (ThinPool again = ThinPool.open(meta, data, PoolOptions.DEFAULT.withReadOnly(true))) {
                 assertEquals(expect.devices.keySet(), again.deviceIds(), where);
+                for (long id : again.deviceIds()) {
+                    if (base != null) {
+                        again.attachBase(id, new DeviceBase(base, image.length, false));
+                    }
+                }
                 for (Map.Entry<Long, Map<Long, byte[]>> e : expect.devices.entrySet()) {
                     ByteBuffer got = ByteBuffer.allocate(BLOCK);
                     for (long vb = 0; vb < VOLUME / BLOCK; vb++) {
@@ -137,6 +157,10 @@ class PowerCutTest {
                         checked++;
                     }
                 }
+            }
+            if (base != null) {
+                base.close();
+                assertArrayEquals(image, Files.readAllBytes(dir.resolve("base.img")), where + ": the image changed");
             }
             PoolRandomTest.thinCheck(meta, where);
             if (zeroHoles) {

@@ -58,19 +58,53 @@ final class VolumeCommands {
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
-            header = "Create an empty volume.", description = "As truncate -s SIZE on a new file of the mount.")
+            header = "Create an empty volume, or one over a read-only base image.",
+            description = {"As truncate -s SIZE on a new file of the mount.",
+                    "With --origin BASE (a file or block device, never written): the volume reads BASE where it has "
+                            + "not been written, as a qcow2 backing file or dm-thin's external origin; the first "
+                            + "write to a block copies the rest of that block from BASE. SIZE defaults to BASE's. "
+                            + "BASE's size, inode and modification time are recorded: if it changes, the volume "
+                            + "refuses to open. Snapshots and clones keep BASE."})
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "POOL")
         Path dir;
         @Parameters(index = "1", paramLabel = "NAME")
         String name;
-        @Parameters(index = "2", paramLabel = "SIZE", converter = Sizes.class, description = "e.g. 20G")
-        long size;
+        @Parameters(index = "2", paramLabel = "SIZE", arity = "0..1", converter = Sizes.class,
+                description = "e.g. 20G (with --origin: BASE's size if left out)")
+        Long size;
+        @Option(names = "--origin", paramLabel = "BASE", description = "Read unwritten blocks from this image.")
+        Path origin;
+        @Option(names = "--origin-discard", paramLabel = "origin|zero", defaultValue = "origin",
+                description = "What a discard (trim, punch hole) of a volume over BASE leaves: BASE's bytes again "
+                        + "(origin, as dm-thin; default) or zeros (zero: the blocks are mapped, zeroed).")
+        String originDiscard;
 
         @Override
         public Integer call() throws Exception {
-            change(dir, "volume-create", "created " + name + " (" + Sizes.human(size) + ")", "name", name, "size",
-                    size);
+            if (origin == null) {
+                if (size == null) {
+                    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                            "Missing required parameter: 'SIZE' (or --origin BASE)");
+                }
+                change(dir, "volume-create", "created " + name + " (" + Sizes.human(size) + ")", "name", name,
+                        "size", size);
+                return 0;
+            }
+            if (!originDiscard.equals("origin") && !originDiscard.equals("zero")) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--origin-discard is origin or zero, not '" + originDiscard + "'");
+            }
+            ObjectNode r = ControlProtocol.request("volume-create");
+            r.put("name", name);
+            r.put("origin", origin.toAbsolutePath().normalize().toString());
+            if (size != null) {
+                r.put("size", size);
+            }
+            r.put("originDiscard", originDiscard);
+            run(dir, r);
+            System.out.println("created " + name + " over " + origin.toAbsolutePath().normalize()
+                    + (size == null ? "" : " (" + Sizes.human(size) + ")"));
             return 0;
         }
     }
@@ -161,7 +195,8 @@ final class VolumeCommands {
                 System.out.println(JSON.writeValueAsString(list));
                 return 0;
             }
-            System.out.printf("%-32s %6s %12s %12s %12s%n", "NAME", "ID", "SIZE", "MAPPED", "EXCLUSIVE");
+            System.out.printf("%-32s %6s %12s %12s %12s  %s%n", "NAME", "ID", "SIZE", "MAPPED", "EXCLUSIVE",
+                    "BASE");
             print("", list.path("volumes"));
             for (JsonNode set : list.path("snapshots")) {
                 print("snapshots/" + set.path("name").asText() + "/", set.path("volumes"));
@@ -171,9 +206,14 @@ final class VolumeCommands {
 
         private static void print(String prefix, JsonNode volumes) {
             for (JsonNode v : volumes) {
-                System.out.printf("%-32s %6d %12s %12s %12s%n", prefix + v.path("name").asText(),
+                JsonNode base = v.path("base");
+                String shown = base.isMissingNode() || base.isNull() ? ""
+                        : base.path("path").asText() + (base.hasNonNull("problem")
+                        ? " (unusable: " + base.path("problem").asText() + ")" : "");
+                System.out.printf("%-32s %6d %12s %12s %12s  %s%n", prefix + v.path("name").asText(),
                         v.path("id").asLong(), Sizes.human(v.path("size").asLong()),
-                        Sizes.human(v.path("mappedBytes").asLong()), Sizes.human(v.path("exclusiveBytes").asLong()));
+                        Sizes.human(v.path("mappedBytes").asLong()), Sizes.human(v.path("exclusiveBytes").asLong()),
+                        shown);
             }
         }
     }

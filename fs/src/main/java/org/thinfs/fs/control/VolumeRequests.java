@@ -25,8 +25,13 @@ public final class VolumeRequests {
         switch (op) {
             case "volume-create" -> {
                 String name = ControlProtocol.text(req, "name");
-                volumes.create(name, size(req));
-                LOG.info("volume {} created over the control socket", name);
+                JsonNode origin = req.get("origin");
+                if (origin == null || origin.isNull()) {
+                    volumes.create(name, size(req));
+                    LOG.info("volume {} created over the control socket", name);
+                } else {
+                    createOver(name, req);
+                }
             }
             case "volume-delete" -> {
                 String name = ControlProtocol.text(req, "name");
@@ -66,6 +71,22 @@ public final class VolumeRequests {
             }
         }
         return ControlProtocol.ok();
+    }
+
+    /** volume-create with {@code origin} (an absolute path) and optional {@code size}, {@code originDiscard}. */
+    private void createOver(String name, JsonNode req) {
+        String origin = ControlProtocol.text(req, "origin");
+        if (!origin.startsWith("/")) {
+            throw new ControlProtocol.BadRequest("'origin' must be an absolute path, not '" + origin + "'");
+        }
+        Long size = ControlProtocol.bytes(req, "size");
+        JsonNode d = req.get("originDiscard");
+        String discard = d == null || d.isNull() ? "origin" : ControlProtocol.text(req, "originDiscard");
+        if (!discard.equals("origin") && !discard.equals("zero")) {
+            throw new ControlProtocol.BadRequest("'originDiscard' is origin or zero, not '" + discard + "'");
+        }
+        volumes.createOver(name, java.nio.file.Path.of(origin), size == null ? -1 : size, discard.equals("zero"));
+        LOG.info("volume {} created over base image {} over the control socket", name, origin);
     }
 
     private static long size(JsonNode req) {

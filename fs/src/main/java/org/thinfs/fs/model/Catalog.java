@@ -55,6 +55,8 @@ public final class Catalog {
          */
         public Long origin;
         public Integer originCreated;
+        /** The read-only image unmapped blocks read from (format 4), or null; shared by snapshots and clones. */
+        public BaseRecord base;
 
         public Entry() {
         }
@@ -76,6 +78,7 @@ public final class Catalog {
             e.mtimeNs = mtimeNs;
             e.ctimeNs = ctimeNs;
             e.received = received;
+            e.base = base;
             return e;
         }
 
@@ -189,8 +192,21 @@ public final class Catalog {
         public TreeMap<String, Bookmark> bookmarks = new TreeMap<>();
     }
 
-    /** The newest catalog format this thinfs reads and the one it writes. */
-    public static final int FORMAT = 3;
+    /**
+     * The newest catalog format this thinfs reads. 4 adds base images; a catalog is written as 4 only when a volume
+     * has one (an older thinfs must refuse it rather than read zeros where the image shows through), else as 3.
+     */
+    public static final int FORMAT = 4;
+
+    /** The format {@code doc} needs: the oldest that holds everything in it. */
+    static int formatFor(Document doc) {
+        if (doc.volumes.values().stream().anyMatch(e -> e.base != null)
+                || doc.snapshots.values().stream().anyMatch(s -> s.volumes.values().stream()
+                .anyMatch(e -> e.base != null))) {
+            return 4;
+        }
+        return 3;
+    }
 
     private Catalog() {
     }
@@ -208,6 +224,7 @@ public final class Catalog {
     static void write(Path dir, Document doc) throws IOException {
         Path target = slot(dir, doc.transactionId);
         boolean created = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+        doc.format = formatFor(doc);
         byte[] bytes = JSON.writeValueAsBytes(doc);
         // O_NOFOLLOW: a symbolic link planted in the pool directory is refused, never written through.
         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,

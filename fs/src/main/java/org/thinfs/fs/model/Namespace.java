@@ -42,6 +42,8 @@ final class Namespace {
     private final Map<String, Entry> hidden = new java.util.HashMap<>();
     /** Open handles and orphans. */
     private final OpenVolumes open;
+    /** The base images volumes read their unmapped blocks from. */
+    private final BaseImages bases;
 
     /**
      * How many times a name was taken from a device (delete, rename, a set removed); volatile so that a front end
@@ -56,7 +58,60 @@ final class Namespace {
         this.doc = doc;
         this.commits = new CatalogCommit(pool, catalogDir, doc, this);
         this.open = new OpenVolumes(this, pool, doc);
+        this.bases = new BaseImages(pool);
         reconcile();
+        attachBases();
+    }
+
+    /** Attaches every named device that has a base image to it (the pool keeps no record of them). */
+    private synchronized void attachBases() {
+        doc.volumes.values().forEach(e -> attachBase(e));
+        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> attachBase(e)));
+    }
+
+    /**
+     * Attaches {@code e}'s device to the base image its entry names (or to none), after the device was made (a
+     * snapshot or clone checks the image again, so one of a volume whose image changed is refused the same way) or
+     * given another tree (rollback).
+     */
+    void attachBase(Entry e) {
+        if (e.base != null) {
+            bases.attach(e.id, e.base);
+        } else {
+            bases.detach(e.id);
+        }
+    }
+
+    BaseImages bases() {
+        return bases;
+    }
+
+
+    /**
+     * Creates volume {@code name} of {@code size} bytes over the base image {@code base} recorded: unmapped blocks
+     * read the image (checked again as it is opened here), its size defaults to the image's.
+     */
+    synchronized void createVolumeOver(String name, BaseRecord base) {
+        createVolume("/" + name, 0644, -1, -1);
+        Entry e = doc.volumes.get(name);
+        e.base = base;
+        bases.attach(e.id, base);
+        try {
+            bases.requireUsable(e.id);
+        } catch (FsException refused) {
+            doc.volumes.remove(name);
+            pool.delete(e.id);
+            throw refused;
+        }
+        commits.mark();
+    }
+
+    /** Volume {@code e} (device {@code id}) shows no byte of its base image at or past {@code size} from now on. */
+    synchronized void limitBase(Entry e, long size) {
+        if (e.base != null) {
+            e.base = e.base.limitedTo(size);
+            pool.limitBase(e.id, size);
+        }
     }
 
     long nameRemovals() {
@@ -159,6 +214,7 @@ final class Namespace {
         member.origin = origin.id;
         member.originCreated = pool.details(origin.id).creationTime();
         s.volumes.put(volume, member);
+        attachBase(member);
         commits.mark();
     }
 
@@ -282,6 +338,7 @@ final class Namespace {
         e.uid = uid;
         e.gid = gid;
         doc.volumes.put(p.name(), e);
+        attachBase(e);                                 // none: forgets what a deleted device of this id had
         commits.mark();
     }
 
@@ -355,6 +412,7 @@ final class Namespace {
         if (!pairs.isEmpty()) {
             pool.createSnapshots(pairs);
         }
+        set.volumes.values().forEach(this::attachBase);
         doc.snapshots.put(name, set);
         commits.mark();
     }
@@ -448,6 +506,7 @@ final class Namespace {
         clone.mode = (src.mode | 0200) & 07777;
         clone.ctimeNs = Catalog.nowNs();
         doc.volumes.put(t.name(), clone);
+        attachBase(clone);
         commits.mark();
     }
 

@@ -46,6 +46,7 @@ final class OpenVolumes {
             if (write && ro) {
                 throw new FsException(Code.EROFS, "snapshot volumes are read-only; clone one with ln to write");
             }
+            ns.bases().requireUsable(e.id);
             Handle h = new Handle(pool.device(e.id), e, ro, write);
             handles.merge(e.id, 1, Integer::sum);
             if (write) {

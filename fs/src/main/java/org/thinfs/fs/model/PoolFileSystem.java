@@ -483,6 +483,11 @@ public final class PoolFileSystem implements Closeable {
         return pool;
     }
 
+    /** Why device {@code id}'s base image cannot be used (missing or changed), or null. */
+    String baseProblem(long id) {
+        return names.bases().problem(id);
+    }
+
     /** Commits and closes the pool. */
     @Override
     public void close() throws IOException {
@@ -491,7 +496,11 @@ public final class PoolFileSystem implements Closeable {
                 commits.commitAll();
             }
         } finally {
-            pool.close();
+            try {
+                pool.close();
+            } finally {
+                names.bases().close();
+            }
         }
     }
 }

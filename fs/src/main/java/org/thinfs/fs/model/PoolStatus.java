@@ -55,8 +55,15 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
         List<Device> volumes = new ArrayList<>();
         Map<String, List<Device>> snaps = new LinkedHashMap<>();
         List<Device> lost = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
         fs.readNames((doc, lostDevices) -> {
             doc.volumes.forEach((name, e) -> add(volumes, tp, name, e));
+            doc.volumes.forEach((name, e) -> {
+                String problem = e.base == null ? null : fs.baseProblem(e.id);
+                if (problem != null) {
+                    warnings.add("volume " + name + " cannot be opened: " + problem);
+                }
+            });
             doc.snapshots.forEach((set, s) -> {
                 List<Device> l = new ArrayList<>();
                 s.volumes.forEach((name, e) -> add(l, tp, name, e));
@@ -65,7 +72,6 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
             lostDevices.forEach((id, e) -> add(lost, tp, "lost+found/dev-" + id, e));
             return null;
         });
-        List<String> warnings = new ArrayList<>();
         int mark = policy.autoextends() ? policy.threshold() : 95;
         if (u.dataBlocks() > 0 && u.dataBlocksUsed() * 100 >= u.dataBlocks() * mark) {
             warnings.add("data space " + u.dataBlocksUsed() * 100 / u.dataBlocks() + "% used (threshold " + mark

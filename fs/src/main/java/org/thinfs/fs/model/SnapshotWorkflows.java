@@ -69,6 +69,8 @@ final class SnapshotWorkflows {
             for (int i = 0; i < names.size(); i++) {
                 Entry e = live.get(i);
                 e.size = set.volumes.get(names.get(i)).size;
+                e.base = set.volumes.get(names.get(i)).base;   // the snapshot's view of a base image, as the pool
+                ns.attachBase(e);
                 e.mtimeNs = nowNs;
                 e.ctimeNs = nowNs;
                 e.received = null;                     // no longer the image an import made it

@@ -120,6 +120,7 @@ final class VolumeAttributes {
         if (!grew) {
             // Up to the end of the old last block, not the old size: a block that held the old end lies wholly
             // past the new one and must be unmapped too, not left mapped (and counted as data) beyond the end.
+            ns.limitBase(e, size);               // a shrunk volume shows no more of its base image past the end
             long oldEnd = Math.max(e.size, size);
             long blockEnd = oldEnd > Long.MAX_VALUE - blockSize ? oldEnd
                     : (oldEnd + blockSize - 1) / blockSize * blockSize;

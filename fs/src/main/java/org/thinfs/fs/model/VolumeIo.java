@@ -69,7 +69,8 @@ final class VolumeIo {
     }
 
     /**
-     * lseek SEEK_DATA ({@code data}) or SEEK_HOLE: data is a mapped block, a hole an unmapped one, at block
+     * lseek SEEK_DATA ({@code data}) or SEEK_HOLE: data is a mapped block (or one a base image shows through), a
+     * hole an unmapped one, at block
      * granularity, as lseek(2) says: an offset at or past the size is ENXIO; SEEK_DATA with no data after the
      * offset is ENXIO; SEEK_HOLE with no hole before the end answers the size (the implicit hole at the end).
      * Costs what is mapped from the offset on, never the size.
@@ -83,7 +84,7 @@ final class VolumeIo {
         long lastBlock = (size - 1) / blockSize;
         long found;
         try {
-            found = data ? h.device.nextMapped(block, lastBlock + 1) : h.device.nextUnmapped(block, lastBlock + 1);
+            found = data ? h.device.nextData(block, lastBlock + 1) : h.device.nextHole(block, lastBlock + 1);
         } catch (NoSuchDeviceException e) {
             throw new FsException(Code.ENOENT, "the volume was deleted");
         }
@@ -146,7 +147,7 @@ final class VolumeIo {
         forgetReceivedImage(h);
         long zeroEnd = Math.min(h.entry.size, end);
         if (zeroEnd > offset) {
-            h.device.discard(offset, zeroEnd - offset);
+            h.device.zeroOut(offset, zeroEnd - offset);
         }
         if (!keepSize) {
             h.entry.extendTo(end);
@@ -203,7 +204,10 @@ final class VolumeIo {
         return offset + length;
     }
 
-    /** fallocate PUNCH_HOLE: whole blocks are unmapped, partial edges zeroed. */
+    /**
+     * fallocate PUNCH_HOLE and NBD TRIM: whole blocks are unmapped, partial edges zeroed (on a volume over a base
+     * image: the range reads the image again, unless it was made with discards that zero; see DeviceRanges).
+     */
     void punchHole(Handle h, long offset, long length) {
         if (h.readOnly) {
             throw new FsException(Code.EROFS, "snapshot volumes are read-only");

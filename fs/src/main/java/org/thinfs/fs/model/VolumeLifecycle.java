@@ -28,7 +28,12 @@ public final class VolumeLifecycle {
     }
 
     /** A volume as {@code list} reports it. */
-    public record Volume(String name, long id, long size, long mappedBytes, long exclusiveBytes) {
+    public record Volume(String name, long id, long size, long mappedBytes, long exclusiveBytes, Base base) {
+    }
+
+    /** A volume's base image as {@code list} reports it: where, how many of its bytes show, and any problem. */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record Base(String path, long size, long shownBytes, String discard, String problem) {
     }
 
     /** A snapshot set as {@code list} reports it: its name, when taken (ms since the epoch) and its volumes. */
@@ -52,6 +57,24 @@ public final class VolumeLifecycle {
         names.createVolume("/" + name, 0644, -1, -1);
         if (size > 0) {
             attributes.truncate("/" + name, size);
+        }
+        commits.commitChange();
+    }
+
+    /**
+     * A new volume over the read-only base image {@code base} (a file or block device): its unmapped blocks read
+     * the image, the first write to a block copies the rest of that block from it. {@code size} (-1: the image's)
+     * may be larger than the image (the rest reads zeros) or smaller. {@code discardZeros}: a discard leaves zeros
+     * (mapped zeroed blocks) rather than the image's bytes.
+     */
+    public void createOver(String name, java.nio.file.Path base, long size, boolean discardZeros) {
+        Names.check(name);
+        BaseRecord record = BaseImages.record(base, discardZeros);
+        long s = size < 0 ? record.size : size;
+        checkSize(s);
+        names.createVolumeOver(name, record);
+        if (s > 0) {
+            attributes.truncate("/" + name, s);
         }
         commits.commitChange();
     }
@@ -108,10 +131,10 @@ public final class VolumeLifecycle {
         List<Set> sets = new ArrayList<>();
         List<Object[]> named = fs.readNames((doc, lost) -> {
             List<Object[]> out = new ArrayList<>();
-            doc.volumes.forEach((n, e) -> out.add(new Object[] {null, n, e.id, e.size}));
+            doc.volumes.forEach((n, e) -> out.add(new Object[] {null, n, e.id, e.size, baseOf(e)}));
             doc.snapshots.forEach((set, s) -> {
-                out.add(new Object[] {set, null, s.created, 0L});
-                s.volumes.forEach((n, e) -> out.add(new Object[] {set, n, e.id, e.size}));
+                out.add(new Object[] {set, null, s.created, 0L, null});
+                s.volumes.forEach((n, e) -> out.add(new Object[] {set, n, e.id, e.size, baseOf(e)}));
             });
             return out;
         });
@@ -132,9 +155,14 @@ public final class VolumeLifecycle {
                 continue;                                      // deleted since the names were read
             }
             (row[0] == null ? volumes : current).add(new Volume((String) row[1], id, (Long) row[3], mapped,
-                    alone.getOrDefault(id, 0L) * bs));
+                    alone.getOrDefault(id, 0L) * bs, (Base) row[4]));
         }
         return new Listing(volumes, sets);
+    }
+
+    private Base baseOf(Catalog.Entry e) {
+        BaseRecord r = e.base;
+        return r == null ? null : new Base(r.path, r.size, r.limit, r.discard, names.bases().problem(e.id));
     }
 
     private void requireVolume(String name) {

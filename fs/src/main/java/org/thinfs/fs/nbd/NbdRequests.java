@@ -92,7 +92,8 @@ final class NbdRequests {
             case Nbd.CMD_TRIM -> fs.punchHole(h, r.offset(), r.length());
             case Nbd.CMD_WRITE_ZEROES -> {
                 if ((r.flags() & Nbd.CMD_FLAG_NO_HOLE) == 0) {
-                    fs.punchHole(h, r.offset(), r.length()); // whole blocks unmapped, the edges zeroed
+                    // whole blocks unmapped, the edges zeroed (zeros written where a base image shows through)
+                    fs.zeroRange(h, r.offset(), r.length(), true);
                 } else {
                     // NO_HOLE: zeros that stay allocated, as fallocate ZERO_RANGE then preallocation: whole blocks
                     // become zeroed blocks of their own without a byte of zeros crossing the data path.
@@ -130,14 +131,14 @@ final class NbdRequests {
         long pos = from;
         while (pos < to && out.size() < max) {
             long block = pos / bs;
-            long mapped = d.nextMapped(block, endBlock);
+            long mapped = d.nextData(block, endBlock);
             if (mapped != block) {
                 long end = mapped < 0 ? to : Math.min(to, mapped * bs);
                 out.add(new Extent(pos, end, true));
                 pos = end;
                 continue;
             }
-            long unmapped = d.nextUnmapped(block, endBlock);
+            long unmapped = d.nextHole(block, endBlock);
             long end = unmapped < 0 ? to : Math.min(to, unmapped * bs);
             out.add(new Extent(pos, end, false));
             pos = end;

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A pool on two block devices (loop devices on the host), as dm-thin pools are: created, mounted, written,
  * snapshotted, served over NBD, checked by the real thin_check on the metadata device, remounted; grown with its
- * data device; and claimed exclusively: while mounted, a second thinfs, mount(8) and mkfs are refused; a pool whose
+ * data device; activated by the kernel's dm-thin (QEMU, kernel-check.sh), which reads the volume's bytes; and
+ * claimed exclusively: while mounted, a second thinfs, mount(8) and mkfs are refused; a pool whose
  * device another process holds is refused, and that refusal changes no byte of either device.
  */
 class DevicePoolIT {
@@ -81,8 +82,20 @@ class DevicePoolIT {
             p.mount();
             assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("of 512.0 MiB"));
             p.sh("cmp vm ../vm.copy && cmp snapshots/s1/vm ../vm.copy").ok();
+            String id = p.thinfs("list", p.pool.toString(), "--json").ok().out()
+                    .replaceAll("(?s).*\\{\"name\":\"vm\",\"id\":(\\d+),.*", "$1");
             p.unmount();
             assertEquals(0, ThinTools.check(Path.of(meta)).exitCode());
+
+            // The kernel activates the pool thinfs made on the two devices (their contents, as the guest's disks)
+            // and reads the volume's bytes.
+            Sh.Result kernel = Sh.run(tmp, List.of("bash",
+                    org.thinfs.core.testing.TestVectors.kernelCheckScript().toString(),
+                    tmp.resolve("meta.img").toString(), tmp.resolve("data.img").toString(), "128",
+                    id + ":" + (64 << 20) / 512));
+            String sha = Sh.run(tmp, List.of("sha256sum", "vm.copy")).ok().out().split(" ")[0];
+            assertTrue(kernel.out().contains("RESULT ok") && kernel.out().contains("DEV " + id + " " + sha),
+                    kernel.out());
         } finally {
             p.close();
             Sh.run(tmp, List.of("losetup", "-d", meta));
