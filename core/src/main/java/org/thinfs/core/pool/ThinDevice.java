@@ -71,9 +71,18 @@ public final class ThinDevice {
 
     /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros, or the base image's bytes. */
     public void read(long offset, ByteBuffer dst) {
+        readReportingHoles(offset, dst);
+    }
+
+    /**
+     * As {@link #read}, in the same single lookup, and says which blocks were holes (unmapped, and not shown from a
+     * base image: they read zeros): element i is for block {@code offset / blockSize + i}. For NBD's structured
+     * reads, which send holes as hole chunks without a second walk of the mappings.
+     */
+    public boolean[] readReportingHoles(long offset, ByteBuffer dst) {
         checkRange(offset, dst.remaining());
         if (!dst.hasRemaining()) {
-            return;
+            return new boolean[0];
         }
         long first = offset / blockSize;
         long last = (offset + dst.remaining() - 1) / blockSize;
@@ -121,6 +130,12 @@ public final class ThinDevice {
             io.gate().readLock().unlock();
         }
         pool.copies().recordRead(id, offset, dst, start, length, mapped);
+        boolean[] holes = new boolean[n];
+        DeviceBase base = base();
+        for (int i = 0; i < n; i++) {
+            holes[i] = mapped[i] < 0 && (base == null || !base.covers(first + i, blockSize));
+        }
+        return holes;
     }
 
     /**

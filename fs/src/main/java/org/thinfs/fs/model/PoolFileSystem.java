@@ -388,6 +388,11 @@ public final class PoolFileSystem implements Closeable {
         return io.read(h, offset, dst);
     }
 
+    /** As {@link #read}, returning which blocks read were holes (see VolumeIo#readReportingHoles). */
+    public boolean[] readReportingHoles(Handle h, long offset, ByteBuffer dst) {
+        return io.readReportingHoles(h, offset, dst);
+    }
+
     /** Writes all of {@code src} at {@code offset}, growing the volume when the write ends past it. */
     public void write(Handle h, long offset, ByteBuffer src) {
         io.write(h, offset, src);

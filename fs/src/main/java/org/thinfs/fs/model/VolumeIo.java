@@ -42,6 +42,28 @@ final class VolumeIo {
         return n;
     }
 
+    /**
+     * As {@link #read}, in one lookup, with the holes of what was read: element i says whether block
+     * {@code offset / blockSize + i} is a hole (reads zeros, nothing mapped). Bytes past the volume's end are not
+     * read (the position stops there) and have no element.
+     */
+    boolean[] readReportingHoles(Handle h, long offset, ByteBuffer dst) {
+        long size = h.entry.size;
+        if (offset >= size) {
+            return new boolean[0];
+        }
+        int n = (int) Math.min(dst.remaining(), size - offset);
+        int limit = dst.limit();
+        dst.limit(dst.position() + n);
+        try {
+            return h.device.readReportingHoles(offset, dst);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        } finally {
+            dst.limit(limit);
+        }
+    }
+
     /** Writes all of {@code src} at {@code offset}, growing the volume when the write ends past it. */
     void write(Handle h, long offset, ByteBuffer src) {
         if (h.readOnly) {

@@ -48,7 +48,7 @@ final class NbdConnection implements Runnable {
                 LOG.info("nbd: serving {} ({} bytes{})", e.name(), e.size(), e.readOnly() ? ", read-only" : "");
                 try {
                     new NbdTransmission(ch, exports.fs(), e, structured, baseAllocation, exports.stats(),
-                            exports.payloadBudget()).run();
+                            exports.payloadBudget(), exports.buffers()).run();
                 } finally {
                     exports.fs().release(e.handle());
                 }

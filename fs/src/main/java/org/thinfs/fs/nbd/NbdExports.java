@@ -52,6 +52,13 @@ final class NbdExports {
         }
     }
 
+    private final PayloadBuffers buffers = new PayloadBuffers();
+
+    /** The server's reused payload and reply buffers. */
+    PayloadBuffers buffers() {
+        return buffers;
+    }
+
     /** The server-wide budget of payload bytes in flight (see PAYLOAD_BUDGET). */
     java.util.concurrent.Semaphore payloadBudget() {
         return payload;

@@ -19,10 +19,12 @@ final class NbdRequests {
 
     private final PoolFileSystem fs;
     private final NbdExports.Export export;
+    private final PayloadBuffers buffers;
 
-    NbdRequests(PoolFileSystem fs, NbdExports.Export export) {
+    NbdRequests(PoolFileSystem fs, NbdExports.Export export, PayloadBuffers buffers) {
         this.fs = fs;
         this.export = export;
+        this.buffers = buffers;
     }
 
     /** A run of the volume that is all data or all hole, in bytes [start, end). */
@@ -71,17 +73,68 @@ final class NbdRequests {
         return 0;
     }
 
-    /** Bytes [offset, offset + length) into a new direct buffer, flipped. */
-    ByteBuffer read(long offset, int length) {
-        ByteBuffer b = ByteBuffer.allocateDirect(length);
-        while (b.hasRemaining()) {
-            int n = fs.read(export.handle(), offset + b.position(), b);
-            b.limit(b.capacity());
-            if (n <= 0) {
-                break; // past the end of a volume shrunk meanwhile: the rest reads as zeros
+    /** What a structured read sends: the bytes (a buffer to release) and the runs that are holes or data. */
+    record Sparse(ByteBuffer bytes, List<Extent> extents) {
+    }
+
+    /**
+     * Bytes [offset, offset + length) and their data and hole runs, at block granularity, from one lookup of the
+     * mappings (a hole's bytes are in the buffer too, as zeros, and are simply not sent).
+     */
+    Sparse readSparse(long offset, int length) {
+        ByteBuffer b = buffers.acquire(length);
+        boolean[] holes;
+        try {
+            holes = fs.readReportingHoles(export.handle(), offset, b);
+            while (b.hasRemaining()) {
+                b.put((byte) 0);                         // past the end of a volume shrunk meanwhile: zeros
             }
+        } catch (RuntimeException e) {
+            buffers.release(b);
+            throw e;
         }
-        return b.position(b.capacity()).flip();
+        b.flip();
+        long bs = fs.pool().dataBlockSize();
+        long end = offset + length;
+        long first = offset / bs;
+        List<Extent> out = new ArrayList<>();
+        long pos = offset;
+        while (pos < end) {
+            int i = (int) (pos / bs - first);
+            boolean hole = i < holes.length && holes[i];
+            long stop = pos;
+            while (stop < end) {
+                int k = (int) (stop / bs - first);
+                if ((k < holes.length && holes[k]) != hole) {
+                    break;
+                }
+                stop = Math.min(end, (stop / bs + 1) * bs);
+            }
+            out.add(new Extent(pos, stop, hole));
+            pos = stop;
+        }
+        return new Sparse(b, out);
+    }
+
+    /** Bytes [offset, offset + length) into a buffer of {@link PayloadBuffers}, flipped; release it after use. */
+    ByteBuffer read(long offset, int length) {
+        ByteBuffer b = buffers.acquire(length);
+        try {
+            while (b.hasRemaining()) {
+                int n = fs.read(export.handle(), offset + b.position(), b);
+                b.limit(length);
+                if (n <= 0) {
+                    // past the end of a volume shrunk meanwhile: the rest reads as zeros (a reused buffer is not)
+                    while (b.hasRemaining()) {
+                        b.put((byte) 0);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            buffers.release(b);
+            throw e;
+        }
+        return b.flip();
     }
 
     /** WRITE, TRIM, WRITE_ZEROES, FLUSH and CACHE. */

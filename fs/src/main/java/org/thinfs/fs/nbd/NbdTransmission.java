@@ -10,25 +10,26 @@ import java.nio.ByteBuffer;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The transmission phase of one connection. This thread reads requests (a write's payload into a direct buffer)
- * and hands each to a few workers, which call the model and reply, possibly out of order as the protocol allows;
- * replies are written whole under {@link #out}. Memory stays bounded whatever the client sends: payloads in flight
- * are limited to {@link #IN_FLIGHT_BYTES}, and an oversized write's payload is read through and dropped.
+ * The transmission phase of one connection, served as nbdkit serves it: {@link #THREADS} threads take turns
+ * reading a request off the socket (one at a time, under {@link #in}), and the one that read it handles it and
+ * writes its reply (whole, under {@link #out}), possibly out of order as the protocol allows. No hand-off between
+ * threads on the way, so a request at queue depth 1 costs one wake-up, and a deeper queue is served by as many
+ * threads at once. Payloads and read replies live in reused direct buffers ({@link PayloadBuffers}).
  *
- * <p>Every request is checked before it reaches the pool: its magic, its command, its range against the export's
- * size (fixed when the export was opened), its flags against what was negotiated; a broken request header closes
- * the connection, a bad request gets its error and changes nothing.
+ * <p>Memory stays bounded whatever the client sends: payloads in flight are limited to {@link #IN_FLIGHT_BYTES} per
+ * connection and by the server's budget, and an oversized write's payload is read through and dropped. Every
+ * request is checked before it reaches the pool: its magic, its command, its range against the export's size (fixed
+ * when the export was opened), its flags against what was negotiated; a broken request header closes the
+ * connection, a bad request gets its error and changes nothing.
  */
 final class NbdTransmission {
     private static final Logger LOG = LoggerFactory.getLogger(NbdTransmission.class);
-    private static final int WORKERS = 4;
+    /** Threads per connection, each reading, handling and answering requests in turn. */
+    private static final int THREADS = 8;
     private static final int IN_FLIGHT_BYTES = 64 << 20;
 
     private final NbdSocket ch;
@@ -36,9 +37,19 @@ final class NbdTransmission {
     private final NbdRequests requests;
     private final boolean structured;
     private final boolean baseAllocation;
+    /** Held by the one thread reading a request (header and payload) off the socket. */
+    private final Object in = new Object();
+    /** Held while a reply is written, so replies never interleave. */
     private final Object out = new Object();
+    /** The request header, read under {@link #in}. */
+    private final ByteBuffer header = ByteBuffer.allocate(28);
+    /** Set under {@link #in} when the client is done (EOF, DISC) or the stream broke: no thread reads again. */
+    private boolean ended;
+    /** The first failure of a thread (I/O, or a ProtocolError), thrown by {@link #run} once every one stopped. */
+    private Exception failure;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT_BYTES);
     private final Semaphore global;
+    private final PayloadBuffers buffers;
     private final PoolFileSystem fs;
     private final org.thinfs.fs.metrics.RequestStats stats;
     private static final String[] OPS = {"read", "write", "disc", "flush", "trim", "cache", "write_zeroes",
@@ -49,14 +60,16 @@ final class NbdTransmission {
     private volatile boolean gone;
 
     NbdTransmission(NbdSocket ch, PoolFileSystem fs, NbdExports.Export export, boolean structured,
-                    boolean baseAllocation, org.thinfs.fs.metrics.RequestStats stats, Semaphore global) {
+                    boolean baseAllocation, org.thinfs.fs.metrics.RequestStats stats, Semaphore global,
+                    PayloadBuffers buffers) {
         this.global = global;
+        this.buffers = buffers;
         this.stats = stats;
         this.ch = ch;
         this.export = export;
         this.structured = structured;
         this.baseAllocation = baseAllocation;
-        this.requests = new NbdRequests(fs, export);
+        this.requests = new NbdRequests(fs, export, buffers);
         this.fs = fs;
         this.namesSeen = export.namesAtOpen();
     }
@@ -83,32 +96,80 @@ final class NbdTransmission {
         return true;
     }
 
+    /** Serves until the client disconnects; replies of requests in flight go out first. */
     void run() throws IOException {
-        ExecutorService workers = Executors.newFixedThreadPool(WORKERS, r -> {
-            Thread t = new Thread(r, "thinfs-nbd-worker");
+        List<Thread> others = new ArrayList<>();
+        for (int i = 1; i < THREADS; i++) {
+            Thread t = new Thread(this::serveQuietly, "thinfs-nbd-" + export.name());
             t.setDaemon(true);
-            return t;
-        });
-        try {
-            serve(workers);
-        } finally {
-            workers.shutdown();
+            t.start();
+            others.add(t);
+        }
+        serveQuietly();
+        for (Thread t : others) {
             try {
-                workers.awaitTermination(60, TimeUnit.SECONDS); // replies of requests in flight go out first
+                t.join(TimeUnit.SECONDS.toMillis(60));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        synchronized (this) {
+            if (failure instanceof IOException e) {
+                throw e;
+            }
+            if (failure instanceof RuntimeException e) {
+                throw e;
             }
         }
     }
 
-    private void serve(ExecutorService workers) throws IOException {
-        while (true) {
-            ByteBuffer h;
-            try {
-                h = Wire.read(ch, 28);
-            } catch (EOFException gone) {
-                return;
+    private void serveQuietly() {
+        try {
+            while (true) {
+                Request r;
+                synchronized (in) {
+                    if (ended) {
+                        return;
+                    }
+                    try {
+                        r = next();
+                    } catch (IOException | RuntimeException e) {
+                        ended = true;
+                        throw e;
+                    }
+                    if (r == null) {
+                        ended = true;
+                        return;
+                    }
+                }
+                handle(r);
             }
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    private synchronized void fail(Exception e) {
+        if (failure == null) {
+            failure = e;
+        }
+        closeQuietly();                                 // the other threads' reads and writes end at once
+    }
+
+    /**
+     * The next request to handle, read under {@link #in}: null when the client is done (EOF or DISC). Requests
+     * refused before they need the pool (an oversized write, a spent budget) are answered here and skipped.
+     */
+    private Request next() throws IOException {
+        while (true) {
+            header.clear();
+            try {
+                Wire.readFully(ch, header);
+            } catch (EOFException eof) {
+                return null;
+            }
+            ByteBuffer h = header.flip();
             if (h.getInt() != Nbd.REQUEST_MAGIC) {
                 throw new NbdConnection.ProtocolError("bad request magic");
             }
@@ -118,7 +179,7 @@ final class NbdTransmission {
             long offset = h.getLong();
             long length = Integer.toUnsignedLong(h.getInt());
             if (type == Nbd.CMD_DISC) {
-                return;
+                return null;
             }
             ByteBuffer payload = null;
             if (type == Nbd.CMD_WRITE) {
@@ -132,19 +193,20 @@ final class NbdTransmission {
                     fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
                     continue;
                 }
-                payload = ByteBuffer.allocateDirect((int) length);
-                Wire.readFully(ch, payload);
+                payload = buffers.acquire((int) length);
+                try {
+                    Wire.readFully(ch, payload);
+                } catch (IOException e) {
+                    buffers.release(payload);
+                    release((int) length);
+                    throw e;
+                }
                 payload.flip();
             } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD && !acquire((int) length)) {
                 fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
                 continue;
             }
-            Request r = new Request(flags, type, cookie, offset, length, payload);
-            try {
-                workers.execute(() -> handle(r));
-            } catch (RejectedExecutionException e) {
-                return;
-            }
+            return new Request(flags, type, cookie, offset, length, payload);
         }
     }
 
@@ -212,6 +274,7 @@ final class NbdTransmission {
                 closeQuietly();
             }
         } finally {
+            buffers.release(r.payload());
             release(r.heldBytes());
             boolean moves = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
             stats.done(r.type() < OPS.length ? OPS[r.type()] : "unknown", moves && !failed ? r.length() : 0, failed);
@@ -219,38 +282,45 @@ final class NbdTransmission {
     }
 
     private void read(Request r) throws IOException {
-        if (!structured) {
+        if (!structured || (r.flags() & Nbd.CMD_FLAG_DF) != 0) {
             ByteBuffer data = requests.read(r.offset(), (int) r.length());
-            simple(r.cookie(), 0, data);
+            try {
+                if (structured) {
+                    chunk(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, r.offset(), data);
+                } else {
+                    simple(r.cookie(), 0, data);
+                }
+            } finally {
+                buffers.release(data);
+            }
             return;
         }
-        // Structured: holes go as hole chunks (no bytes on the wire), data as data chunks; one data chunk when
-        // the client asked not to fragment.
-        if ((r.flags() & Nbd.CMD_FLAG_DF) != 0) {
-            ByteBuffer data = requests.read(r.offset(), (int) r.length());
-            chunk(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, r.offset(), data);
-            return;
-        }
-        // The data is read before the reply lock is taken, so requests of one connection read in parallel; what
-        // is held meanwhile is bounded by the in-flight limit (the request's length was acquired for it).
-        long end = r.offset() + r.length();
-        List<NbdRequests.Extent> extents = requests.extents(r.offset(), end, Integer.MAX_VALUE);
-        List<ByteBuffer> data = new ArrayList<>(extents.size());
-        for (NbdRequests.Extent e : extents) {
-            data.add(e.hole() ? null : requests.read(e.start(), (int) (e.end() - e.start())));
-        }
-        synchronized (out) {
+        // Structured: holes go as hole chunks (no bytes on the wire), data as data chunks, the last one flagged
+        // done, all in one gathering write; bytes and holes come from one lookup of the mappings. The data is read
+        // before the reply lock is taken, so requests of one connection read in parallel; what is held meanwhile is
+        // bounded by the in-flight limit (the request's length was acquired for it).
+        NbdRequests.Sparse sparse = requests.readSparse(r.offset(), (int) r.length());
+        try {
+            List<NbdRequests.Extent> extents = sparse.extents();
+            List<ByteBuffer> reply = new ArrayList<>(3 * extents.size());
             for (int i = 0; i < extents.size(); i++) {
                 NbdRequests.Extent e = extents.get(i);
+                int flags = i == extents.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
+                int len = (int) (e.end() - e.start());
                 if (e.hole()) {
-                    ByteBuffer p = ByteBuffer.allocate(12).putLong(e.start()).putInt((int) (e.end() - e.start()));
-                    chunkLocked(r.cookie(), 0, Nbd.REPLY_TYPE_OFFSET_HOLE, p.flip(), null);
+                    ByteBuffer p = ByteBuffer.allocate(12).putLong(e.start()).putInt(len);
+                    addChunk(reply, r.cookie(), flags, Nbd.REPLY_TYPE_OFFSET_HOLE, p.flip(), null);
                 } else {
-                    chunkLocked(r.cookie(), 0, Nbd.REPLY_TYPE_OFFSET_DATA,
-                            ByteBuffer.allocate(8).putLong(e.start()).flip(), data.get(i));
+                    addChunk(reply, r.cookie(), flags, Nbd.REPLY_TYPE_OFFSET_DATA,
+                            ByteBuffer.allocate(8).putLong(e.start()).flip(),
+                            sparse.bytes().slice((int) (e.start() - r.offset()), len));
                 }
             }
-            chunkLocked(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, ByteBuffer.allocate(0), null);
+            synchronized (out) {
+                Wire.writeAll(ch, reply.toArray(new ByteBuffer[0]));
+            }
+        } finally {
+            buffers.release(sparse.bytes());
         }
     }
 
@@ -296,13 +366,20 @@ final class NbdTransmission {
     }
 
     private void chunkLocked(long cookie, int flags, int type, ByteBuffer head, ByteBuffer data) throws IOException {
+        List<ByteBuffer> reply = new ArrayList<>(3);
+        addChunk(reply, cookie, flags, type, head, data);
+        Wire.writeAll(ch, reply.toArray(new ByteBuffer[0]));
+    }
+
+    /** Appends a structured reply chunk (header, its fixed part, its data if any) to {@code reply}. */
+    private static void addChunk(List<ByteBuffer> reply, long cookie, int flags, int type, ByteBuffer head,
+                                 ByteBuffer data) {
         int len = head.remaining() + (data == null ? 0 : data.remaining());
-        ByteBuffer h = ByteBuffer.allocate(20).putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags)
-                .putShort((short) type).putLong(cookie).putInt(len).flip();
-        if (data == null) {
-            Wire.writeAll(ch, h, head);
-        } else {
-            Wire.writeAll(ch, h, head, data);
+        reply.add(ByteBuffer.allocate(20).putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags)
+                .putShort((short) type).putLong(cookie).putInt(len).flip());
+        reply.add(head);
+        if (data != null) {
+            reply.add(data);
         }
     }
 
