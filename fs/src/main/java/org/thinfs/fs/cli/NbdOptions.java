@@ -30,6 +30,11 @@ final class NbdOptions {
     @Option(names = "--tls-verify-peer", description = "Clients must present a certificate signed by the CA.")
     boolean tlsVerifyPeer;
 
+    @Option(names = "--tls-psk", paramLabel = "FILE",
+            description = "TLS with pre-shared keys instead of certificates: FILE holds psktool's username:hexkey "
+                    + "lines; a libnbd client names its user in the URI and adds tls-psk-file.")
+    Path tlsPsk;
+
     @Option(names = "--export", paramLabel = "GLOB",
             description = "Only these exports are listed and opened (may be repeated; snapshots/** for snapshots).")
     List<String> exports = new ArrayList<>();
@@ -49,25 +54,31 @@ final class NbdOptions {
 
     /** The server's configuration for {@code addresses}; one sentence for what cannot work. */
     NbdConfig config(List<String> addresses, boolean readOnly) throws IOException {
-        String mode = tls == null ? (tlsCertificates != null ? "require" : "off") : tls;
+        boolean credentials = tlsCertificates != null || tlsPsk != null;
+        String mode = tls == null ? (credentials ? "require" : "off") : tls;
         if (!List.of("require", "allow", "off").contains(mode)) {
             throw new Main.UsageError("--tls takes require, allow or off, not '" + tls + "'");
         }
-        if (!mode.equals("off") && tlsCertificates == null) {
-            throw new Main.UsageError("--tls " + mode + " needs --tls-certificates DIR");
+        if (tlsCertificates != null && tlsPsk != null) {
+            throw new Main.UsageError("give --tls-certificates DIR or --tls-psk FILE, not both");
         }
-        if (tlsVerifyPeer && mode.equals("off")) {
-            throw new Main.UsageError("--tls-verify-peer needs TLS (--tls-certificates DIR)");
+        if (!mode.equals("off") && !credentials) {
+            throw new Main.UsageError("--tls " + mode + " needs --tls-certificates DIR or --tls-psk FILE");
+        }
+        if (tlsVerifyPeer && (mode.equals("off") || tlsCertificates == null)) {
+            throw new Main.UsageError("--tls-verify-peer needs TLS with certificates (--tls-certificates DIR)");
         }
         if (tls == null && mode.equals("off")) {
             for (String a : addresses) {
                 if (NbdServer.parse(a) instanceof InetSocketAddress in && !in.getAddress().isLoopbackAddress()) {
                     throw new Main.UsageError("--nbd " + a + " is reachable from other hosts and would carry every "
-                            + "byte in the clear: give --tls-certificates DIR, or --tls off to do it anyway");
+                            + "byte in the clear: give --tls-certificates DIR (or --tls-psk FILE), or --tls off to "
+                            + "do it anyway");
                 }
             }
         }
-        NbdTls t = mode.equals("off") ? null : NbdTls.load(tlsCertificates, mode.equals("require"), tlsVerifyPeer);
+        NbdTls t = mode.equals("off") ? null : tlsPsk != null ? NbdTls.psk(tlsPsk, mode.equals("require"))
+                : NbdTls.load(tlsCertificates, mode.equals("require"), tlsVerifyPeer);
         try {
             return new NbdConfig(maxHandshakes, handshakeTimeout, maxConnections, exports, readOnly, t);
         } catch (IllegalArgumentException e) {
@@ -86,6 +97,9 @@ final class NbdOptions {
         }
         if (tlsVerifyPeer) {
             a.add("--tls-verify-peer");
+        }
+        if (tlsPsk != null) {
+            a.addAll(List.of("--tls-psk", tlsPsk.toAbsolutePath().toString()));
         }
         for (String e : exports) {
             a.addAll(List.of("--export", e));

@@ -41,6 +41,9 @@ public record NbdConfig(int maxHandshakes, Duration handshakeTimeout, int maxCon
             if (tls.verifyPeer()) {
                 b.append(" with client certificates");
             }
+            if (tls.psk() != null) {
+                b.append(" with pre-shared keys");
+            }
         }
         return b.toString();
     }

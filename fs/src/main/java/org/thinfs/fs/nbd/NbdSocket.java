@@ -15,7 +15,10 @@ import java.nio.channels.SocketChannel;
  */
 final class NbdSocket implements Closeable {
     private final SocketChannel channel;
-    private volatile SSLSocket tls;
+    /** The TLS session (null before STARTTLS); closing it sends close_notify. */
+    private volatile Closeable tls;
+    /** The socket the session runs on: its read timeout bounds the close_notify drain. */
+    private volatile java.net.Socket tlsSocket;
     private volatile InputStream tlsIn;
     private volatile OutputStream tlsOut;
 
@@ -33,8 +36,17 @@ final class NbdSocket implements Closeable {
 
     /** From now on, every byte goes through {@code session} (STARTTLS, after its handshake). */
     void useTls(SSLSocket session) throws IOException {
-        this.tlsIn = session.getInputStream();
-        this.tlsOut = session.getOutputStream();
+        useTls(session.getInputStream(), session.getOutputStream(), session, session);
+    }
+
+    /**
+     * From now on, every byte goes through a TLS session's streams (the JDK's or BouncyCastle's); {@code session}
+     * ends it, {@code socket} is what its reads wait on.
+     */
+    void useTls(InputStream in, OutputStream out, Closeable session, java.net.Socket socket) {
+        this.tlsIn = in;
+        this.tlsOut = out;
+        this.tlsSocket = socket;
         this.tls = session;
     }
 
@@ -89,13 +101,13 @@ final class NbdSocket implements Closeable {
 
     @Override
     public void close() throws IOException {
-        SSLSocket s = tls;
+        Closeable s = tls;
         if (s != null) {
             // A client that disconnects sends its close_notify right after NBD_CMD_DISC and waits for ours. Read
             // it first (briefly): closing with its close_notify unread makes the JDK send user_canceled, which
             // GnuTLS (libnbd, qemu) reports as a fatal alert.
             try {
-                s.setSoTimeout(1000);
+                tlsSocket.setSoTimeout(1000);
                 byte[] drain = new byte[512];
                 while (tlsIn.read(drain) >= 0) {
                     // a request after DISC: ignored

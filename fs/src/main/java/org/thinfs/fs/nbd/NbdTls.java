@@ -27,9 +27,17 @@ import java.util.List;
  * parser (PKCS#1, PKCS#8 or EC, as openssl and certtool write them); the session is the JDK's (TLS 1.2 and 1.3).
  * With {@code verifyPeer}, clients must present a certificate signed by the CA.
  *
+ * <p>Or, made by {@link #psk}, with pre-shared keys instead of certificates ({@link NbdPsk}).
+ *
  * @param required  every option but STARTTLS is refused with NBD_REP_ERR_TLS_REQD until TLS is up
+ * @param psk       the keys of TLS-PSK, or null for certificates
  */
-public record NbdTls(SSLContext context, boolean required, boolean verifyPeer) {
+public record NbdTls(SSLContext context, boolean required, boolean verifyPeer, NbdPsk psk) {
+
+    /** TLS-PSK with the keys of {@code file} (psktool's username:hexkey lines). */
+    public static NbdTls psk(Path file, boolean required) throws IOException {
+        return new NbdTls(null, required, false, NbdPsk.load(file));
+    }
 
     /** Loads {@code dir}'s certificates; one sentence naming the file when one is missing or unreadable. */
     public static NbdTls load(Path dir, boolean required, boolean verifyPeer) throws IOException {
@@ -71,7 +79,7 @@ public record NbdTls(SSLContext context, boolean required, boolean verifyPeer) {
             tmf.init(trust);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return new NbdTls(ctx, required, verifyPeer);
+            return new NbdTls(ctx, required, verifyPeer, null);
         } catch (GeneralSecurityException | RuntimeException e) {
             throw new IOException("--tls-certificates " + dir + ": " + e.getMessage(), e);
         }
@@ -96,6 +104,10 @@ public record NbdTls(SSLContext context, boolean required, boolean verifyPeer) {
      * {@code s} to the session. A failed handshake (a wrong CA, no client certificate under verifyPeer) throws.
      */
     void upgrade(NbdSocket s) throws IOException {
+        if (psk != null) {
+            psk.upgrade(s);
+            return;
+        }
         java.net.Socket plain = s.channel().socket();
         SSLSocket session = (SSLSocket) context.getSocketFactory().createSocket(plain, null, true);
         session.setUseClientMode(false);

@@ -130,6 +130,46 @@ class NbdSecurityIT {
     }
 
     @Test
+    void preSharedKeysAsLibnbdAndQemuUseThem() throws Exception {
+        Sh.bash(tmp, "echo \"alice:$(openssl rand -hex 32)\" > keys.psk && echo \"alice:$(openssl rand -hex 32)\" "
+                + "> wrong.psk && echo \"bob:$(openssl rand -hex 32)\" > bob.psk").ok();
+        serve("--tls-psk", tmp.resolve("keys.psk").toString());
+        try {
+            String alice = "nbds://alice@127.0.0.1:" + port + "/vm2?tls-psk-file=" + tmp.resolve("keys.psk");
+            Sh.bash(tmp, "head -c 8M /dev/urandom > psk.img && nbdcopy --flush psk.img '" + alice + "'").ok();
+            Sh.bash(tmp, "cmp psk.img <(nbdcopy '" + alice + "' - | head -c 8M)").ok();
+            assertTrue(Sh.run(tmp, List.of("nbdinfo", alice)).ok().out().contains("with TLS"));
+            // qemu's own PSK credentials (a directory with keys.psk; the user is qemu's 'username').
+            Sh.bash(tmp, "mkdir -p qpsk && cp keys.psk qpsk/").ok();
+            String creds = "tls-creds-psk,id=tls0,dir=" + tmp.resolve("qpsk") + ",username=alice,endpoint=client";
+            Sh.bash(tmp, "qemu-img compare --object " + creds + " --image-opts driver=raw,file.filename=psk.img "
+                    + "'driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=" + port
+                    + ",file.export=vm2,file.tls-creds=tls0' 2>&1 | grep -q 'Images are identical'").ok();
+            // Refused: a wrong key, an unknown user, plaintext; the data stays.
+            for (String bad : List.of("alice@127.0.0.1:" + port + "/vm2?tls-psk-file=" + tmp.resolve("wrong.psk"),
+                    "bob@127.0.0.1:" + port + "/vm2?tls-psk-file=" + tmp.resolve("bob.psk"))) {
+                Sh.Result r = Sh.run(tmp, List.of("nbdcopy", "img", "nbds://" + bad));
+                assertNotEquals(0, r.code(), bad + ": " + r.out());
+            }
+            Sh.Result plain = Sh.run(tmp, List.of("nbdcopy", "img", "nbd://127.0.0.1:" + port + "/vm2"));
+            assertNotEquals(0, plain.code(), plain.out());
+            Sh.bash(tmp, "cmp psk.img <(nbdcopy '" + alice + "' - | head -c 8M)").ok();
+            assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("TLS required with pre-shared keys"));
+        } finally {
+            stop();
+        }
+        Sh.Result both = p.thinfs("serve", p.pool.toString(), "--nbd", "127.0.0.1:" + port, "--tls-psk",
+                tmp.resolve("keys.psk").toString(), "--tls-certificates", certs.toString());
+        assertNotEquals(0, both.code());
+        assertTrue(both.out().contains("not both"), both.out());
+        Sh.bash(tmp, "echo 'alice:not-hex' > broken.psk").ok();
+        Sh.Result broken = p.thinfs("serve", p.pool.toString(), "--nbd", "127.0.0.1:" + port, "--tls-psk",
+                tmp.resolve("broken.psk").toString());
+        assertNotEquals(0, broken.code());
+        assertTrue(broken.out().contains("line 1 is not username:hexkey"), broken.out());
+    }
+
+    @Test
     void plaintextOnAnAddressOtherHostsReachNeedsTlsOffSaidOutLoud() throws Exception {
         Sh.Result r = p.thinfs("serve", p.pool.toString(), "--nbd", "0.0.0.0:" + port);
         assertEquals(2, r.code(), r.out());
