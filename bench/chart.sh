@@ -2,9 +2,10 @@
 # Draws a benchmark table (TSV: job, target, MiB/s, IOPS, vs-ceiling, vs-qcow2) as a PNG bar chart of the thinfs
 # rows' two ratios, with the 1.0 line marked: a bar above it is ahead of that baseline.
 #
-#   bench/chart.sh TABLE.tsv OUT.png [TITLE]
+#   bench/chart.sh TABLE.tsv OUT.png [TITLE] [FIRST_RATIO_LABEL] [SECOND_RATIO_LABEL]
 set -euo pipefail
 tsv=$1; out=$2; title=${3:-thinfs}
+first=${4:-vs ceiling (jnr-fuse passthrough)}; second=${5:-vs qcow2 (qemu-storage-daemon)}
 command -v gnuplot >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null; }
 rows=$(mktemp); trap 'rm -f "$rows"' EXIT
 # Only the thinfs rows, with "-" (no baseline) drawn as no bar.
@@ -26,6 +27,6 @@ set grid ytics
 set xtics rotate by -40 left noenhanced
 set key outside bottom center horizontal
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#444444"
-plot "$rows" using 2:xtic(1) title "vs ceiling (jnr-fuse passthrough)" lc rgb "#3b6ea8", \
-     "" using 3 title "vs qcow2 (qemu-storage-daemon)" lc rgb "#d08a2c"
+plot "$rows" using 2:xtic(1) title "$first" lc rgb "#3b6ea8", \
+     "" using 3 title "$second" lc rgb "#d08a2c"
 GP
