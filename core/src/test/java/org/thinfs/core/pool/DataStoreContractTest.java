@@ -71,56 +71,89 @@ class DataStoreContractTest {
     @MethodSource("stores")
     void readsMatchAModelOfWritesZerosAndCopies(Subject s) throws IOException {
         for (long seed = 1; seed <= 3; seed++) {
-            Random r = new Random(seed);
-            byte[] model = new byte[SIZE];
             Path f = fresh();
             java.nio.file.Files.createFile(f);
             try (DataStore d = s.factory().make(f)) {
                 d.ensureSize(SIZE);
-                for (int op = 0; op < OPS; op++) {
-                    String where = s.name() + ", seed " + seed + ", op " + op;
-                    int len = 1 + r.nextInt(r.nextBoolean() ? 512 : 65536);
-                    int pos = r.nextInt(SIZE - len);
-                    switch (r.nextInt(8)) {
-                        case 0, 1, 2 -> {
-                            byte[] bytes = new byte[len];
-                            r.nextBytes(bytes);
-                            ByteBuffer src = r.nextBoolean() ? ByteBuffer.wrap(bytes)
-                                    : ByteBuffer.allocateDirect(len).put(bytes).flip();
-                            d.write(pos, src);
-                            assertEquals(0, src.remaining(), where + ": write left bytes");
-                            System.arraycopy(bytes, 0, model, pos, len);
-                        }
-                        case 3 -> {
-                            d.writeZeros(pos, len);
-                            java.util.Arrays.fill(model, pos, pos + len, (byte) 0);
-                        }
-                        case 4 -> {
-                            int to = r.nextInt(SIZE - len);
-                            if (Math.abs(to - pos) < len) {
-                                continue; // the pool copies between distinct blocks only
-                            }
-                            d.copy(pos, to, len);
-                            System.arraycopy(model, pos, model, to, len);
-                        }
-                        case 5 -> d.flush();
-                        default -> {
-                            ByteBuffer dst = r.nextBoolean() ? ByteBuffer.allocate(len)
-                                    : ByteBuffer.allocateDirect(len);
-                            d.read(pos, dst);
-                            assertEquals(0, dst.remaining(), where + ": short read");
-                            byte[] got = new byte[len];
-                            dst.flip().get(got);
-                            assertArrayEquals(java.util.Arrays.copyOfRange(model, pos, pos + len), got,
-                                    where + ": read " + len + " at " + pos);
-                        }
-                    }
-                }
-                d.flush();
-                ByteBuffer all = ByteBuffer.allocate(SIZE);
-                d.read(0, all);
-                assertArrayEquals(model, all.array(), s.name() + ", seed " + seed + ": whole store at the end");
+                exercise(d, s.name(), seed);
             }
         }
+    }
+
+    /**
+     * O_DIRECT on a block device (a loop device over a file): the same model, every request unaligned in its own
+     * way; then the device's backing file holds exactly the model (the bytes went through, not to a cache).
+     */
+    @org.junit.jupiter.api.Test
+    void directIoOnABlockDeviceMatchesTheModel() throws Exception {
+        Path f = fresh();
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(SIZE);
+        }
+        Process p = new ProcessBuilder("losetup", "-f", "--show", f.toString()).redirectErrorStream(true).start();
+        String loop = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(0, p.waitFor(), "losetup: " + loop);
+        try {
+            byte[] model;
+            try (DataStore d = DirectDataFile.open(Path.of(loop), true)) {
+                assertEquals(SIZE, d.size());
+                model = exercise(d, "direct I/O on " + loop, 4);
+            }
+            assertArrayEquals(model, java.nio.file.Files.readAllBytes(f), "the loop device's file after direct I/O");
+            IOException file = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> DirectDataFile.open(f, true));
+            assertTrue(file.getMessage().contains("not one"), file.getMessage());
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+        }
+    }
+
+    /** Random writes, zero fills, copies, flushes and reads of {@code d} against a byte array; returns the model. */
+    private static byte[] exercise(DataStore d, String name, long seed) {
+        Random r = new Random(seed);
+        byte[] model = new byte[SIZE];
+        for (int op = 0; op < OPS; op++) {
+            String where = name + ", seed " + seed + ", op " + op;
+            int len = 1 + r.nextInt(r.nextBoolean() ? 512 : 65536);
+            int pos = r.nextInt(SIZE - len);
+            switch (r.nextInt(8)) {
+                case 0, 1, 2 -> {
+                    byte[] bytes = new byte[len];
+                    r.nextBytes(bytes);
+                    ByteBuffer src = r.nextBoolean() ? ByteBuffer.wrap(bytes)
+                            : ByteBuffer.allocateDirect(len).put(bytes).flip();
+                    d.write(pos, src);
+                    assertEquals(0, src.remaining(), where + ": write left bytes");
+                    System.arraycopy(bytes, 0, model, pos, len);
+                }
+                case 3 -> {
+                    d.writeZeros(pos, len);
+                    java.util.Arrays.fill(model, pos, pos + len, (byte) 0);
+                }
+                case 4 -> {
+                    int to = r.nextInt(SIZE - len);
+                    if (Math.abs(to - pos) < len) {
+                        continue; // the pool copies between distinct blocks only
+                    }
+                    d.copy(pos, to, len);
+                    System.arraycopy(model, pos, model, to, len);
+                }
+                case 5 -> d.flush();
+                default -> {
+                    ByteBuffer dst = r.nextBoolean() ? ByteBuffer.allocate(len) : ByteBuffer.allocateDirect(len);
+                    d.read(pos, dst);
+                    assertEquals(0, dst.remaining(), where + ": short read");
+                    byte[] got = new byte[len];
+                    dst.flip().get(got);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(model, pos, pos + len), got,
+                            where + ": read " + len + " at " + pos);
+                }
+            }
+        }
+        d.flush();
+        ByteBuffer all = ByteBuffer.allocate(SIZE);
+        d.read(0, all);
+        assertArrayEquals(model, all.array(), name + ", seed " + seed + ": whole store at the end");
+        return model;
     }
 }

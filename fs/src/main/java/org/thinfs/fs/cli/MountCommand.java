@@ -77,6 +77,10 @@ final class MountCommand implements Callable<Integer> {
                     + "block (verified byte for byte), as copy_file_range does; write writes every byte.")
     String copies;
 
+    @Option(names = "--direct", description = "Read and write the data device with O_DIRECT, past the host's page "
+            + "cache (pools on block devices; -o direct).")
+    boolean direct;
+
     @Option(names = "--metadata", description = "Metadata file of a foreign pool (kernel or LVM).")
     Path metadata;
 
@@ -190,7 +194,7 @@ final class MountCommand implements Callable<Integer> {
             if (lock == null) {
                 throw new Main.UsageError("pool " + pool.dir() + " is already mounted by another thinfs process");
             }
-            PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache);
+            PoolFileSystem fs = Pools.openFileSystem(pool, readOnly, metadataCache, direct);
             fs.pool().setZeroWrites(zeroWrites);
             fs.pool().setCopySharing(copySharing);
             Path pid = pool.dir().resolve("thinfs.pid");
@@ -231,7 +235,7 @@ final class MountCommand implements Callable<Integer> {
 
     private int runForeign(Path mnt, List<String> fuseOptions, boolean readOnly) throws IOException {
         // (a given --block-size was checked against the superblock in call(), before the daemon started)
-        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false);
+        ThinPool tp = Pools.open(metadata, data, readOnly, metadata.toString(), metadataCache, false, direct);
         PoolFileSystem fs = PoolFileSystem.open(tp, null);
         tp.setZeroWrites(zeroWrites(zeroes));
         tp.setCopySharing(copySharing(copies));
@@ -276,6 +280,7 @@ final class MountCommand implements Callable<Integer> {
                     case "max-request" -> maxRequest = Sizes.parse(v);
                     case "zeroes" -> zeroes = v;
                     case "copies" -> copies = v;
+                    case "direct" -> direct = MountOptions.onOff(e.getKey(), v);
                     default -> throw new IllegalStateException("setting " + e.getKey() + " has no flag");
                 }
             } catch (NumberFormatException bad) {
@@ -323,6 +328,9 @@ final class MountCommand implements Callable<Integer> {
         a.add(zeroes);
         a.add("--copies");
         a.add(copies);
+        if (direct) {
+            a.add("--direct");
+        }
         if (metrics != null) {
             a.add("--metrics");
             a.add(metrics);

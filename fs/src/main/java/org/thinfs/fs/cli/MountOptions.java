@@ -21,7 +21,7 @@ import java.util.Set;
 final class MountOptions {
     /** thinfs settings by name, in the order the usage sentence lists them. */
     static final List<String> THINFS = List.of("commit-interval", "metadata-cache", "fuse-threads", "max-request",
-            "zeroes", "copies");
+            "zeroes", "copies", "direct");
 
     /** FUSE options that take no value. */
     private static final Set<String> FUSE_FLAGS = Set.of("allow_other", "allow_root", "default_permissions", "ro",
@@ -78,6 +78,9 @@ final class MountOptions {
             throw new Main.UsageError("unknown thinfs mount option '" + original + "': the settings are "
                     + String.join(", ", THINFS));
         }
+        if (value == null && name.equals("direct")) {
+            value = "on";                                  // a flag: -o direct, -o x-thinfs.direct
+        }
         if (value == null || value.isEmpty()) {
             throw new Main.UsageError("mount option '" + original + "' needs a value, e.g. " + name + "="
                     + example(name));
@@ -93,6 +96,15 @@ final class MountOptions {
             case "zeroes" -> "unmap";
             case "copies" -> "write";
             default -> "1M";
+        };
+    }
+
+    /** An on/off setting's value: on, off (also yes/no, true/false, 1/0). */
+    static boolean onOff(String name, String v) {
+        return switch (v) {
+            case "on", "yes", "true", "1" -> true;
+            case "off", "no", "false", "0" -> false;
+            default -> throw new IllegalArgumentException("'" + v + "' is not on or off");
         };
     }
 

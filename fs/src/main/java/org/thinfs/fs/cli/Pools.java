@@ -89,6 +89,15 @@ final class Pools {
      */
     static ThinPool open(Path metadata, Path data, boolean readOnly, String name, long cacheBytes,
                          boolean ownDataFile) throws IOException {
+        return open(metadata, data, readOnly, name, cacheBytes, ownDataFile, false);
+    }
+
+    /** As above; {@code direct}: the data device is read and written with O_DIRECT (DirectDataFile). */
+    static ThinPool open(Path metadata, Path data, boolean readOnly, String name, long cacheBytes,
+                         boolean ownDataFile, boolean direct) throws IOException {
+        if (direct && !org.thinfs.core.io.Devices.isBlockDevice(data)) {
+            throw new Main.UsageError("direct I/O is for pools on block devices, and " + data + " is a file");
+        }
         PoolOptions opts = PoolOptions.DEFAULT.withReadOnly(readOnly).withCacheBlocks(cacheBlocks(cacheBytes));
         if (!readOnly) {
             DeviceClaims.claim(metadata);                  // block devices only; before any byte is read
@@ -98,6 +107,17 @@ final class Pools {
                     : opts.withHolePuncher(puncher);
         }
         try {
+            if (direct) {
+                org.thinfs.core.io.FileBlockDevice dev = org.thinfs.core.io.FileBlockDevice.open(metadata, !readOnly);
+                org.thinfs.core.pool.DataStore store;
+                try {
+                    store = org.thinfs.core.pool.DirectDataFile.open(data, !readOnly);
+                } catch (IOException e) {
+                    dev.close();
+                    throw e;
+                }
+                return ThinPool.open(dev, store, metadata, opts);
+            }
             return ThinPool.open(metadata, data, opts);
         } catch (CorruptMetadataException e) {
             throw failedValidation(name, e);
@@ -130,7 +150,13 @@ final class Pools {
     }
 
     static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly, long cacheBytes) throws IOException {
-        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString(), cacheBytes, true);
+        return openFileSystem(pool, readOnly, cacheBytes, false);
+    }
+
+    /** As above; {@code direct}: O_DIRECT on the data device (mount --direct). */
+    static PoolFileSystem openFileSystem(PoolDir pool, boolean readOnly, long cacheBytes, boolean direct)
+            throws IOException {
+        ThinPool tp = open(pool.metadata(), pool.data(), readOnly, pool.dir().toString(), cacheBytes, true, direct);
         try {
             return PoolFileSystem.open(tp, pool.dir());
         } catch (IOException | RuntimeException e) {

@@ -28,7 +28,9 @@ public final class VolumeLifecycle {
     }
 
     /** A volume as {@code list} reports it. */
-    public record Volume(String name, long id, long size, long mappedBytes, long exclusiveBytes, Base base) {
+    public record Volume(String name, long id, long size, long mappedBytes, long exclusiveBytes,
+                         @com.fasterxml.jackson.annotation.JsonInclude(
+                                 com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) Base base) {
     }
 
     /** A volume's base image as {@code list} reports it: where, how many of its bytes show, and any problem. */

@@ -74,16 +74,27 @@ class DevicePoolIT {
             assertEquals(before, Sh.run(tmp, List.of("sha256sum", meta, data)).ok().out(), "a refusal wrote");
 
             // Grown with its device: resize picks the new size up; past the device it is refused.
+            p.thinfs("create", tmp.resolve("filepool").toString(), "--size", "64M").ok();
+            Sh.Result file = p.thinfs("mount", tmp.resolve("filepool").toString(), p.mnt.toString(), "--direct");
+            assertNotEquals(0, file.code());
+            assertTrue(file.out().contains("direct I/O is for pools on block devices"), file.out());
             Sh.Result past = p.thinfs("resize", p.pool.toString(), "--data", "512M");
             assertNotEquals(0, past.code());
             assertTrue(past.out().contains("grow the device first"), past.out());
             Sh.bash(tmp, "truncate -s 512M data.img && losetup -c " + data).ok();
             p.thinfs("resize", p.pool.toString(), "--data", "512M").ok();
-            p.mount();
+            // Remounted with O_DIRECT on the data device (as an fstab line would ask for it).
+            p.mount("-o", "x-thinfs.direct");
             assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("of 512.0 MiB"));
             p.sh("cmp vm ../vm.copy && cmp snapshots/s1/vm ../vm.copy").ok();
+            String flags = Sh.bash(tmp, "for f in /proc/" + p.daemonPid() + "/fd/*; do [ \"$(readlink $f)\" = "
+                    + data + " ] && grep flags /proc/" + p.daemonPid() + "/fdinfo/${f##*/}; done; true").ok().out();
+            assertTrue(flags.lines().anyMatch(l -> (Integer.parseInt(l.replaceAll("\\D", ""), 8) & 040000) != 0),
+                    "the data device is open with O_DIRECT: " + flags);
+            p.sh("dd if=/dev/urandom of=vm bs=4k count=3 seek=5 conv=notrunc,fsync status=none && cp vm ../vm.copy2"
+                    + " && echo 3 > /proc/sys/vm/drop_caches && cmp vm ../vm.copy2").ok();
             String id = p.thinfs("list", p.pool.toString(), "--json").ok().out()
-                    .replaceAll("(?s).*\\{\"name\":\"vm\",\"id\":(\\d+),.*", "$1");
+                    .replaceAll("(?s).*?\\{\"name\":\"vm\",\"id\":(\\d+),.*", "$1");   // the volume, listed first
             p.unmount();
             assertEquals(0, ThinTools.check(Path.of(meta)).exitCode());
 
@@ -93,7 +104,7 @@ class DevicePoolIT {
                     org.thinfs.core.testing.TestVectors.kernelCheckScript().toString(),
                     tmp.resolve("meta.img").toString(), tmp.resolve("data.img").toString(), "128",
                     id + ":" + (64 << 20) / 512));
-            String sha = Sh.run(tmp, List.of("sha256sum", "vm.copy")).ok().out().split(" ")[0];
+            String sha = Sh.run(tmp, List.of("sha256sum", "vm.copy2")).ok().out().split(" ")[0];
             assertTrue(kernel.out().contains("RESULT ok") && kernel.out().contains("DEV " + id + " " + sha),
                     kernel.out());
         } finally {
