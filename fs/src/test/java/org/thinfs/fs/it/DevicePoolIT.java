@@ -107,6 +107,17 @@ class DevicePoolIT {
             String sha = Sh.run(tmp, List.of("sha256sum", "vm.copy2")).ok().out().split(" ")[0];
             assertTrue(kernel.out().contains("RESULT ok") && kernel.out().contains("DEV " + id + " " + sha),
                     kernel.out());
+
+            // The data device's name now stands for another file (as loop numbers after a reboot): refused, with
+            // the remedy; attached again, the pool opens.
+            Sh.bash(tmp, "truncate -s 512M other.img && losetup -d " + data + " && losetup " + data + " other.img")
+                    .ok();
+            Sh.Result moved = p.thinfs("status", p.pool.toString());
+            assertNotEquals(0, moved.code());
+            assertTrue(moved.out().contains("is backed by " + tmp.resolve("other.img") + ", not by "
+                    + tmp.resolve("data.img")), moved.out());
+            Sh.bash(tmp, "losetup -d " + data + " && losetup " + data + " data.img").ok();
+            assertTrue(p.thinfs("status", p.pool.toString()).ok().out().contains("of 512.0 MiB"));
         } finally {
             p.close();
             Sh.run(tmp, List.of("losetup", "-d", meta));
