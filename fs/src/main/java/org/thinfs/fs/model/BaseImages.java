@@ -66,6 +66,25 @@ final class BaseImages implements Closeable {
         return r;
     }
 
+    /** Attaches every named device that has a base image to it (the pool keeps no record of them). */
+    void attachAll(Catalog.Document doc) {
+        doc.volumes.values().forEach(this::attach);
+        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(this::attach));
+    }
+
+    /**
+     * Attaches {@code e}'s device to the base image its entry names (or to none), after the device was made (a
+     * snapshot or clone checks the image again, so one of a volume whose image changed is refused the same way) or
+     * given another tree (rollback).
+     */
+    void attach(Catalog.Entry e) {
+        if (e.base != null) {
+            attach(e.id, e.base);
+        } else {
+            detach(e.id);
+        }
+    }
+
     /** Attaches device {@code id} to its image, or records why it cannot be (see {@link #requireUsable}). */
     synchronized void attach(long id, BaseRecord r) {
         String changed = changeOf(r);

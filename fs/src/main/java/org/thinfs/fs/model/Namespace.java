@@ -60,32 +60,19 @@ final class Namespace {
         this.open = new OpenVolumes(this, pool, doc);
         this.bases = new BaseImages(pool);
         reconcile();
-        attachBases();
-    }
-
-    /** Attaches every named device that has a base image to it (the pool keeps no record of them). */
-    private synchronized void attachBases() {
-        doc.volumes.values().forEach(e -> attachBase(e));
-        doc.snapshots.values().forEach(s -> s.volumes.values().forEach(e -> attachBase(e)));
-    }
-
-    /**
-     * Attaches {@code e}'s device to the base image its entry names (or to none), after the device was made (a
-     * snapshot or clone checks the image again, so one of a volume whose image changed is refused the same way) or
-     * given another tree (rollback).
-     */
-    void attachBase(Entry e) {
-        if (e.base != null) {
-            bases.attach(e.id, e.base);
-        } else {
-            bases.detach(e.id);
+        synchronized (this) {
+            bases.attachAll(doc);
         }
+    }
+
+    /** After a device was made or given another tree: see BaseImages#attach(Entry). */
+    void attachBase(Entry e) {
+        bases.attach(e);
     }
 
     BaseImages bases() {
         return bases;
     }
-
 
     /**
      * Creates volume {@code name} of {@code size} bytes over the base image {@code base} recorded: unmapped blocks
