@@ -9,27 +9,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
-public final class DataFile implements DataStore {
-    private final FileChannel channel;
-    private final Path path;
+public final class DataFile extends ChannelDataStore {
     /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
     private final boolean device;
 
     public DataFile(Path path, boolean writable) throws IOException {
-        this.path = path;
-        this.device = org.thinfs.core.io.Devices.isBlockDevice(path);
-        this.channel = writable
+        super(writable
                 ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
-                : FileChannel.open(path, StandardOpenOption.READ);
-    }
-
-    @Override
-    public long size() {
-        try {
-            return channel.size();
-        } catch (IOException e) {
-            throw StorageIOException.of("cannot size the data file " + path, e);
-        }
+                : FileChannel.open(path, StandardOpenOption.READ), path, "data file");
+        this.device = org.thinfs.core.io.Devices.isBlockDevice(path);
     }
 
     @Override
@@ -37,9 +25,7 @@ public final class DataFile implements DataStore {
         try {
             if (channel.size() < bytes) {
                 if (device) {
-                    throw new org.thinfs.core.ChangeRefusedException("the data device " + path + " holds "
-                            + channel.size() + " bytes, less than the " + bytes + " asked for; grow the device "
-                            + "first (lvextend, losetup -c)");
+                    throw deviceTooSmall(bytes);
                 }
                 channel.write(ByteBuffer.allocate(1), bytes - 1);
             }
@@ -73,19 +59,5 @@ public final class DataFile implements DataStore {
         } catch (IOException e) {
             throw StorageIOException.of("cannot write the data file " + path + " at byte " + pos, e);
         }
-    }
-
-    @Override
-    public void flush() {
-        try {
-            channel.force(false);
-        } catch (IOException e) {
-            throw StorageIOException.of("cannot flush the data file " + path, e);
-        }
-    }
-
-    @Override
-    public void close() throws IOException {
-        channel.close();
     }
 }

@@ -1,6 +1,5 @@
 package org.thinfs.core.pool;
 
-import org.thinfs.core.ChangeRefusedException;
 import org.thinfs.core.StorageIOException;
 import org.thinfs.core.io.DirectBufferPool;
 import org.thinfs.core.io.Devices;
@@ -24,19 +23,15 @@ import java.nio.file.StandardOpenOption;
  * written by one request at a time: the writer holds that block's lock, and a block other devices share is never
  * written in place (it is copied first).
  */
-public final class DirectDataFile implements DataStore {
+public final class DirectDataFile extends ChannelDataStore {
     /** The alignment used: 4 KiB serves devices with 512-byte and with 4 KiB logical sectors. */
     static final int ALIGN = 4096;
     private static final int CHUNK = 1 << 20;
     /** Bounce buffers, with room to cut an aligned span of CHUNK plus a sector at each end out of each. */
     private static final DirectBufferPool BOUNCE = new DirectBufferPool(16, CHUNK + 3 * ALIGN);
 
-    private final FileChannel channel;
-    private final Path path;
-
     private DirectDataFile(FileChannel channel, Path path) {
-        this.channel = channel;
-        this.path = path;
+        super(channel, path, "data device");
     }
 
     /** Opens block device {@code path} for direct I/O; one sentence for a file or a device that refuses it. */
@@ -52,19 +47,9 @@ public final class DirectDataFile implements DataStore {
     }
 
     @Override
-    public long size() {
-        try {
-            return channel.size();
-        } catch (IOException e) {
-            throw StorageIOException.of("cannot size the data device " + path, e);
-        }
-    }
-
-    @Override
     public void ensureSize(long bytes) {
         if (size() < bytes) {
-            throw new ChangeRefusedException("the data device " + path + " holds " + size() + " bytes, less than the "
-                    + bytes + " asked for; grow the device first (lvextend, losetup -c)");
+            throw deviceTooSmall(bytes);
         }
     }
 
@@ -142,19 +127,5 @@ public final class DirectDataFile implements DataStore {
 
     private static long roundUp(long x) {
         return (x + ALIGN - 1) & -ALIGN;
-    }
-
-    @Override
-    public void flush() {
-        try {
-            channel.force(false);
-        } catch (IOException e) {
-            throw StorageIOException.of("cannot flush the data device " + path, e);
-        }
-    }
-
-    @Override
-    public void close() throws IOException {
-        channel.close();
     }
 }

@@ -16,6 +16,8 @@ import java.util.List;
  * shared by {@link CopySharing} first. Range operations (discard, seek) cost what is mapped, never the range.
  */
 public final class ThinDevice {
+    private static final long[] NO_BLOCKS = new long[0];
+
     /** Blocks provisioned per step of {@link #provision} (and locked at once). */
     private static final int PROVISION_BATCH = 1024;
 
@@ -71,7 +73,7 @@ public final class ThinDevice {
 
     /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros, or the base image's bytes. */
     public void read(long offset, ByteBuffer dst) {
-        readReportingHoles(offset, dst);
+        readMapped(offset, dst);
     }
 
     /**
@@ -80,9 +82,25 @@ public final class ThinDevice {
      * reads, which send holes as hole chunks without a second walk of the mappings.
      */
     public boolean[] readReportingHoles(long offset, ByteBuffer dst) {
+        long first = offset / blockSize;
+        long[] mapped = readMapped(offset, dst);
+        DeviceBase base = base();
+        boolean[] holes = new boolean[mapped.length];
+        for (int i = 0; i < mapped.length; i++) {
+            holes[i] = mapped[i] < 0 && (base == null || !base.covers(first + i, blockSize));
+        }
+        return holes;
+    }
+
+    /**
+     * Reads {@code dst.remaining()} bytes at {@code offset} in one lookup of the mappings.
+     *
+     * @return the data block of each block read ({@code offset / blockSize + i}), or -1 where it was unmapped
+     */
+    private long[] readMapped(long offset, ByteBuffer dst) {
         checkRange(offset, dst.remaining());
         if (!dst.hasRemaining()) {
-            return new boolean[0];
+            return NO_BLOCKS;
         }
         long first = offset / blockSize;
         long last = (offset + dst.remaining() - 1) / blockSize;
@@ -130,12 +148,7 @@ public final class ThinDevice {
             io.gate().readLock().unlock();
         }
         pool.copies().recordRead(id, offset, dst, start, length, mapped);
-        boolean[] holes = new boolean[n];
-        DeviceBase base = base();
-        for (int i = 0; i < n; i++) {
-            holes[i] = mapped[i] < 0 && (base == null || !base.covers(first + i, blockSize));
-        }
-        return holes;
+        return mapped;
     }
 
     /**
