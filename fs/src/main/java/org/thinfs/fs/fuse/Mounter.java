@@ -83,6 +83,7 @@ public final class Mounter {
         }, "thinfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
+            Warmup.run(fs.pool());
             LOG.info("mounting {} on {}", fsName, mountPoint);
             fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
         } finally {

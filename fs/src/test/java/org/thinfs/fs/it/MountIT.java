@@ -29,6 +29,7 @@ class MountIT {
     @Test
     void volumesProvisionReadZerosPunchAndDelete() throws Exception {
         try (MountedPool p = new MountedPool(tmp, "1G")) {
+            assertWarmedUpOnAScratchPool(p);
             p.sh("truncate -s 256M vm1 && [ $(stat -c %s vm1) = 268435456 ] && [ $(stat -c %b vm1) = 0 ]").ok();
             p.sh("head -c 4096 vm1 | cmp - <(head -c 4096 /dev/zero)").ok();
             p.sh("dd if=/dev/urandom of=/tmp/in.$$ bs=1M count=8 status=none && "
@@ -185,6 +186,22 @@ class MountIT {
     }
 
     /** thin_check passes and thin_dump's devices are exactly the ones the catalog names. */
+    /**
+     * The daemon ran its request paths over before the mount appeared (fuse/Warmup), on a scratch pool it deleted,
+     * and the user's pool holds nothing from it: no volume, no mapped block.
+     */
+    static void assertWarmedUpOnAScratchPool(MountedPool p) throws Exception {
+        String log = Files.readString(p.pool.resolve("thinfs.log"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "request paths warmed up in \\d+ ms \\((\\d+) rounds on a scratch pool in (\\S+), deleted\\)").matcher(log);
+        assertTrue(m.find(), "no warm-up line in the log:\n" + log);
+        assertTrue(Integer.parseInt(m.group(1)) >= 1, m.group());
+        assertFalse(Files.exists(Path.of(m.group(2))), "the scratch pool " + m.group(2) + " was left behind");
+        assertFalse(log.contains("warm-up skipped"), log);
+        assertEquals("", p.sh("ls | grep -v -e snapshots -e lost+found || true").ok().out().trim());
+        assertEquals("0", p.sh("df -B1 --output=used . | tail -1").ok().out().trim(), "nothing mapped in the pool");
+    }
+
     static void assertCheckedAndNamed(MountedPool p) throws Exception {
         Path meta = p.pool.resolve("metadata");
         ThinTools.Result check = ThinTools.check(meta);

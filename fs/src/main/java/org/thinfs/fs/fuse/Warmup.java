@@ -1,0 +1,149 @@
+package org.thinfs.fs.fuse;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.thinfs.core.pool.PoolConfig;
+import org.thinfs.core.pool.PoolOptions;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.PoolFileSystem;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Runs the request paths once over before the mount appears, so a user's first requests do not pay for them.
+ *
+ * <p>Why: a JVM runs new code slowly at first (classes loaded and linked, lambdas bootstrapped, code interpreted
+ * until compiled). Measured on the 2-core VM, the first {@code mkfs.ext4} on a loop device over a fresh daemon took
+ * 0.10-0.16 s and the same on a daemon that had served a few hundred requests 0.06-0.07 s (BENCHMARKS.md, issue
+ * 30). So the daemon first drives the same code (PoolFileSystem, the engine's write, read, fallocate modes and
+ * commit, the FUSE read/write buffers) on a scratch pool of its own, in {@code /dev/shm} when it can (no disk
+ * I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The user's pool is
+ * never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
+ */
+final class Warmup {
+    private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
+    /** Time spent at most; 0 turns the warm-up off (-Dthinfs.warmupMs=0). */
+    private static final long BUDGET_MS = Long.getLong("thinfs.warmupMs", 300);
+    private static final int ROUNDS = 200;
+    private static final long VOLUME = 64L << 20;
+
+    private Warmup() {
+    }
+
+    /** Warms up for a pool like {@code like} (its block size, zero-write and copy-sharing settings). */
+    static void run(ThinPool like) {
+        if (BUDGET_MS <= 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        Path dir = null;
+        try {
+            Path shm = Path.of("/dev/shm");
+            dir = Files.isDirectory(shm) && Files.isWritable(shm)
+                    ? Files.createTempDirectory(shm, "thinfs-warmup-") : Files.createTempDirectory("thinfs-warmup-");
+            int rounds = exercise(dir, like, start + BUDGET_MS * 1_000_000);
+            LOG.info("request paths warmed up in {} ms ({} rounds on a scratch pool in {}, deleted)",
+                    (System.nanoTime() - start) / 1_000_000, rounds, dir);
+        } catch (IOException | RuntimeException e) {
+            LOG.info("warm-up skipped: {}", e.toString());
+        } finally {
+            if (dir != null) {
+                deleteTree(dir);
+            }
+        }
+    }
+
+    private static int exercise(Path dir, ThinPool like, long deadline) throws IOException {
+        long block = like.dataBlockSize();
+        Path metadata = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        ThinPool.create(metadata, data, new PoolConfig(block, 2 * VOLUME + 64 * block, 4L << 20),
+                PoolOptions.DEFAULT).close();
+        // The FUSE path's buffers: native memory viewed as a ByteBuffer (ThinFuse#read, #write).
+        Pointer memory = jnr.ffi.Memory.allocateDirect(Runtime.getSystemRuntime(), 1 << 20, true);
+        ByteBuffer buf = NativeBuffers.available() ? NativeBuffers.wrap(memory.address(), 1 << 20)
+                : ByteBuffer.allocateDirect(1 << 20);
+        int rounds = 0;
+        try (HolePuncher puncher = new HolePuncher(data);
+             PoolFileSystem fs = PoolFileSystem.open(openLike(metadata, data, like, puncher), dir)) {
+            fs.createVolume("/a", 0600);
+            fs.createVolume("/b", 0600);
+            fs.truncate("/a", VOLUME);
+            fs.truncate("/b", VOLUME);
+            PoolFileSystem.Handle a = fs.open("/a", true);
+            PoolFileSystem.Handle b = fs.open("/b", true);
+            SplittableRandom rnd = new SplittableRandom(rounds);
+            while (rounds < ROUNDS && System.nanoTime() < deadline) {
+                round(fs, a, b, buf, rnd, block);
+                rounds++;
+            }
+            fs.release(a);
+            fs.release(b);
+            fs.unlink("/b");
+            fs.commit();
+        }
+        return rounds;
+    }
+
+    private static ThinPool openLike(Path metadata, Path data, ThinPool like, HolePuncher puncher)
+            throws IOException {
+        ThinPool pool = ThinPool.open(metadata, data, PoolOptions.DEFAULT.withZeroHoles(puncher));
+        pool.setZeroWrites(like.zeroWrites());
+        pool.setCopySharing(like.copySharing());
+        return pool;
+    }
+
+    /** One round of what a formatted disk sees: small and large writes, zeros, reads, copies, the fallocate modes. */
+    private static void round(PoolFileSystem fs, PoolFileSystem.Handle a, PoolFileSystem.Handle b, ByteBuffer buf,
+                              SplittableRandom rnd, long block) throws IOException {
+        int[] sizes = {4096, 65536, 131072, 1 << 20};
+        for (int size : sizes) {
+            long at = rnd.nextLong(VOLUME / size) * size;
+            buf.clear().limit(size);
+            while (buf.hasRemaining()) {
+                buf.putLong(rnd.nextLong());
+            }
+            buf.flip();
+            fs.write(a, at, buf);
+            buf.clear().limit(size);
+            fs.read(a, at, buf);
+            buf.clear().limit(size);
+            fs.write(b, at, buf);                 // a copy of what was just read: the copy-sharing path
+        }
+        buf.clear().limit(65536);
+        while (buf.hasRemaining()) {
+            buf.put((byte) 0);
+        }
+        buf.flip();
+        fs.write(a, rnd.nextLong(VOLUME / 65536) * 65536, buf);
+        long range = 2 * block;
+        long at = rnd.nextLong(VOLUME / range - 1) * range;
+        fs.punchHole(a, at, range);
+        fs.zeroRange(a, at + 4096, range - 8192, true);
+        fs.preallocate(b, at, block, true);
+        fs.seek(a, 0, true);
+        fs.seek(a, 0, false);
+        fs.getattr(a);
+        fs.syncData();
+        if (rnd.nextInt(8) == 0) {
+            fs.sync();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.info("could not delete the warm-up's scratch pool {}: {}", dir, e.toString());
+        }
+    }
+}
