@@ -72,6 +72,53 @@ final class BlockChange {
         }
     }
 
+    /**
+     * A write of whole 4 KiB sectors inside one block, smaller than the block, into a block that is mapped and not
+     * shared: it changes no mapping, so it needs no exclusive lock. Taken shared, so several such writes into one
+     * block (an NBD client's 4 KiB writes at queue depth 16 land 16 to a 64 KiB block) go at once.
+     *
+     * <p>Why that is safe: everything that changes a block's mapping or reads its bytes to move them (provision,
+     * copy on write, discard, copy sharing, copy_file_range) locks it exclusively, so it waits for these writes and
+     * they wait for it; a snapshot takes the gate, which every write holds. The writes themselves touch disjoint or
+     * overlapping whole sectors of one data block, each with a single positional write: no read-modify-write (the
+     * O_DIRECT store's bounce buffers read only partial sectors), so none can undo another's bytes. Two overlapping
+     * writes in flight at once land in either order, as on any disk. Whole-block writes keep the exclusive lock:
+     * those may share or unmap the block.
+     *
+     * @return true if the write was made here; false (nothing done) when the block needs {@link #change}
+     */
+    boolean changeInPlaceShared(long block, Step decide, Step move) {
+        long[] target = new long[1];
+        long[] source = {-1};
+        int[] action = {PROVISION};
+        io.gate().readLock().lock();
+        io.blockLocks().lockShared(device.id(), block);
+        try {
+            device.requireLive();
+            io.metadata().read(md -> {
+                int snapTime = md.details(device.id()).snapshottedTime();
+                md.lookupRange(device.id(), block, block + 1, (vblock, dataBlock, time) -> {
+                    source[0] = dataBlock;
+                    action[0] = time < snapTime ? COPY : IN_PLACE;
+                });
+                return null;
+            });
+            if (action[0] != IN_PLACE) {
+                return false;
+            }
+            decide.run(target, source, action);
+            if (action[0] != IN_PLACE) {
+                return false;
+            }
+            target[0] = source[0];
+            move.run(target, source, action);
+            return true;
+        } finally {
+            io.blockLocks().unlockShared(device.id(), block);
+            io.gate().readLock().unlock();
+        }
+    }
+
     private void plan(long first, int n, long[] target, long[] source, int[] action, Step decide) {
         io.metadata().change(md -> {
             int snapTime = md.details(device.id()).snapshottedTime();

@@ -19,9 +19,10 @@ import java.nio.file.StandardOpenOption;
  * <p>O_DIRECT wants the buffer, the offset and the length aligned to the device's logical block; the pool's I/O is
  * any byte range, so every request goes through an aligned bounce buffer of {@link #ALIGN} bytes granularity, and
  * a write that starts or ends inside a 4 KiB sector reads that sector first (read, modify, write). That is safe
- * because a sector lies inside one data block (blocks are multiples of 64 KiB), and bytes of one data block are
- * written by one request at a time: the writer holds that block's lock, and a block other devices share is never
- * written in place (it is copied first).
+ * because a sector lies inside one data block (blocks are multiples of 64 KiB), and a write with a partial sector
+ * holds that block's exclusive lock: only writes of whole 4 KiB sectors go under the shared lock
+ * (BlockChange#changeInPlaceShared), and those read nothing back. A block other devices share is never written in
+ * place (it is copied first).
  */
 public final class DirectDataFile extends ChannelDataStore {
     /** The alignment used: 4 KiB serves devices with 512-byte and with 4 KiB logical sectors. */

@@ -17,6 +17,8 @@ import java.util.List;
  */
 public final class ThinDevice {
     private static final long[] NO_BLOCKS = new long[0];
+    /** Writes of whole 4 KiB sectors inside one block may go in place under a shared lock (BlockChange). */
+    private static final int SECTOR_4K = 4096;
 
     /** Blocks provisioned per step of {@link #provision} (and locked at once). */
     private static final int PROVISION_BATCH = 1024;
@@ -278,7 +280,7 @@ public final class ThinDevice {
             whole[i] = (i > 0 || offset % blockSize == 0) && (i < whole.length - 1 || endInLast == blockSize);
         }
         DeviceBase base = base();
-        return blocks.change(first, last, (target, source, action) -> {
+        BlockChange.Step decide = (target, source, action) -> {
             for (int i = 0; i < action.length; i++) {
                 // Over a base image, an unmapped block reads the image: zeros there are data like any other.
                 boolean unwrittenReadsZeros = base == null || !base.covers(first + i, blockSize);
@@ -290,7 +292,13 @@ public final class ThinDevice {
                     action[i] = BlockChange.UNMAP;
                 }
             }
-        }, (target, source, action) -> blocks.moveData(offset, src, first, target, source, action));
+        };
+        BlockChange.Step move = (target, source, action) -> blocks.moveData(offset, src, first, target, source, action);
+        if (first == last && offset % SECTOR_4K == 0 && src.remaining() % SECTOR_4K == 0
+                && src.remaining() < blockSize && blocks.changeInPlaceShared(first, decide, move)) {
+            return 0;
+        }
+        return blocks.change(first, last, decide, move);
     }
 
     /** Provisions the unmapped blocks of [first, first + n), zero-filled; mapped ones are left as they are. */

@@ -415,6 +415,11 @@ public final class ThinPool implements Closeable {
         return metadata.read(ThinMetadata::transactionId);
     }
 
+    /** Shared block locks taken so far: small in-place writes (BlockChange#changeInPlaceShared); for tests. */
+    long sharedBlockLocksTaken() {
+        return io.blockLocks().sharedTaken();
+    }
+
     public void setTransactionId(long expectedOld, long newId) {
         metadata.change(md -> {
             md.setTransactionId(expectedOld, newId);

@@ -121,6 +121,128 @@ class ConcurrencyTest {
         PoolRandomTest.thinCheck(meta, "after concurrent run");
     }
 
+    /**
+     * 4 KiB writes into shared 64 KiB blocks, which go in place under shared block locks: each writer owns some 4 KiB
+     * slots of every hot block and all of them write the last slot of each, while snapshots are taken beside them
+     * (after each, the first write to a block copies it under the exclusive lock). Every slot of the volume and of
+     * every snapshot must hold one complete stamp written there, the owned slots each writer's last, and the shared
+     * path must have run.
+     */
+    @Test
+    void smallWritesIntoOneBlockGoTogetherAndStayWhole() throws Exception {
+        int slot = 4096;
+        int slots = BLOCK / slot;
+        int blocks = 4;
+        Path meta = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        List<Long> snapshots = new CopyOnWriteArrayList<>();
+        Map<Integer, Set<Integer>> history = new ConcurrentHashMap<>();    // slot index -> stamps written there
+        int[] last = new int[blocks * slots];
+        // Snapshots taken so far; a write that read n here before it began came after the n-th snapshot, which must
+        // not show it (a shared block written in place would).
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        Map<Integer, Integer> takenBefore = new ConcurrentHashMap<>();   // stamp -> snapshots taken before its write
+        try (ThinPool pool = ThinPool.create(meta, data, new PoolConfig(BLOCK, 4000L * BLOCK, 8L << 20),
+                PoolOptions.DEFAULT)) {
+            ThinDevice vol = pool.createThin(1);
+            ByteBuffer init = ByteBuffer.allocate(slot);
+            for (int s = 0; s < blocks * slots; s++) {
+                fillSlot(init, 1);
+                vol.write((long) s * slot, init);
+                history.computeIfAbsent(s, k -> ConcurrentHashMap.newKeySet()).add(1);
+                last[s] = 1;
+            }
+            long sharedBefore = pool.sharedBlockLocksTaken();
+            ExecutorService ex = Executors.newFixedThreadPool(WRITERS + 1);
+            AtomicBoolean done = new AtomicBoolean();
+            List<Future<?>> writers = new ArrayList<>();
+            for (int t = 0; t < WRITERS; t++) {
+                int thread = t;
+                writers.add(ex.submit(() -> {
+                    Random rnd = new Random(100 + thread);
+                    ByteBuffer buf = ByteBuffer.allocate(slot);
+                    for (int i = 1; i <= 4000 || (snapshots.size() < 2 && i < 400_000); i++) {
+                        int block = rnd.nextInt(blocks);
+                        boolean common = rnd.nextInt(4) == 0;
+                        int s = block * slots + (common ? slots - 1 : thread + WRITERS * rnd.nextInt((slots - 1) / WRITERS));
+                        int stamp = (thread + 2) << 20 | i;
+                        takenBefore.put(stamp, taken.get());
+                        history.get(s).add(stamp);
+                        fillSlot(buf, stamp);
+                        vol.write((long) s * slot, buf);
+                        if (!common) {
+                            last[s] = stamp;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            Future<?> snapper = ex.submit(() -> {
+                long id = 10;
+                while (!done.get() && snapshots.size() < 12) {
+                    pool.createSnapshot(id, 1);
+                    snapshots.add(id++);
+                    taken.incrementAndGet();
+                    pool.commit();
+                    Thread.sleep(3);
+                }
+                return null;
+            });
+            for (Future<?> f : writers) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            done.set(true);
+            snapper.get(60, TimeUnit.SECONDS);
+            ex.shutdown();
+            assertTrue(pool.sharedBlockLocksTaken() - sharedBefore > 1000,
+                    "the 4 KiB writes went through the shared path: " + (pool.sharedBlockLocksTaken() - sharedBefore));
+            ByteBuffer buf = ByteBuffer.allocate(slot);
+            for (long dev : concat(1L, snapshots)) {
+                for (int s = 0; s < blocks * slots; s++) {
+                    buf.clear();
+                    pool.device(dev).read((long) s * slot, buf);
+                    int stamp = slotStamp(buf, "device " + dev + " slot " + s);
+                    assertTrue(history.get(s).contains(stamp),
+                            "device " + dev + " slot " + s + " holds stamp " + stamp + " never written there");
+                    int ordinal = dev == 1 ? Integer.MAX_VALUE : snapshots.indexOf(dev) + 1;
+                    assertTrue(takenBefore.getOrDefault(stamp, 0) < ordinal, "snapshot " + dev + " slot " + s
+                            + " shows stamp " + stamp + ", written after the snapshot was taken");
+                    if (dev == 1 && s % slots != slots - 1) {
+                        assertEquals(last[s], stamp, "slot " + s + " ends with its writer's last stamp");
+                    }
+                }
+            }
+            assertTrue(snapshots.size() >= 2, "snapshots were taken while writers ran");
+        }
+        PoolRandomTest.thinCheck(meta, "after concurrent small writes");
+    }
+
+    private static List<Long> concat(long first, List<Long> rest) {
+        List<Long> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(rest);
+        return all;
+    }
+
+    private static void fillSlot(ByteBuffer buf, int stamp) {
+        buf.clear();
+        while (buf.hasRemaining()) {
+            buf.putInt(stamp);
+        }
+        buf.flip();
+    }
+
+    private static int slotStamp(ByteBuffer buf, String where) {
+        int s = buf.getInt(0);
+        for (int i = 0; i < buf.capacity(); i += 4) {
+            if (buf.getInt(i) != s) {
+                throw new AssertionError(where + " mixes stamps " + s + " and " + buf.getInt(i) + " at byte " + i);
+            }
+        }
+        return s;
+    }
+
     private static void fill(ByteBuffer buf, int stamp) {
         buf.clear();
         while (buf.hasRemaining()) {
