@@ -97,6 +97,7 @@ final class ServeCommand implements Callable<Integer> {
         PoolFileSystem fs = Pools.openFileSystem(pool, false, Pools.DEFAULT_CACHE_BYTES);
         fs.pool().setZeroWrites(zeroWrites);
         fs.pool().setCopySharing(MountCommand.copySharing(copies));
+        org.thinfs.fs.fuse.Warmup.run(fs.pool());
         Path pid = pool.dir().resolve("thinfs.pid");
         Files.writeString(pid, ProcessHandle.current().pid() + "\n");
         CountDownLatch stop = new CountDownLatch(1);

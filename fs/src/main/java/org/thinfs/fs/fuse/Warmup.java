@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * Runs the request paths once over before the mount appears, so a user's first requests do not pay for them.
+ * Runs the request paths once over before the mount appears (or the NBD server answers), so a user's first requests
+ * do not pay for them.
  *
  * <p>Why: a JVM runs new code slowly at first (classes loaded and linked, lambdas bootstrapped, code interpreted
  * until compiled). Measured on the 2-core VM, the first {@code mkfs.ext4} on a loop device over a fresh daemon took
@@ -28,7 +29,7 @@ import java.util.stream.Stream;
  * I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The user's pool is
  * never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
  */
-final class Warmup {
+public final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
     /** Time spent at most; 0 turns the warm-up off (-Dthinfs.warmupMs=0). */
     private static final long BUDGET_MS = Long.getLong("thinfs.warmupMs", 300);
@@ -39,7 +40,7 @@ final class Warmup {
     }
 
     /** Warms up for a pool like {@code like} (its block size, zero-write and copy-sharing settings). */
-    static void run(ThinPool like) {
+    public static void run(ThinPool like) {
         if (BUDGET_MS <= 0) {
             return;
         }
@@ -118,6 +119,14 @@ final class Warmup {
             fs.read(a, at, buf);
             buf.clear().limit(size);
             fs.write(b, at, buf);                 // a copy of what was just read: the copy-sharing path
+            if (size == 65536) {
+                for (int k = 0; k < 4; k++) {     // small writes into a mapped block: the shared-lock path
+                    buf.clear().limit(4096);
+                    fs.write(a, at + 4096L * k, buf);
+                }
+                buf.clear().limit(size);
+                fs.readReportingHoles(a, at, buf);
+            }
         }
         buf.clear().limit(65536);
         while (buf.hasRemaining()) {
