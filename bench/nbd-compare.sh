@@ -2,17 +2,24 @@
 # NBD export against qemu-nbd serving a qcow2 and nbdkit serving a raw file, on the same disk, in one run:
 # qemu-img bench (read and write, 4 KiB and 1 MiB, queue depth 1 and 16) and nbdcopy of SIZE in and out.
 # Prints a TSV row per test with MiB/s per server and the ratios thinfs/qemu-nbd and thinfs/nbdkit.
-#   bench/nbd-compare.sh [--dir DIR] [--size 2G]
+#   bench/nbd-compare.sh [--dir DIR] [--size 2G] [--cold] [--tiny]
+# Before the timed rows every server gets the same untimed requests (4 KiB and 1 MiB at queue depth 16; reads before
+# nbdcopy in, writes after it, so nbdcopy in still fills fresh images),
+# as benchmarks of long-running servers do: a JVM runs new code slowly until it is compiled, and the timed rows are
+# meant to show the steady state. --cold skips it (what the first requests to a fresh server see). --tiny: 16M and a
+# tenth of the requests, for a smoke test of the harness only.
 # Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=/var/tmp/thinfs-nbd-bench
-size=2G
+size=2G; warm=1; scale=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
-    *) echo "usage: $0 [--dir DIR] [--size SIZE]" >&2; exit 2 ;;
+    --cold) warm=0; shift ;;
+    --tiny) size=16M; scale=10; shift ;;
+    *) echo "usage: $0 [--dir DIR] [--size SIZE] [--cold] [--tiny]" >&2; exit 2 ;;
   esac
 done
 [ -f fs/target/thinfs.jar ] || mvn -B -q -ntp -DskipTests package
@@ -51,6 +58,17 @@ row() { # name and three rates
   awk -v n="$1" -v a="$2" -v q="$3" -v k="$4" 'BEGIN { printf "%s\t%s\t%s\t%s\t%.2f\t%.2f\n", n, a, q, k, a / q, a / k }'
 }
 
+warm_up() { # "" for reads, -w for writes: the same untimed requests to every server
+  [ "$warm" = 1 ] || return 0
+  for s in "${servers[@]}"; do
+    qemu-img bench -f raw $1 -s 4k -d 16 -c $(( 20000 / scale )) -S 4k "$(uri $s)" >/dev/null
+    qemu-img bench -f raw $1 -s 1M -d 16 -c $(( 256 / scale )) -S 1M "$(uri $s)" >/dev/null
+  done
+}
+# Reads first (they change nothing, so nbdcopy in still writes into fresh images); writes after nbdcopy in.
+[ "$warm" = 1 ] && echo "warming every server up (untimed; --cold skips this)" >&2
+warm_up ""
+
 # nbdcopy in: random data, then out to /dev/null
 head -c "$bytes" /dev/urandom > src.img
 for s in "${servers[@]}"; do
@@ -58,6 +76,7 @@ for s in "${servers[@]}"; do
   declare "in_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
 done
 row "nbdcopy-in-$size" "$in_thinfs" "$in_qemu" "$in_nbdkit"
+warm_up -w
 for s in "${servers[@]}"; do
   t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
   declare "out_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
@@ -67,7 +86,7 @@ row "nbdcopy-out-$size" "$out_thinfs" "$out_qemu" "$out_nbdkit"
 for rw in read write; do
   for bs in 4k 1M; do
     for depth in 1 16; do
-      if [ "$bs" = 4k ]; then count=20000; else count=1024; fi
+      if [ "$bs" = 4k ]; then count=$(( 20000 / scale )); else count=$(( 1024 / scale )); fi
       rates=()
       for s in "${servers[@]}"; do
         w=(); [ "$rw" = write ] && w=(-w)
