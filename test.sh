@@ -22,6 +22,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 # NbdIT uses real NBD clients: nbdinfo and nbdcopy (libnbd-bin), qemu-img and qemu-io (qemu-utils).
 command -v nbdcopy >/dev/null 2>&1 || need+=(libnbd-bin)
+# BenchHarnessIT runs bench/nbd-compare.sh tiny, which compares with nbdkit serving a raw file.
+command -v nbdkit >/dev/null 2>&1 || need+=(nbdkit)
 # RbdDiffIT checks every rbd diff stream with the real `rbd merge-diff` (works offline, no cluster).
 command -v rbd >/dev/null 2>&1 || need+=(ceph-common)
 # CopySharingIT copies volumes with rsync as users do.

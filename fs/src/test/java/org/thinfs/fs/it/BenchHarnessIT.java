@@ -52,4 +52,16 @@ class BenchHarnessIT {
         assertTrue(r.out().contains("copy-out 1G holding 8M: thinfs ") && r.out().contains("clone 64M in place: "),
                 r.out());
     }
+
+    /** bench/nbd-compare.sh (issue 34) runs end to end: three servers, every row, ratios computed. */
+    @Test
+    void nbdCompareHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "nbd-compare.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--dir", tmp.resolve("n").toString()));
+        assertEquals(0, r.code(), r.out());
+        for (String row : List.of("nbdcopy-in-16M", "nbdcopy-out-16M", "read-4k-qd1", "read-1M-qd16", "write-4k-qd16",
+                "write-1M-qd1")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.matches(row + "(\\t[0-9.]+){5}")), row + " missing:\n" + r.out());
+        }
+    }
 }
