@@ -148,7 +148,7 @@ class ConcurrencyTest {
             ThinDevice vol = pool.createThin(1);
             ByteBuffer init = ByteBuffer.allocate(slot);
             for (int s = 0; s < blocks * slots; s++) {
-                fillSlot(init, 1);
+                fill(init, 1);
                 vol.write((long) s * slot, init);
                 history.computeIfAbsent(s, k -> ConcurrentHashMap.newKeySet()).add(1);
                 last[s] = 1;
@@ -169,7 +169,7 @@ class ConcurrencyTest {
                         int stamp = (thread + 2) << 20 | i;
                         takenBefore.put(stamp, taken.get());
                         history.get(s).add(stamp);
-                        fillSlot(buf, stamp);
+                        fill(buf, stamp);
                         vol.write((long) s * slot, buf);
                         if (!common) {
                             last[s] = stamp;
@@ -202,7 +202,7 @@ class ConcurrencyTest {
                 for (int s = 0; s < blocks * slots; s++) {
                     buf.clear();
                     pool.device(dev).read((long) s * slot, buf);
-                    int stamp = slotStamp(buf, "device " + dev + " slot " + s);
+                    int stamp = stampOf(buf, "device " + dev + " slot " + s);
                     assertTrue(history.get(s).contains(stamp),
                             "device " + dev + " slot " + s + " holds stamp " + stamp + " never written there");
                     int ordinal = dev == 1 ? Integer.MAX_VALUE : snapshots.indexOf(dev) + 1;
@@ -225,24 +225,6 @@ class ConcurrencyTest {
         return all;
     }
 
-    private static void fillSlot(ByteBuffer buf, int stamp) {
-        buf.clear();
-        while (buf.hasRemaining()) {
-            buf.putInt(stamp);
-        }
-        buf.flip();
-    }
-
-    private static int slotStamp(ByteBuffer buf, String where) {
-        int s = buf.getInt(0);
-        for (int i = 0; i < buf.capacity(); i += 4) {
-            if (buf.getInt(i) != s) {
-                throw new AssertionError(where + " mixes stamps " + s + " and " + buf.getInt(i) + " at byte " + i);
-            }
-        }
-        return s;
-    }
-
     private static void fill(ByteBuffer buf, int stamp) {
         buf.clear();
         while (buf.hasRemaining()) {
@@ -254,7 +236,7 @@ class ConcurrencyTest {
     /** The block's stamp; fails if the block mixes versions (a torn or misplaced write). */
     private static int stampOf(ByteBuffer buf, String where) {
         int s = buf.getInt(0);
-        for (int i = 0; i < BLOCK; i += 4) {
+        for (int i = 0; i < buf.capacity(); i += 4) {
             if (buf.getInt(i) != s) {
                 throw new AssertionError(where + " mixes stamps " + s + " and " + buf.getInt(i) + " at byte " + i);
             }
