@@ -235,15 +235,31 @@ public final class ThinDevice {
         long first = offset / blockSize;
         int n = (int) ((offset + src.remaining() - 1) / blockSize - first + 1);
         boolean[] zero = new boolean[n];
+        // With SKIP, zeros only matter where a block is unmapped (they are written as data over a mapping), so a
+        // write of a block or more looks the blocks up first and scans only the unmapped ones: zeros written over
+        // data (dd if=/dev/zero over a used disk, qemu-img bench's default pattern) cost no scan. A block whose
+        // mapping changes in between is still written correctly, only perhaps less thinly. Smaller writes scan at
+        // once: a 4 KiB scan costs less than the lookup.
+        boolean[] mapped = zeros == ZeroWrites.SKIP && src.remaining() >= blockSize ? mappedBlocks(first, n) : null;
         int pos = src.position();
         for (int i = 0; i < n; i++) {
             long blockStart = (first + i) * blockSize;
             long blockEnd = blockStart > Long.MAX_VALUE - blockSize ? Long.MAX_VALUE : blockStart + blockSize;
             int len = (int) (Math.min(blockEnd, offset + src.remaining()) - Math.max(blockStart, offset));
-            zero[i] = ZeroWrites.allZero(src, pos, len);
+            zero[i] = (mapped == null || !mapped[i]) && ZeroWrites.allZero(src, pos, len);
             pos += len;
         }
         return zero;
+    }
+
+    /** Which of blocks [first, first + n) are mapped now, in one lookup. */
+    private boolean[] mappedBlocks(long first, int n) {
+        boolean[] mapped = new boolean[n];
+        io.metadata().read(md -> {
+            md.lookupRange(id, first, first + n, (vblock, dataBlock, time) -> mapped[(int) (vblock - first)] = true);
+            return null;
+        });
+        return mapped;
     }
 
     private interface Attempt {
