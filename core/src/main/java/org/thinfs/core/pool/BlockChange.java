@@ -95,6 +95,7 @@ final class BlockChange {
         io.blockLocks().lockShared(device.id(), block);
         try {
             device.requireLive();
+            io.metadata().requireWritable();   // as change()'s plan, which refuses on a pool gone read-only
             io.metadata().read(md -> {
                 int snapTime = md.details(device.id()).snapshottedTime();
                 md.lookupRange(device.id(), block, block + 1, (vblock, dataBlock, time) -> {
