@@ -23,11 +23,11 @@ import java.util.stream.Stream;
  *
  * <p>Why: a JVM runs new code slowly at first (classes loaded and linked, lambdas bootstrapped, code interpreted
  * until compiled). Measured on the 2-core VM, the first {@code mkfs.ext4} on a loop device over a fresh daemon took
- * 0.10-0.16 s and the same on a daemon that had served a few hundred requests 0.06-0.07 s (BENCHMARKS.md, issue
- * 30). So the daemon first drives the same code (PoolFileSystem, the engine's write, read, fallocate modes and
- * commit, the FUSE read/write buffers) on a scratch pool of its own, in {@code /dev/shm} when it can (no disk
- * I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The user's pool is
- * never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
+ * 0.10-0.16 s and the same on a fresh volume of a daemon that had served a few hundred requests 0.04-0.05 s
+ * (BENCHMARKS.md, session 6). So the daemon first drives the same code (PoolFileSystem, the engine's write, read,
+ * fallocate modes and commit, the FUSE read/write buffers) on a scratch pool of its own, in {@code /dev/shm} when it
+ * can (no disk I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The
+ * user's pool is never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
  */
 public final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
@@ -93,6 +93,9 @@ public final class Warmup {
             fs.release(b);
             fs.unlink("/b");
             fs.commit();
+        } finally {
+            // buf views memory's native bytes, which jnr frees once memory is unreachable: keep it alive till here.
+            java.lang.ref.Reference.reachabilityFence(memory);
         }
         return rounds;
     }
