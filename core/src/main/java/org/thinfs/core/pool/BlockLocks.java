@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * several such writes into one block go at once while nothing that remaps the block runs beside them.
  *
  * <p>Exclusive locks are taken in ascending block order, so two requests over overlapping ranges cannot deadlock; a
- * shared holder holds one block and waits for nothing else while holding it. A waiting exclusive locker stops new
+ * shared holder holds one block and takes no other block lock while holding it (only the metadata lock, which
+ * comes after block locks in every request's order). A waiting exclusive locker stops new
  * shared holders from coming in, so a steady stream of small writes cannot starve a copy or a discard. Blocks of
  * other devices or other ranges never wait.
  */
