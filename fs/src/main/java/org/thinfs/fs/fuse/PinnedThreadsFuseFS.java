@@ -180,6 +180,26 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             public long copy(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
                 return copyFileRange(fhIn, offIn, fhOut, offOut, len, flags);
             }
+
+            @Override
+            public boolean servesData() {
+                return servesDataByHandle();
+            }
+
+            @Override
+            public int read(long fh, long offset, ByteBuffer dst) {
+                return readHandle(fh, offset, dst);
+            }
+
+            @Override
+            public int write(long fh, long offset, ByteBuffer src) {
+                return writeHandle(fh, offset, src);
+            }
+
+            @Override
+            public int fallocate(long fh, int mode, long offset, long length) {
+                return fallocateHandle(fh, mode, offset, length);
+            }
         });
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
@@ -234,7 +254,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
                 return;
             }
-            if (raw.answer(mem, res, reply)) {
+            REQUEST_NODE.get()[0] = mem.getLong(16);        // fuse_in_header: len, opcode, unique, nodeid
+            if (raw.answer(mem, res, bufSize, reply)) {
                 continue;
             }
             boolean amendInit = false;
@@ -247,7 +268,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                     LOG.info("the kernel offers no FUSE_MAX_PAGES (before Linux 4.20): requests stay at 128 KiB");
                 }
             }
-            REQUEST_NODE.get()[0] = mem.getLong(16);        // fuse_in_header: len, opcode, unique, nodeid
             lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
             if (amendInit) {
                 requestSize = init.negotiated();
@@ -273,6 +293,30 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      * bytes copied, or a negative errno; ENOSYS, the default, makes the kernel copy through read and write.
      */
     protected long copyFileRange(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
+        return -RawRequests.Codes.ENOSYS;
+    }
+
+    /**
+     * Whether {@link #readHandle}, {@link #writeHandle} and {@link #fallocateHandle} serve FUSE_READ, FUSE_WRITE and
+     * FUSE_FALLOCATE in the request loop ({@link RawRequests}) instead of libfuse2's read, write and fallocate
+     * callbacks; false by default.
+     */
+    protected boolean servesDataByHandle() {
+        return false;
+    }
+
+    /** read(2) of the file opened as {@code fh} into {@code dst}: the bytes read, or a negative errno. */
+    protected int readHandle(long fh, long offset, ByteBuffer dst) {
+        return -RawRequests.Codes.ENOSYS;
+    }
+
+    /** write(2) of all of {@code src} to the file opened as {@code fh}: the bytes written, or a negative errno. */
+    protected int writeHandle(long fh, long offset, ByteBuffer src) {
+        return -RawRequests.Codes.ENOSYS;
+    }
+
+    /** fallocate(2) on the file opened as {@code fh}: 0, or a negative errno. */
+    protected int fallocateHandle(long fh, int mode, long offset, long length) {
         return -RawRequests.Codes.ENOSYS;
     }
 

@@ -18,8 +18,6 @@ import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 
 /**
@@ -41,12 +39,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private final PoolFileSystem fs;
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
-    private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
-    /** The kernel's node id each handle was opened on, to drop its cached pages when its bytes change beneath it. */
-    private final ConcurrentHashMap<Long, Long> nodeOfHandle = new ConcurrentHashMap<>();
-    /** Handles made by create() whose file's node id is not known yet. */
-    private final java.util.Set<Long> awaitingNode = ConcurrentHashMap.newKeySet();
-    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final OpenFiles files = new OpenFiles();
     private final long uid;
     private final long gid;
 
@@ -59,14 +52,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     /** After a rollback of device {@code deviceId}: every open descriptor on it reads the new bytes next. */
     private void dropCachedPages(long deviceId) {
-        java.util.Set<Long> nodes = new java.util.HashSet<>();
-        handles.forEach((hid, h) -> {
-            Long node = nodeOfHandle.get(hid);
-            if (node != null && fs.deviceOf(h).id() == deviceId) {
-                nodes.add(node);
-            }
-        });
-        nodes.forEach(this::invalidateNode);
+        files.nodesWhere(h -> fs.deviceOf(h).id() == deviceId).forEach(this::invalidateNode);
     }
 
     /** Counts every answered request (the daemon's metrics); NONE until set. */
@@ -93,6 +79,21 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         return r;
     }
 
+    /**
+     * As {@link #call(String, String, boolean, IntSupplier)} for a request served by its handle alone (no path):
+     * a failure names the path the handle was opened by.
+     */
+    private int call(String op, long fh, boolean moves, IntSupplier body) {
+        int r;
+        try {
+            r = body.getAsInt();
+        } catch (RuntimeException | Error e) {
+            r = Errno.of(op, files.describe(fh), e);
+        }
+        stats.done(op, moves && r > 0 ? r : 0, r < 0);
+        return r;
+    }
+
     private int run(String op, String path, Runnable body) {
         return call(op, path, () -> {
             body.run();
@@ -108,7 +109,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     /** fstat: from the open handle, so a volume removed while open still answers (its path is null then). */
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        Handle h = handles.get(fi.fh.get());
+        OpenFiles.OpenFile f = files.get(fi.fh.get());
+        Handle h = f == null ? null : f.handle;
         if (h == null) {
             return path == null ? -ErrorCodes.EBADF() : getattr(path, stat);
         }
@@ -164,8 +166,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         return call("create", path, () -> {
             fs.createVolume(path, (int) mode, callerUid(), callerGid());
-            long fh = register(fs.open(path, true));
-            awaitingNode.add(fh);                      // CREATE's header names the parent directory, not the file
+            long fh = files.add(fs.open(path, true), path, 0);   // CREATE's header names the parent directory
             fi.fh.set(fh);
             return 0;
         });
@@ -197,41 +198,35 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int open(String path, FuseFileInfo fi) {
         return call("open", path, () -> {
             boolean write = (fi.flags.get() & O_ACCMODE) != 0;
-            fi.fh.set(register(fs.open(path, write)));
+            fi.fh.set(files.add(fs.open(path, write), path, requestNodeId()));
             return 0;
         });
     }
 
-    /**
-     * A handle made by create() was registered under the parent directory's node (CREATE names the parent); its
-     * first read or write names the file's own, which a rollback's invalidation needs. Other handles pay one
-     * isEmpty() on the read and write path.
-     */
-    private void learnNode(FuseFileInfo fi) {
-        if (!awaitingNode.isEmpty() && awaitingNode.remove(fi.fh.get())) {
-            nodeOfHandle.put(fi.fh.get(), requestNodeId());
-        }
-    }
-
-    private long register(Handle h) {
-        long id = nextHandle.getAndIncrement();
-        nodeOfHandle.put(id, requestNodeId());
-        handles.put(id, h);
-        return id;
-    }
-
     private Handle handle(FuseFileInfo fi) {
-        Handle h = handles.get(fi.fh.get());
-        if (h == null) {
-            throw new org.thinfs.fs.model.FsException(org.thinfs.fs.model.FsException.Code.EIO, "stale file handle");
+        return handle(fi.fh.get());
+    }
+
+    /** The open volume {@code fh}; a read or write on it also tells a created file its node (OpenFiles). */
+    private Handle handle(long fh) {
+        OpenFiles.OpenFile f = files.get(fh);
+        if (f == null) {
+            throw new FsException(FsException.Code.EIO, "stale file handle");
         }
-        return h;
+        f.learnNode(requestNodeId());
+        return f.handle;
+    }
+
+    /** The open volume {@code fh}, or null. */
+    private Handle openHandle(long fh) {
+        OpenFiles.OpenFile f = files.get(fh);
+        return f == null ? null : f.handle;
     }
 
     /** SEEK_DATA / SEEK_HOLE on an open volume, through the handle {@code open} registered. */
     @Override
     protected long lseek(long fh, long offset, int whence) {
-        Handle h = handles.get(fh);
+        Handle h = openHandle(fh);
         if (h == null) {
             return -ErrorCodes.EBADF();
         }
@@ -248,8 +243,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     /** copy_file_range within the pool: aligned whole blocks are shared, not copied (PoolFileSystem#copyRange). */
     @Override
     protected long copyFileRange(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
-        Handle in = handles.get(fhIn);
-        Handle out = handles.get(fhOut);
+        Handle in = openHandle(fhIn);
+        Handle out = openHandle(fhOut);
         if (in == null || out == null) {
             return -ErrorCodes.EBADF();
         }
@@ -265,23 +260,46 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int release(String path, FuseFileInfo fi) {
-        Handle h = handles.remove(fi.fh.get());
-        nodeOfHandle.remove(fi.fh.get());
-        awaitingNode.remove(fi.fh.get());
+        Handle h = files.remove(fi.fh.get());
         if (h == null) {
             return 0;
         }
         return run("release", path, () -> fs.release(h));
     }
 
+    /** Read and write are served in the request loop (RawRequests) where native memory can be viewed in place. */
+    @Override
+    protected boolean servesDataByHandle() {
+        return NativeBuffers.available();
+    }
+
+    @Override
+    protected int readHandle(long fh, long offset, ByteBuffer dst) {
+        return call("read", fh, true, () -> fs.read(handle(fh), offset, dst));
+    }
+
+    @Override
+    protected int writeHandle(long fh, long offset, ByteBuffer src) {
+        return call("write", fh, true, () -> writeFrom(handle(fh), offset, src));
+    }
+
+    @Override
+    protected int fallocateHandle(long fh, int mode, long offset, long length) {
+        return call("fallocate", fh, false, () -> allocate(handle(fh), mode, offset, length));
+    }
+
+    private int writeFrom(Handle h, long offset, ByteBuffer src) {
+        int size = src.remaining();
+        fs.write(h, offset, src);
+        return size;
+    }
+
+    /** Without --add-opens only (RawRequests serves reads otherwise): through a bounded pool of direct buffers. */
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        long fh = fi.fh.get();
         return call("read", path, true, () -> {
-            Handle h = handle(fi);
-            learnNode(fi);
-            if (NativeBuffers.available()) {
-                return fs.read(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
-            }
+            Handle h = handle(fh);
             ByteBuffer tmp = FALLBACK.acquire();
             int done = 0;
             try {
@@ -304,19 +322,13 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         });
     }
 
+    /** Without --add-opens only, as {@link #read}: through a heap copy. */
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         return call("write", path, true, () -> {
-            Handle h = handle(fi);
-            learnNode(fi);
-            if (NativeBuffers.available()) {
-                fs.write(h, offset, NativeBuffers.wrap(buf.address(), (int) size));
-                return (int) size;
-            }
             byte[] copy = new byte[(int) size];
             buf.get(0, copy, 0, copy.length);
-            fs.write(h, offset, ByteBuffer.wrap(copy));
-            return (int) size;
+            return writeFrom(handle(fi.fh.get()), offset, ByteBuffer.wrap(copy));
         });
     }
 
@@ -330,21 +342,24 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         return run("ftruncate", path, () -> fs.truncate(handle(fi), size));
     }
 
+    /** Without --add-opens only (RawRequests serves fallocate otherwise). */
     @Override
     public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
+        return call("fallocate", path, () -> allocate(handle(fi.fh.get()), mode, off, length));
+    }
+
+    private int allocate(Handle h, int mode, long off, long length) {
         boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
         int op = mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_NO_HIDE_STALE);
-        return run("fallocate", path, () -> {
-            Handle h = handle(fi);
-            switch (op) {
-                case 0 -> fs.preallocate(h, off, length, keepSize);
-                case FALLOC_FL_PUNCH_HOLE -> fs.punchHole(h, off, length);     // the kernel requires KEEP_SIZE
-                case FALLOC_FL_ZERO_RANGE -> fs.zeroRange(h, off, length, keepSize);
-                // The kernel's FUSE passes no other mode (collapse, insert and unshare range get EOPNOTSUPP there).
-                default -> throw new FsException(FsException.Code.EOPNOTSUPP, "fallocate mode " + mode
-                        + " is not supported");
-            }
-        });
+        switch (op) {
+            case 0 -> fs.preallocate(h, off, length, keepSize);
+            case FALLOC_FL_PUNCH_HOLE -> fs.punchHole(h, off, length);     // the kernel requires KEEP_SIZE
+            case FALLOC_FL_ZERO_RANGE -> fs.zeroRange(h, off, length, keepSize);
+            // The kernel's FUSE passes no other mode (collapse, insert and unshare range get EOPNOTSUPP there).
+            default -> throw new FsException(FsException.Code.EOPNOTSUPP, "fallocate mode " + mode
+                    + " is not supported");
+        }
+        return 0;
     }
 
     @Override
