@@ -170,37 +170,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         long workerBufSize = bufSize;
         InitChannel initChannel = init;
-        RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), new RawRequests.Answers() {
-            @Override
-            public long seek(long fh, long offset, int whence) {
-                return lseek(fh, offset, whence);
-            }
-
-            @Override
-            public long copy(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
-                return copyFileRange(fhIn, offIn, fhOut, offOut, len, flags);
-            }
-
-            @Override
-            public boolean servesData() {
-                return servesDataByHandle();
-            }
-
-            @Override
-            public int read(long fh, long offset, ByteBuffer dst) {
-                return readHandle(fh, offset, dst);
-            }
-
-            @Override
-            public int write(long fh, long offset, ByteBuffer src) {
-                return writeHandle(fh, offset, src);
-            }
-
-            @Override
-            public int fallocate(long fh, int mode, long offset, long length) {
-                return fallocateHandle(fh, mode, offset, length);
-            }
-        });
+        RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), rawAnswers());
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
@@ -277,6 +247,41 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
             }
         }
+    }
+
+    /** The requests the loop answers itself (RawRequests), answered by this file system's handle methods. */
+    RawRequests.Answers rawAnswers() {
+        return new RawRequests.Answers() {
+            @Override
+            public long seek(long fh, long offset, int whence) {
+                return lseek(fh, offset, whence);
+            }
+
+            @Override
+            public long copy(long fhIn, long offIn, long fhOut, long offOut, long len, long flags) {
+                return copyFileRange(fhIn, offIn, fhOut, offOut, len, flags);
+            }
+
+            @Override
+            public boolean servesData() {
+                return servesDataByHandle();
+            }
+
+            @Override
+            public int read(long fh, long offset, ByteBuffer dst) {
+                return readHandle(fh, offset, dst);
+            }
+
+            @Override
+            public int write(long fh, long offset, ByteBuffer src) {
+                return writeHandle(fh, offset, src);
+            }
+
+            @Override
+            public int fallocate(long fh, int mode, long offset, long length) {
+                return fallocateHandle(fh, mode, offset, length);
+            }
+        };
     }
 
     /**

@@ -217,6 +217,11 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         return f.handle;
     }
 
+    /** Registers a handle opened elsewhere (the warm-up's scratch volumes) as if FUSE had opened it; its fh. */
+    long adopt(Handle h, String path, long node) {
+        return files.add(h, path, node);
+    }
+
     /** The open volume {@code fh}, or null. */
     private Handle openHandle(long fh) {
         OpenFiles.OpenFile f = files.get(fh);

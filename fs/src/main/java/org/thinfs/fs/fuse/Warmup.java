@@ -1,7 +1,5 @@
 package org.thinfs.fs.fuse;
 
-import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.PoolConfig;
@@ -24,8 +22,9 @@ import java.util.stream.Stream;
  * <p>Why: a JVM runs new code slowly at first (classes loaded and linked, lambdas bootstrapped, code interpreted
  * until compiled). Measured on the 2-core VM, the first {@code mkfs.ext4} on a loop device over a fresh daemon took
  * 0.10-0.16 s and the same on a fresh volume of a daemon that had served a few hundred requests 0.04-0.05 s
- * (BENCHMARKS.md, session 6). So the daemon first drives the same code (PoolFileSystem, the engine's write, read,
- * fallocate modes and commit, the FUSE read/write buffers) on a scratch pool of its own, in {@code /dev/shm} when it
+ * (BENCHMARKS.md, session 6). So the daemon first drives the same code (the request loop's answers, ThinFuse,
+ * PoolFileSystem, the engine's write, read, fallocate modes and commit; see {@link WarmupRequests}) on a scratch pool
+ * of its own, in {@code /dev/shm} when it
  * can (no disk I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The
  * user's pool is never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
  */
@@ -35,6 +34,12 @@ public final class Warmup {
     private static final long BUDGET_MS = Long.getLong("thinfs.warmupMs", 300);
     private static final int ROUNDS = 200;
     private static final long VOLUME = 64L << 20;
+    private static final byte[] ZEROS = new byte[65536];
+    private static final int FALLOC_KEEP_SIZE = 0x01;
+    private static final int FALLOC_PUNCH_HOLE = 0x02;
+    private static final int FALLOC_ZERO_RANGE = 0x10;
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
 
     private Warmup() {
     }
@@ -69,10 +74,6 @@ public final class Warmup {
         Files.createFile(data);
         ThinPool.create(metadata, data, new PoolConfig(block, 2 * VOLUME + 64 * block, 4L << 20),
                 PoolOptions.DEFAULT).close();
-        // The FUSE path's buffers: native memory viewed as a ByteBuffer (ThinFuse#read, #write).
-        Pointer memory = jnr.ffi.Memory.allocateDirect(Runtime.getSystemRuntime(), 1 << 20, true);
-        ByteBuffer buf = NativeBuffers.available() ? NativeBuffers.wrap(memory.address(), 1 << 20)
-                : ByteBuffer.allocateDirect(1 << 20);
         int rounds = 0;
         try (HolePuncher puncher = new HolePuncher(data);
              PoolFileSystem fs = PoolFileSystem.open(openLike(metadata, data, like, puncher), dir)) {
@@ -82,20 +83,22 @@ public final class Warmup {
             fs.truncate("/b", VOLUME);
             PoolFileSystem.Handle a = fs.open("/a", true);
             PoolFileSystem.Handle b = fs.open("/b", true);
-            SplittableRandom rnd = new SplittableRandom(rounds);
-            byte[] noise = new byte[1 << 20];
-            new java.util.Random(rnd.nextLong()).nextBytes(noise);
-            while (rounds < ROUNDS && System.nanoTime() < deadline) {
-                round(fs, a, b, buf, noise, rnd, block);
-                rounds++;
+            try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0))) {
+                long fhA = requests.fuse().adopt(a, "/a", 2);
+                long fhB = requests.fuse().adopt(b, "/b", 3);
+                SplittableRandom rnd = new SplittableRandom(rounds);
+                byte[] noise = new byte[1 << 20];
+                new java.util.Random(rnd.nextLong()).nextBytes(noise);
+                ByteBuffer buf = ByteBuffer.allocateDirect(65536);
+                while (rounds < ROUNDS && System.nanoTime() < deadline) {
+                    round(fs, requests, fhA, fhB, a, buf, noise, rnd, block);
+                    rounds++;
+                }
             }
             fs.release(a);
             fs.release(b);
             fs.unlink("/b");
             fs.commit();
-        } finally {
-            // buf views memory's native bytes, which jnr frees once memory is unreachable: keep it alive till here.
-            java.lang.ref.Reference.reachabilityFence(memory);
         }
         return rounds;
     }
@@ -108,42 +111,36 @@ public final class Warmup {
         return pool;
     }
 
-    /** One round of what a formatted disk sees: small and large writes, zeros, reads, copies, the fallocate modes. */
-    private static void round(PoolFileSystem fs, PoolFileSystem.Handle a, PoolFileSystem.Handle b, ByteBuffer buf,
-                              byte[] noise, SplittableRandom rnd, long block) throws IOException {
+    /**
+     * One round of what a formatted disk sees, through the request loop: small and large writes, zeros, reads,
+     * copies, the fallocate modes, lseek; and what NBD adds (reads that report holes) and commits.
+     */
+    private static void round(PoolFileSystem fs, WarmupRequests requests, long fhA, long fhB,
+                              PoolFileSystem.Handle a, ByteBuffer buf, byte[] noise, SplittableRandom rnd, long block)
+            throws IOException {
         int[] sizes = {4096, 65536, 131072, 1 << 20};
         for (int size : sizes) {
             long at = rnd.nextLong(VOLUME / size) * size;
-            buf.clear();
-            buf.put(noise, 0, size).flip();
-            buf.putLong(0, rnd.nextLong());       // no two writes alike (a fill loop would itself run cold)
-            fs.write(a, at, buf);
-            buf.clear().limit(size);
-            fs.read(a, at, buf);
-            buf.clear().limit(size);
-            fs.write(b, at, buf);                 // a copy of what was just read: the copy-sharing path
+            long stamp = rnd.nextLong();                // no two writes alike (a fill loop would itself run cold)
+            requests.write(fhA, at, noise, size, stamp);
+            requests.read(fhA, at, size);
+            requests.write(fhB, at, noise, size, stamp);  // a copy of what was just read: the copy-sharing path
             if (size == 65536) {
-                for (int k = 0; k < 4; k++) {     // small writes into a mapped block: the shared-lock path
-                    buf.clear().limit(4096);
-                    fs.write(a, at + 4096L * k, buf);
+                for (int k = 0; k < 4; k++) {           // small writes into a mapped block: the shared-lock path
+                    requests.write(fhA, at + 4096L * k, noise, 4096, rnd.nextLong());
                 }
-                buf.clear().limit(size);
+                buf.clear();
                 fs.readReportingHoles(a, at, buf);
             }
         }
-        buf.clear().limit(65536);
-        while (buf.hasRemaining()) {
-            buf.put((byte) 0);
-        }
-        buf.flip();
-        fs.write(a, rnd.nextLong(VOLUME / 65536) * 65536, buf);
+        requests.write(fhA, rnd.nextLong(VOLUME / 65536) * 65536, ZEROS, ZEROS.length, 0);
         long range = 2 * block;
         long at = rnd.nextLong(VOLUME / range - 1) * range;
-        fs.punchHole(a, at, range);
-        fs.zeroRange(a, at + 4096, range - 8192, true);
-        fs.preallocate(b, at, block, true);
-        fs.seek(a, 0, true);
-        fs.seek(a, 0, false);
+        requests.fallocate(fhA, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE, at, range);
+        requests.fallocate(fhA, FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE, at + 4096, range - 8192);
+        requests.fallocate(fhB, FALLOC_KEEP_SIZE, at, block);
+        requests.seek(fhA, 0, SEEK_DATA);
+        requests.seek(fhA, 0, SEEK_HOLE);
         fs.getattr(a);
         int commit = rnd.nextInt(8);            // a commit costs milliseconds: one round in four, so more fit
         if (commit == 0) {

@@ -1,0 +1,55 @@
+package org.thinfs.fs.fuse;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.thinfs.core.pool.PoolConfig;
+import org.thinfs.core.pool.PoolOptions;
+import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.PoolFileSystem;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The warm-up's requests are real ones: what they write and punch is what the volume then holds. */
+class WarmupRequestsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void requestsLaidOutAsTheKernelDoesReachTheVolume() throws Exception {
+        assertTrue(NativeBuffers.available(), "the tests run with --add-opens, as the jar does");
+        long block = 65536;
+        Path metadata = dir.resolve("metadata");
+        Path data = dir.resolve("data");
+        Files.createFile(data);
+        ThinPool.create(metadata, data, new PoolConfig(block, 64 * block, 4L << 20), PoolOptions.DEFAULT).close();
+        try (PoolFileSystem fs = PoolFileSystem.open(ThinPool.open(metadata, data, PoolOptions.DEFAULT), dir)) {
+            fs.createVolume("/v", 0600);
+            fs.truncate("/v", 16 * block);
+            PoolFileSystem.Handle h = fs.open("/v", true);
+            byte[] bytes = new byte[3 * (int) block];
+            new Random(7).nextBytes(bytes);
+            try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0))) {
+                long fh = requests.fuse().adopt(h, "/v", 2);
+                requests.write(fh, block, bytes, bytes.length, 0x1122334455667788L);
+                requests.read(fh, block, bytes.length);
+                requests.fallocate(fh, 0x03, 2 * block, block);        // PUNCH_HOLE | KEEP_SIZE
+                requests.seek(fh, 0, 3);
+            }
+            ByteBuffer back = ByteBuffer.allocate(bytes.length);
+            fs.read(h, block, back);
+            byte[] expected = bytes.clone();
+            ByteBuffer.wrap(expected).order(java.nio.ByteOrder.nativeOrder()).putLong(0, 0x1122334455667788L);
+            java.util.Arrays.fill(expected, (int) block, 2 * (int) block, (byte) 0);
+            assertArrayEquals(expected, back.array());
+            assertEquals(2 * block, fs.getattr(h).bytesUsed(), "the punched block is unmapped");
+            fs.release(h);
+        }
+    }
+}
