@@ -45,9 +45,13 @@ public final class ImportWrites {
         data.position(end);
     }
 
-    /** Whether the whole block at {@code at} is mapped and reads exactly {@code data}'s block at {@code pos}. */
+    /**
+     * Whether the whole block at {@code at} is mapped and reads exactly {@code data}'s block at {@code pos}, which is
+     * not all zeros: a block of zeros mapped there (left by a partial write of zeros) is unmapped by the zero path
+     * instead of kept.
+     */
     private boolean holdsAlready(long at, ByteBuffer data, int pos) {
-        if (device.mappedDataBlock(at / blockSize) < 0) {
+        if (device.mappedDataBlock(at / blockSize) < 0 || ZeroWrites.allZero(data, pos, (int) blockSize)) {
             return false;
         }
         current.clear();

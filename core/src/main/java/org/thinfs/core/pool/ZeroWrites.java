@@ -35,7 +35,7 @@ public enum ZeroWrites {
     }
 
     /** Whether bytes [pos, pos + len) of {@code buf} (absolute positions) are all zero. */
-    static boolean allZero(ByteBuffer buf, int pos, int len) {
+    public static boolean allZero(ByteBuffer buf, int pos, int len) {
         while (len > 0) {
             int n = Math.min(len, CHUNK);
             if (buf.slice(pos, n).mismatch(ZEROS.slice(0, n)) != -1) {

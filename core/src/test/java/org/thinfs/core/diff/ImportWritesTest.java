@@ -100,7 +100,8 @@ class ImportWritesTest {
                         assertTrue(!Arrays.equals(blk, new byte[BLOCK]) || partial[b],
                                 where + ": block " + b + " is mapped and all zeros");
                     }
-                    if (resent[b] && before[b] >= 0) {
+                    boolean zeros = Arrays.equals(Arrays.copyOfRange(model, b * BLOCK, (b + 1) * BLOCK), new byte[BLOCK]);
+                    if (resent[b] && before[b] >= 0 && !zeros) {
                         assertEquals(before[b], d, where + ": block " + b + " was resent unchanged and rewritten");
                     }
                 }
