@@ -10,6 +10,15 @@ import java.nio.file.StandardOpenOption;
 
 /** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
 public final class DataFile extends ChannelDataStore {
+    /**
+     * The most one pwrite covers, and the boundary (a multiple of it) no pwrite crosses: 64 KiB, or
+     * {@code -Dthinfs.dataWriteBytes}. The host's page cache sizes the folio a write creates by the write's length
+     * (large folios, ext4 since Linux 6.16), and every later small write into a folio walks all of its buffer heads,
+     * in the write and again in the writeback the write-behind starts. Measured on a mount (fio 4 KiB O_DIRECT random
+     * writes after a fill of 1 MiB writes): 68 us per write, against 42 us after a fill of 64 KiB writes and 37 us
+     * after 16 KiB. A 1 MiB write pays 16 system calls instead of one, a few microseconds.
+     */
+    static final int WRITE_BYTES = Math.max(4096, Integer.getInteger("thinfs.dataWriteBytes", 64 << 10));
     /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
     private final boolean device;
 
@@ -52,12 +61,20 @@ public final class DataFile extends ChannelDataStore {
 
     @Override
     public void write(long pos, ByteBuffer src) {
+        int limit = src.limit();
         try {
-            while (src.hasRemaining()) {
-                pos += channel.write(src, pos);
+            while (src.position() < limit) {
+                long end = Math.min(pos + (limit - src.position()), (pos / WRITE_BYTES + 1) * WRITE_BYTES);
+                src.limit(src.position() + (int) (end - pos));
+                while (src.hasRemaining()) {
+                    pos += channel.write(src, pos);
+                }
+                src.limit(limit);
             }
         } catch (IOException e) {
             throw StorageIOException.of("cannot write the data file " + path + " at byte " + pos, e);
+        } finally {
+            src.limit(limit);
         }
     }
 }

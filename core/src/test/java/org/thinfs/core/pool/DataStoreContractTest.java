@@ -114,7 +114,8 @@ class DataStoreContractTest {
         byte[] model = new byte[SIZE];
         for (int op = 0; op < OPS; op++) {
             String where = name + ", seed " + seed + ", op " + op;
-            int len = 1 + r.nextInt(r.nextBoolean() ? 512 : 65536);
+            // Small, up to a block, and past DataFile's 64 KiB pwrite pieces.
+            int len = 1 + r.nextInt(new int[] {512, 65536, 262144}[r.nextInt(3)]);
             int pos = r.nextInt(SIZE - len);
             switch (r.nextInt(8)) {
                 case 0, 1, 2 -> {
@@ -124,6 +125,7 @@ class DataStoreContractTest {
                             : ByteBuffer.allocateDirect(len).put(bytes).flip();
                     d.write(pos, src);
                     assertEquals(0, src.remaining(), where + ": write left bytes");
+                    assertEquals(len, src.limit(), where + ": write moved the buffer's limit");
                     System.arraycopy(bytes, 0, model, pos, len);
                 }
                 case 3 -> {
