@@ -7,7 +7,6 @@ import jnr.ffi.types.size_t;
 import org.thinfs.core.io.DirectBufferPool;
 import org.thinfs.fs.model.FsException;
 import org.thinfs.fs.model.PoolFileSystem;
-import org.thinfs.fs.model.PoolFileSystem.Attr;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
 import org.thinfs.fs.model.Times;
 import ru.serce.jnrfuse.ErrorCodes;
@@ -31,8 +30,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int FALLOC_FL_NO_HIDE_STALE = 0x04;
     private static final int FALLOC_FL_ZERO_RANGE = 0x10;
-    private static final long UTIME_NOW = (1L << 30) - 1;
-    private static final long UTIME_OMIT = (1L << 30) - 2;
     /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
     private static final DirectBufferPool FALLBACK = new DirectBufferPool(8, 1 << 20);
 
@@ -103,7 +100,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
-        return call("getattr", path, () -> fill(stat, fs.getattr(path)));
+        return call("getattr", path, () -> FuseStructs.fill(stat, fs.getattr(path), uid, gid));
     }
 
     /** fstat: from the open handle, so a volume removed while open still answers (its path is null then). */
@@ -114,40 +111,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if (h == null) {
             return path == null ? -ErrorCodes.EBADF() : getattr(path, stat);
         }
-        return call("fgetattr", path, () -> fill(stat, fs.getattr(h)));
-    }
-
-    private int fill(FileStat stat, Attr a) {
-        {
-            stat.st_mode.set((a.directory() ? FileStat.S_IFDIR : FileStat.S_IFREG) | a.mode());
-            stat.st_nlink.set(a.nlink());
-            stat.st_size.set(a.size());
-            stat.st_blocks.set(a.bytesUsed() / 512);
-            stat.st_blksize.set(65536);
-            stat.st_uid.set(a.uid() >= 0 ? a.uid() : uid);
-            stat.st_gid.set(a.gid() >= 0 ? a.gid() : gid);
-            setTime(stat.st_atim, a.atimeNs());
-            setTime(stat.st_mtim, a.mtimeNs());
-            setTime(stat.st_ctim, a.ctimeNs());
-            return 0;
-        }
-    }
-
-    private static void setTime(Timespec t, long ns) {
-        t.tv_sec.set(Math.floorDiv(ns, 1_000_000_000L));
-        t.tv_nsec.set(Math.floorMod(ns, 1_000_000_000L));
-    }
-
-    /** A utimensat time as the model takes it: nanoseconds, or Times.NOW / Times.OMIT from tv_nsec. */
-    private static long timeOf(Timespec t) {
-        long nsec = t.tv_nsec.longValue();
-        if (nsec == UTIME_OMIT) {
-            return Times.OMIT;
-        }
-        if (nsec == UTIME_NOW) {
-            return Times.NOW;
-        }
-        return t.tv_sec.get() * 1_000_000_000L + nsec;
+        return call("fgetattr", path, () -> FuseStructs.fill(stat, fs.getattr(h), uid, gid));
     }
 
     @Override
@@ -433,26 +397,13 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     public int utimens(String path, Timespec[] timespec) {
         return run("utimens", path, () -> {
             boolean given = timespec != null && timespec.length > 1;
-            fs.setTimes(path, given ? timeOf(timespec[0]) : Times.NOW, given ? timeOf(timespec[1]) : Times.NOW);
+            fs.setTimes(path, given ? FuseStructs.timeOf(timespec[0]) : Times.NOW,
+                    given ? FuseStructs.timeOf(timespec[1]) : Times.NOW);
         });
     }
 
     @Override
     public int statfs(String path, Statvfs st) {
-        return call("statfs", path, () -> {
-            PoolFileSystem.Space s = fs.space();
-            long frsize = 4096;
-            st.f_bsize.set(s.blockSize());
-            st.f_frsize.set(frsize);
-            st.f_blocks.set(s.total() / frsize);
-            st.f_bfree.set(s.free() / frsize);
-            st.f_bavail.set(s.free() / frsize);
-            st.f_namemax.set(255);
-            // Volumes are the files: as many as dm-thin has device ids, each snapshot member one of them.
-            st.f_files.set(s.maxFiles());
-            st.f_ffree.set(s.maxFiles() - s.files());
-            st.f_favail.set(s.maxFiles() - s.files());
-            return 0;
-        });
+        return call("statfs", path, () -> FuseStructs.fill(st, fs.space()));
     }
 }
