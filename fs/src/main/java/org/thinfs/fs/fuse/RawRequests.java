@@ -124,10 +124,7 @@ final class RawRequests {
             result = bug(FUSE_READ, e);
         }
         int n = result < 0 ? 0 : (int) result;
-        mem.putInt(0, OUT_HEADER + n);
-        mem.putInt(4, result < 0 ? (int) result : 0);
-        mem.putLong(8, unique);
-        Lib.C.write(fd, mem, OUT_HEADER + n);
+        send(mem, OUT_HEADER + n, result, unique);
         return true;
     }
 
@@ -158,10 +155,7 @@ final class RawRequests {
         } catch (RuntimeException | Error e) {
             result = bug(FUSE_FALLOCATE, e);
         }
-        reply.putInt(0, OUT_HEADER);
-        reply.putInt(4, result < 0 ? (int) result : 0);
-        reply.putLong(8, mem.getLong(8));
-        Lib.C.write(fd, reply, OUT_HEADER);
+        send(reply, OUT_HEADER, result, mem.getLong(8));
         return true;
     }
 
@@ -183,29 +177,31 @@ final class RawRequests {
             sendSize(mem.getLong(8), result, reply);
             return;
         }
-        int size = result < 0 ? OUT_HEADER : OUT_HEADER + 8;
-        reply.putInt(0, size);
-        reply.putInt(4, result < 0 ? (int) result : 0);
-        reply.putLong(8, mem.getLong(8));
         if (result >= 0) {
             reply.putLong(OUT_HEADER, result);
         }
-        Lib.C.write(fd, reply, size);
+        send(reply, result < 0 ? OUT_HEADER : OUT_HEADER + 8, result, mem.getLong(8));
     }
 
     /** A reply of fuse_write_out (write, copy_file_range): u32 size, u32 padding; or the error alone. */
     private void sendSize(long unique, long result, Pointer reply) {
-        int size = result < 0 ? OUT_HEADER : OUT_HEADER + 8;
-        reply.putInt(0, size);
-        reply.putInt(4, result < 0 ? (int) result : 0);
-        reply.putLong(8, unique);
         if (result >= 0) {
             reply.putInt(OUT_HEADER, (int) result);
             reply.putInt(OUT_HEADER + 4, 0);
         }
-        // A failed write means the request was interrupted or the mount is going away: the kernel has already
-        // given up on this request (ENOENT for an unknown unique), so there is nobody left to tell.
-        Lib.C.write(fd, reply, size);
+        send(reply, result < 0 ? OUT_HEADER : OUT_HEADER + 8, result, unique);
+    }
+
+    /**
+     * Writes the reply in {@code buf}: its {@code fuse_out_header} here (the body, if any, is in place after it; a
+     * failed request has none). A failed write means the request was interrupted or the mount is going away: the
+     * kernel has already given up on this request (ENOENT for an unknown unique), so there is nobody left to tell.
+     */
+    private void send(Pointer buf, int length, long result, long unique) {
+        buf.putInt(0, length);
+        buf.putInt(4, result < 0 ? (int) result : 0);
+        buf.putLong(8, unique);
+        Lib.C.write(fd, buf, length);
     }
 
     /** The answers map their own failures; anything escaping them is a bug, and the request still gets a reply. */
