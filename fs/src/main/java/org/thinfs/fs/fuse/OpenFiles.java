@@ -29,12 +29,16 @@ final class OpenFiles {
 
         /**
          * CREATE's header names the parent directory, not the new file: a handle made by create() learns its file's
-         * node from the first read or write on it. Cheap when known: one volatile read.
+         * node from the first read or write on it.
          */
         void learnNode(long requestNode) {
             if (node == 0) {
                 node = requestNode;
             }
+        }
+
+        boolean knowsNode() {
+            return node != 0;
         }
     }
 

@@ -177,7 +177,9 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if (f == null) {
             throw new FsException(FsException.Code.EIO, "stale file handle");
         }
-        f.learnNode(requestNodeId());
+        if (!f.knowsNode()) {                          // one volatile read on the read and write path
+            f.learnNode(requestNodeId());
+        }
         return f.handle;
     }
 
