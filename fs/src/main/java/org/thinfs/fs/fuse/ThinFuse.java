@@ -26,16 +26,16 @@ import java.util.function.IntSupplier;
  */
 public final class ThinFuse extends PinnedThreadsFuseFS {
     private static final int O_ACCMODE = 3;
-    private static final int FALLOC_FL_KEEP_SIZE = 0x01;
-    private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int FALLOC_FL_NO_HIDE_STALE = 0x04;
-    private static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    static final int FALLOC_FL_ZERO_RANGE = 0x10;
     /** Only without --add-opens: a read then goes through one of these (bounded whatever threads FUSE starts). */
     private static final DirectBufferPool FALLBACK = new DirectBufferPool(8, 1 << 20);
 
     private final PoolFileSystem fs;
-    private static final int SEEK_DATA = 3;
-    private static final int SEEK_HOLE = 4;
+    static final int SEEK_DATA = 3;
+    static final int SEEK_HOLE = 4;
     private final OpenFiles files = new OpenFiles();
     private final long uid;
     private final long gid;

@@ -24,9 +24,8 @@ import java.util.stream.Stream;
  * 0.10-0.16 s and the same on a fresh volume of a daemon that had served a few hundred requests 0.04-0.05 s
  * (BENCHMARKS.md, session 6). So the daemon first drives the same code (the request loop's answers, ThinFuse,
  * PoolFileSystem, the engine's write, read, fallocate modes and commit; see {@link WarmupRequests}) on a scratch pool
- * of its own, in {@code /dev/shm} when it
- * can (no disk I/O), with the mount's block size and write settings, for a bounded time; then deletes it. The
- * user's pool is never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
+ * of its own, in {@code /dev/shm} when it can (no disk I/O), with the mount's block size and write settings, for a
+ * bounded time; then deletes it. The user's pool is never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
  */
 public final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
@@ -35,11 +34,6 @@ public final class Warmup {
     private static final int ROUNDS = 200;
     private static final long VOLUME = 64L << 20;
     private static final byte[] ZEROS = new byte[65536];
-    private static final int FALLOC_KEEP_SIZE = 0x01;
-    private static final int FALLOC_PUNCH_HOLE = 0x02;
-    private static final int FALLOC_ZERO_RANGE = 0x10;
-    private static final int SEEK_DATA = 3;
-    private static final int SEEK_HOLE = 4;
 
     private Warmup() {
     }
@@ -136,11 +130,11 @@ public final class Warmup {
         requests.write(fhA, rnd.nextLong(VOLUME / 65536) * 65536, ZEROS, ZEROS.length, 0);
         long range = 2 * block;
         long at = rnd.nextLong(VOLUME / range - 1) * range;
-        requests.fallocate(fhA, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE, at, range);
-        requests.fallocate(fhA, FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE, at + 4096, range - 8192);
-        requests.fallocate(fhB, FALLOC_KEEP_SIZE, at, block);
-        requests.seek(fhA, 0, SEEK_DATA);
-        requests.seek(fhA, 0, SEEK_HOLE);
+        requests.fallocate(fhA, ThinFuse.FALLOC_FL_PUNCH_HOLE | ThinFuse.FALLOC_FL_KEEP_SIZE, at, range);
+        requests.fallocate(fhA, ThinFuse.FALLOC_FL_ZERO_RANGE | ThinFuse.FALLOC_FL_KEEP_SIZE, at + 4096, range - 8192);
+        requests.fallocate(fhB, ThinFuse.FALLOC_FL_KEEP_SIZE, at, block);
+        requests.seek(fhA, 0, ThinFuse.SEEK_DATA);
+        requests.seek(fhA, 0, ThinFuse.SEEK_HOLE);
         fs.getattr(a);
         int commit = rnd.nextInt(8);            // a commit costs milliseconds: one round in four, so more fit
         if (commit == 0) {

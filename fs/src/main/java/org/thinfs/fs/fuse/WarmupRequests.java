@@ -13,7 +13,8 @@ import java.nio.ByteBuffer;
  * code a FUSE worker runs, answered by a {@link ThinFuse} over the scratch pool; replies go to {@code /dev/null}.
  * So the request loop's own code and its native write are compiled before the first real request, not only the
  * engine under it. Where native memory cannot be viewed in place (no --add-opens, see {@link NativeBuffers}), the
- * calls go straight to the file system's handle methods, which is the path such a mount uses.
+ * calls go straight to ThinFuse's handle methods: such a mount serves data through libfuse2's callbacks instead,
+ * which then run cold, but the engine under both is warmed all the same.
  */
 final class WarmupRequests implements AutoCloseable {
     private static final int O_WRONLY = 1;
