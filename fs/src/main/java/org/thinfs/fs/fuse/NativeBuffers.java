@@ -10,15 +10,23 @@ import java.nio.ByteBuffer;
  */
 public final class NativeBuffers {
     private static final Constructor<?> CONSTRUCTOR = find();
+    private static final boolean LONG_CAPACITY = CONSTRUCTOR != null && CONSTRUCTOR.getParameterTypes()[1] == long.class;
 
     private NativeBuffers() {
     }
 
+    /** DirectByteBuffer(long address, int capacity) up to Java 20, (long, long) since; null when not accessible. */
     private static Constructor<?> find() {
         try {
-            Constructor<?> c = Class.forName("java.nio.DirectByteBuffer").getDeclaredConstructor(long.class, int.class);
-            c.setAccessible(true);
-            return c;
+            Class<?> c = Class.forName("java.nio.DirectByteBuffer");
+            Constructor<?> k;
+            try {
+                k = c.getDeclaredConstructor(long.class, int.class);
+            } catch (NoSuchMethodException e) {
+                k = c.getDeclaredConstructor(long.class, long.class);
+            }
+            k.setAccessible(true);
+            return k;
         } catch (ReflectiveOperationException | RuntimeException e) {
             return null;
         }
@@ -31,7 +39,8 @@ public final class NativeBuffers {
     /** A buffer over {@code length} bytes at native {@code address}; valid only while the native memory is. */
     public static ByteBuffer wrap(long address, int length) {
         try {
-            return (ByteBuffer) CONSTRUCTOR.newInstance(address, length);
+            return (ByteBuffer) (LONG_CAPACITY ? CONSTRUCTOR.newInstance(address, (long) length)
+                    : CONSTRUCTOR.newInstance(address, length));
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot view native memory as a ByteBuffer", e);
         }
