@@ -415,6 +415,11 @@ public final class ThinPool implements Closeable {
         return metadata.read(ThinMetadata::transactionId);
     }
 
+    /** The transaction id of the superblock last written: what a crash now would reopen. */
+    public long committedTransactionId() {
+        return metadata.read(md -> md.committedSuperblock().transactionId());
+    }
+
     /** Shared block locks taken so far: small in-place writes (BlockChange#changeInPlaceShared); for tests. */
     long sharedBlockLocksTaken() {
         return io.blockLocks().sharedTaken();

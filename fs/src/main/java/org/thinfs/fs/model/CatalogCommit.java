@@ -105,10 +105,14 @@ final class CatalogCommit {
         lastCommitNanos = System.nanoTime();
         try {
             if (catalogDir != null) {
-                long n = pool.transactionId();
-                doc.transactionId = n + 1;
+                // Numbered from the committed transaction N, not from the id in memory: an attempt that failed
+                // after writing its catalog (the data flush under the gate, say) leaves the id in memory at N+1,
+                // and numbering from that would write this catalog as N+2, into N's slot, before the superblock
+                // moves on: a crash then would reopen N with its names gone. So every attempt writes N+1's slot.
+                long next = pool.committedTransactionId() + 1;
+                doc.transactionId = next;
                 Catalog.write(catalogDir, doc);
-                pool.setTransactionId(n, n + 1);
+                pool.setTransactionId(pool.transactionId(), next);
             }
             pool.commitPreFlushed();
         } catch (IOException | RuntimeException e) {

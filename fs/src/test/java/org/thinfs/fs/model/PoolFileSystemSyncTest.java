@@ -14,6 +14,7 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -56,7 +58,14 @@ class PoolFileSystemSyncTest {
         volatile CountDownLatch holdNextFlush;
         final CountDownLatch flushHeld = new CountDownLatch(1);
 
+        /** When above zero, counts flushes down and fails the one that brings it to zero. */
+        final AtomicInteger failFlushIn = new AtomicInteger();
+
         @Override public void flush() {
+            if (failFlushIn.get() > 0 && failFlushIn.decrementAndGet() == 0) {
+                throw org.thinfs.core.StorageIOException.of("injected: the data file could not be flushed",
+                        new IOException("EIO"));
+            }
             CountDownLatch hold = holdNextFlush;
             if (hold != null) {
                 holdNextFlush = null;
@@ -122,6 +131,41 @@ class PoolFileSystemSyncTest {
             fs.sync();
             assertEquals(committed + 1, pool.transactionId());
             assertEquals(8L * BLOCK + 1, fs.getattr("/v").size());
+        }
+    }
+
+    /**
+     * A commit that fails after its catalog was written (here the data flush under the gate) must leave the next
+     * attempt writing the same slot again, never the slot of the committed transaction: a crash before the next
+     * superblock would otherwise find the committed transaction's names overwritten.
+     */
+    @Test
+    void aFailedCommitNeverLetsTheNextOneOverwriteTheCommittedCatalog() throws Exception {
+        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
+        ThinPool pool = newPool(data);
+        try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
+            newVolume(fs);
+            fs.sync();
+            long committed = pool.transactionId();
+            assertEquals(List.of("v"), List.copyOf(Catalog.read(dir, committed).volumes.keySet()));
+
+            // Each attempt: the pre-flush passes, the catalog is written, the flush under the gate fails.
+            data.failFlushIn.set(2);
+            RuntimeException first = assertThrows(RuntimeException.class, () -> fs.createVolume("/w", 0644));
+            assertTrue(first.getMessage().contains("could not be flushed"), first.getMessage());
+            data.failFlushIn.set(2);
+            RuntimeException second = assertThrows(RuntimeException.class, fs::sync);
+            assertTrue(second.getMessage().contains("could not be flushed"), second.getMessage());
+
+            // The crash comes here: the superblock on disk still says `committed`, and its catalog is whole.
+            Catalog.Document recovered = Catalog.read(dir, committed);
+            assertEquals(committed, recovered.transactionId);
+            assertEquals(List.of("v"), List.copyOf(recovered.volumes.keySet()));
+
+            // Without a crash the next commit succeeds and carries both names.
+            fs.sync();
+            assertEquals(committed + 1, pool.transactionId());
+            assertEquals(List.of("v", "w"), List.copyOf(Catalog.read(dir, committed + 1).volumes.keySet()));
         }
     }
 
