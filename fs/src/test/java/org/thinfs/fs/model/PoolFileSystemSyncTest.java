@@ -58,11 +58,16 @@ class PoolFileSystemSyncTest {
         volatile CountDownLatch holdNextFlush;
         final CountDownLatch flushHeld = new CountDownLatch(1);
 
-        /** When above zero, counts flushes down and fails the one that brings it to zero. */
-        final AtomicInteger failFlushIn = new AtomicInteger();
+        /**
+         * When set, the next flush under a commit's gate fails (once), after the catalog was written, whatever
+         * number of pre-flush passes ran before it.
+         */
+        volatile boolean failNextGatedFlush;
 
         @Override public void flush() {
-            if (failFlushIn.get() > 0 && failFlushIn.decrementAndGet() == 0) {
+            if (failNextGatedFlush && StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                    f -> f.getMethodName().equals("commitPreFlushed")))) {
+                failNextGatedFlush = false;
                 throw org.thinfs.core.StorageIOException.of("injected: the data file could not be flushed",
                         new IOException("EIO"));
             }
@@ -150,10 +155,10 @@ class PoolFileSystemSyncTest {
             assertEquals(List.of("v"), List.copyOf(Catalog.read(dir, committed).volumes.keySet()));
 
             // Each attempt: the pre-flush passes, the catalog is written, the flush under the gate fails.
-            data.failFlushIn.set(2);
+            data.failNextGatedFlush = true;
             RuntimeException first = assertThrows(RuntimeException.class, () -> fs.createVolume("/w", 0644));
             assertTrue(first.getMessage().contains("could not be flushed"), first.getMessage());
-            data.failFlushIn.set(2);
+            data.failNextGatedFlush = true;
             RuntimeException second = assertThrows(RuntimeException.class, fs::sync);
             assertTrue(second.getMessage().contains("could not be flushed"), second.getMessage());
 
