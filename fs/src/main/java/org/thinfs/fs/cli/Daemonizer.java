@@ -20,14 +20,14 @@ final class Daemonizer {
     /**
      * The daemon's code is compiled by C1 only. Why: a request spends most of its time in the kernel (the FUSE or
      * socket round trip, the copies, the host's page cache); the daemon's own Java code is a few percent of it. A
-     * fresh daemon with both compilers spent about half of its CPU time in C2 during its first workloads (perf,
+     * fresh daemon with both compilers spent a third to a half of its CPU time in C2 during its first workloads (perf,
      * 2-core VM: 52% of its samples during the first cold read of an untarred tree, 33% during the first nbdcopy),
      * taking a core away from the requests; with C1 alone the whole loop-disk workload cost it 0.9-1.2 CPU-s
      * instead of 1.9-2.6, and mkfs and the cold read got faster (BENCHMARKS.md, session 8). The price: pure metadata
      * work runs slower once hot (preallocating 60 GiB, 1 M block mappings: 1.15 s instead of 0.9 s).
      * THINFS_JAVA_OPTS replaces the whole set.
      */
-    static final String CLIENT_COMPILER = "-XX:TieredStopAtLevel=1";
+    private static final String CLIENT_COMPILER = "-XX:TieredStopAtLevel=1";
 
     private final Process process;
     private final Path log;
