@@ -8,6 +8,8 @@
 # as benchmarks of long-running servers do: a JVM runs new code slowly until it is compiled, and the timed rows are
 # meant to show the steady state. --cold skips it (what the first requests to a fresh server see). --tiny: 16M and a
 # tenth of the requests, for a smoke test of the harness only.
+# Every timed run starts after a `sync` (untimed), so no server pays for the write-back of another's dirty pages,
+# and the order of the servers rotates row by row in the qemu-img bench rows.
 # Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,29 +74,34 @@ warm_up ""
 # nbdcopy in: random data, then out to /dev/null
 head -c "$bytes" /dev/urandom > src.img
 for s in "${servers[@]}"; do
-  t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
+  sync; t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
   declare "in_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
 done
 row "nbdcopy-in-$size" "$in_thinfs" "$in_qemu" "$in_nbdkit"
 warm_up -w
 for s in "${servers[@]}"; do
-  t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
+  sync; t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
   declare "out_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
 done
 row "nbdcopy-out-$size" "$out_thinfs" "$out_qemu" "$out_nbdkit"
 
+row_no=0   # the servers' order rotates row by row, so no server always runs first (or right after a sync)
 for rw in read write; do
   for bs in 4k 1M; do
     for depth in 1 16; do
       if [ "$bs" = 4k ]; then count=$(( 20000 / scale )); else count=$(( 1024 / scale )); fi
-      rates=()
-      for s in "${servers[@]}"; do
+      declare -A rate=()
+      row_no=$(( row_no + 1 ))
+      for k in 0 1 2; do
+        s=${servers[$(( (k + row_no) % 3 ))]}
         w=(); [ "$rw" = write ] && w=(-w)
+        sync     # every server starts its run with no dirty pages of another's run being written back
         out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
         secs=$(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')
-        rates+=("$(mibs "$(( count * $(numfmt --from=iec "${bs^^}") ))" "$secs")")
+        rate[$s]=$(mibs "$(( count * $(numfmt --from=iec "${bs^^}") ))" "$secs")
       done
-      row "$rw-$bs-qd$depth" "${rates[@]}"
+      row "$rw-$bs-qd$depth" "${rate[thinfs]}" "${rate[qemu]}" "${rate[nbdkit]}"
+      unset rate
     done
   done
 done

@@ -6,6 +6,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 
 /**
@@ -21,6 +26,10 @@ final class NbdSocket implements Closeable {
     private volatile java.net.Socket tlsSocket;
     private volatile InputStream tlsIn;
     private volatile OutputStream tlsOut;
+    /** After {@link #pollForRequests}: sleeps of a quiet reader, and of a writer the client is slow to drain. */
+    private volatile Selector readable;
+    private volatile Selector writable;
+    private final PollWindow window = new PollWindow();
 
     NbdSocket(SocketChannel channel) {
         this.channel = channel;
@@ -50,10 +59,27 @@ final class NbdSocket implements Closeable {
         this.tls = session;
     }
 
+    /**
+     * Serves the rest of the connection from a non-blocking socket: a quiet read polls for a while (see
+     * {@link PollWindow}), then sleeps in a selector. For the transmission phase of a plain socket only (TLS reads
+     * through blocking streams, and the handshake's timeouts work on a blocking socket).
+     */
+    void pollForRequests() throws IOException {
+        if (tls != null || PollWindow.MAX_NS <= 0) {
+            return;
+        }
+        channel.configureBlocking(false);
+        readable = Selector.open();
+        channel.register(readable, SelectionKey.OP_READ);
+        writable = Selector.open();
+        channel.register(writable, SelectionKey.OP_WRITE);
+    }
+
     /** Reads some bytes into {@code b}; -1 at the end of the stream. */
     int read(ByteBuffer b) throws IOException {
         if (tls == null) {
-            return channel.read(b);
+            int n = channel.read(b);
+            return n != 0 || readable == null || !b.hasRemaining() ? n : awaitRead(b);
         }
         int want = b.remaining();
         if (b.hasArray()) {
@@ -71,6 +97,52 @@ final class NbdSocket implements Closeable {
         return n;
     }
 
+    /** A non-blocking read found nothing: poll for the window, then sleep until bytes come. */
+    private int awaitRead(ByteBuffer b) throws IOException {
+        long quiet = System.nanoTime();
+        if (window.startPolling()) {
+            try {
+                long deadline = quiet + window.windowNs();
+                do {
+                    Thread.onSpinWait();
+                    int n = channel.read(b);
+                    if (n != 0) {
+                        return n;
+                    }
+                } while (System.nanoTime() - deadline < 0);
+            } finally {
+                window.stopPolling();
+            }
+        }
+        while (true) {
+            await(readable);
+            int n = channel.read(b);
+            if (n != 0) {
+                window.slept(System.nanoTime() - quiet);
+                return n;
+            }
+        }
+    }
+
+    /**
+     * Sleeps until the selector's one channel is ready. Closing the channel from another thread (the server
+     * stopping) does not wake a selector, so the sleep is bounded and a closed channel ends it.
+     */
+    private void await(Selector s) throws IOException {
+        if (!channel.isOpen() || !s.isOpen()) {
+            throw new AsynchronousCloseException();
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new ClosedByInterruptException();
+        }
+        try {
+            s.select(1000);
+        } catch (ClosedSelectorException e) {
+            throw new AsynchronousCloseException();
+        }
+        s.selectedKeys().clear();
+    }
+
     /** Writes all of {@code bufs}, in order. */
     void writeAll(ByteBuffer... bufs) throws IOException {
         if (tls == null) {
@@ -79,7 +151,11 @@ final class NbdSocket implements Closeable {
                 left += b.remaining();
             }
             while (left > 0) {
-                left -= channel.write(bufs);
+                long n = channel.write(bufs);
+                left -= n;
+                if (n == 0) {
+                    await(writable);                    // a full socket buffer: a client slow to read replies
+                }
             }
             return;
         }
@@ -122,5 +198,10 @@ final class NbdSocket implements Closeable {
             }
         }
         channel.close();
+        for (Selector sel : new Selector[] {readable, writable}) {
+            if (sel != null) {
+                sel.close();                            // wakes a thread asleep in it
+            }
+        }
     }
 }

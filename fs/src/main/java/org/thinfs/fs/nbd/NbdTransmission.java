@@ -98,6 +98,7 @@ final class NbdTransmission {
 
     /** Serves until the client disconnects; replies of requests in flight go out first. */
     void run() throws IOException {
+        ch.pollForRequests();
         List<Thread> others = new ArrayList<>();
         for (int i = 1; i < THREADS; i++) {
             Thread t = new Thread(this::serveQuietly, "thinfs-nbd-" + export.name());

@@ -1,0 +1,133 @@
+package org.thinfs.fs.nbd;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The transmission phase's polling socket over a real TCP connection: bytes, sleeps, slow peers and closing. */
+class NbdSocketTest {
+    private ServerSocketChannel listener;
+    private SocketChannel client;
+    private NbdSocket server;
+
+    @BeforeEach
+    void connect() throws IOException {
+        listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        client = SocketChannel.open(listener.getLocalAddress());
+        server = new NbdSocket(listener.accept());
+        server.pollForRequests();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        server.close();
+        client.close();
+        listener.close();
+    }
+
+    @Test
+    void everyByteArrivesInOrderWhetherTheReaderPollsOrSleeps() throws Exception {
+        Random rnd = new Random(7);
+        for (int round = 0; round < 40; round++) {
+            byte[] sent = new byte[1 + rnd.nextInt(200_000)];
+            rnd.nextBytes(sent);
+            long pause = round % 4 == 0 ? 120 : round % 4 == 1 ? 0 : rnd.nextInt(3); // sleeps, polls, both
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    TimeUnit.MILLISECONDS.sleep(pause);
+                    ByteBuffer b = ByteBuffer.wrap(sent);
+                    while (b.hasRemaining()) {
+                        client.write(b);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            ByteBuffer got = ByteBuffer.allocateDirect(sent.length);
+            Wire.readFully(server, got);
+            writer.get(10, TimeUnit.SECONDS);
+            byte[] back = new byte[sent.length];
+            got.flip().get(back);
+            assertArrayEquals(sent, back, "round " + round);
+        }
+    }
+
+    @Test
+    void aReplyLargerThanTheSocketBuffersWaitsForTheClientToRead() throws Exception {
+        byte[] reply = new byte[32 << 20];
+        new Random(3).nextBytes(reply);
+        CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+            try {
+                server.writeAll(ByteBuffer.wrap(reply, 0, 1 << 20), ByteBuffer.wrap(reply, 1 << 20,
+                        reply.length - (1 << 20)));
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        TimeUnit.MILLISECONDS.sleep(300);
+        assertFalse(writing.isDone(), "the client has read nothing yet");
+        ByteBuffer got = ByteBuffer.allocate(reply.length);
+        while (got.hasRemaining()) {
+            client.read(got);
+        }
+        writing.get(10, TimeUnit.SECONDS);
+        assertArrayEquals(reply, got.array());
+    }
+
+    @Test
+    void theClientGoingAwayEndsTheStream() throws Exception {
+        client.close();
+        assertEquals(-1, server.read(ByteBuffer.allocate(28)));
+    }
+
+    @Test
+    void closingTheChannelUnderASleepingReaderEndsItsRead() throws Exception {
+        // The server stopping closes each client's channel (ClientThreads), not this wrapper.
+        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+            try {
+                return server.read(ByteBuffer.allocate(28));
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        TimeUnit.MILLISECONDS.sleep(200);
+        assertFalse(reader.isDone());
+        server.channel().close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reader.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(IOException.class, e.getCause().getCause());
+    }
+
+    @Test
+    void closingTheSocketWakesASleepingReaderAtOnce() throws Exception {
+        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+            try {
+                return server.read(ByteBuffer.allocate(28));
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        TimeUnit.MILLISECONDS.sleep(200);
+        long t0 = System.nanoTime();
+        server.close();
+        assertThrows(ExecutionException.class, () -> reader.get(5, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(900), "woken, not timed out");
+    }
+}
