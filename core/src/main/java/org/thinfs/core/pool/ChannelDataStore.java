@@ -13,6 +13,8 @@ abstract class ChannelDataStore implements DataStore {
     protected final Path path;
     /** "data file" or "data device", for messages. */
     protected final String what;
+    /** Every write of a subclass calls {@link WriteSignal#written}. */
+    protected final WriteSignal writes = new WriteSignal();
 
     ChannelDataStore(FileChannel channel, Path path, String what) {
         this.channel = channel;
@@ -33,6 +35,11 @@ abstract class ChannelDataStore implements DataStore {
     protected ChangeRefusedException deviceTooSmall(long bytes) {
         return new ChangeRefusedException("the data device " + path + " holds " + size() + " bytes, less than the "
                 + bytes + " asked for; grow the device first (lvextend, losetup -c)");
+    }
+
+    @Override
+    public WriteSignal writeSignal() {
+        return writes;
     }
 
     @Override

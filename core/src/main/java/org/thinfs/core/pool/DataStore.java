@@ -31,6 +31,11 @@ public interface DataStore extends Closeable {
         DataBuffers.copy(this, from, to, length);
     }
 
+    /** Tells a waiter about writes to this store, or null when the store does not (test stores). */
+    default WriteSignal writeSignal() {
+        return null;
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -461,6 +461,11 @@ public final class ThinPool implements Closeable {
         data.flush();
     }
 
+    /** Signals writes to the data store (for write-behind), or null when the store gives none. */
+    public WriteSignal dataWrites() {
+        return data.writeSignal();
+    }
+
     /**
      * What a commit does before it takes the gate (see Committer#preFlush). A caller that holds its own lock around
      * {@link #commit} calls this first, outside that lock.

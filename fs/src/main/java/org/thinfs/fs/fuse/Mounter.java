@@ -67,10 +67,11 @@ public final class Mounter {
         fuse.setRequestStats(stats);
         PeriodicCommit committer = PeriodicCommit.start(fs, commitInterval);
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
-        // mappings point at. Starting the data file's writeback every few milliseconds keeps what a commit finds
-        // dirty small, so mkdir under a saturating writer waits for milliseconds of data, not a commit interval's.
+        // mappings point at. Starting the data file's writeback every few milliseconds while data is written keeps
+        // what a commit finds dirty small, so mkdir under a saturating writer waits for milliseconds of data, not a
+        // commit interval's. An idle pool's write-behind sleeps until the next write.
         WriteBehind writeBehind = WriteBehind.of(dataFile, () -> fs.pool().flushData());
-        committer.alsoEvery(WRITE_BEHIND_MS, "write-behind flush", writeBehind);
+        writeBehind.start(fs.pool().dataWrites(), WRITE_BEHIND_MS, committer);
         CountDownLatch closed = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: unmounting {}", mountPoint);

@@ -4,11 +4,18 @@ import jnr.ffi.LibraryLoader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.thinfs.core.pool.WriteSignal;
+import org.thinfs.fs.model.PeriodicCommit;
+
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * The daemon's write-behind: every few milliseconds, start writing the data file's dirty pages to disk, so a commit
- * (a namespace change, fsync) finds little left to flush and mkdir under a saturating writer waits milliseconds.
+ * The daemon's write-behind: while data is being written, every few milliseconds start writing the data file's dirty
+ * pages to disk, so a commit (a namespace change, fsync) finds little left to flush and mkdir under a saturating
+ * writer waits milliseconds. While nothing is written it sleeps ({@link WriteSignal}): an idle daemon does not wake
+ * fifty times a second.
  *
  * <p>Only starting the writeback ({@code sync_file_range(SYNC_FILE_RANGE_WRITE)}: no wait, no journal commit, no
  * device cache flush) is enough for that, and costs the writer far less than the fdatasync the daemon used to run
@@ -34,6 +41,8 @@ final class WriteBehind implements Runnable {
     private final int fd;
     private final Runnable fallback;
     private volatile boolean useFallback;
+    private volatile boolean closed;
+    private Thread thread;
 
     private WriteBehind(int fd, Runnable fallback) {
         this.fd = fd;
@@ -63,8 +72,48 @@ final class WriteBehind implements Runnable {
         }
     }
 
-    /** Closes the descriptor (at unmount). */
+    /**
+     * Runs the write-behind on a thread of its own: it waits for a write, lets {@code periodMs} of writes gather,
+     * starts their writeback, and waits again. Without a signal from the store, runs every {@code periodMs} on
+     * {@code timer} instead.
+     */
+    void start(WriteSignal writes, long periodMs, PeriodicCommit timer) {
+        if (writes == null) {
+            timer.alsoEvery(periodMs, "write-behind flush", this);
+            return;
+        }
+        thread = new Thread(() -> {
+            while (!closed) {
+                if (!writes.await(TimeUnit.SECONDS.toNanos(1))) {
+                    continue;                           // still idle (the timeout only rechecks closed)
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(periodMs));
+                if (closed) {
+                    return;
+                }
+                try {
+                    run();
+                } catch (RuntimeException e) {
+                    LOG.debug("write-behind flush failed: {}", e.getMessage());
+                }
+            }
+        }, "thinfs-write-behind");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Stops the thread, waiting for a flush in flight (never interrupting it), and closes the descriptor. */
     void close() {
+        closed = true;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+            try {
+                t.join(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (fd >= 0) {
             C.close(fd);
         }

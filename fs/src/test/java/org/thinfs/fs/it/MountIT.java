@@ -57,6 +57,45 @@ class MountIT {
     }
 
     @Test
+    void theWriteBehindSleepsWhileNothingIsWrittenAndRunsWhileDataIs() throws Exception {
+        try (MountedPool p = new MountedPool(tmp, "1G")) {
+            Path task = writeBehindThread(p.daemonPid());
+            p.sh("truncate -s 256M vm1 && dd if=/dev/urandom of=vm1 bs=1M count=4 conv=notrunc status=none").ok();
+            Thread.sleep(300);                            // the pass those writes started ends
+            long before = wakeUps(task);
+            Thread.sleep(2000);
+            long idle = wakeUps(task) - before;
+            assertTrue(idle <= 3, "an idle pool's write-behind woke " + idle + " times in 2 s (a 20 ms timer: 100)");
+            before = wakeUps(task);
+            p.sh("for i in $(seq 20); do dd if=/dev/urandom of=vm1 bs=64K count=16 seek=$((i * 16)) "
+                    + "conv=notrunc status=none; sleep 0.05; done").ok();
+            long busy = wakeUps(task) - before;
+            assertTrue(busy >= 10, "writes for ~1 s woke the write-behind only " + busy + " times");
+        }
+    }
+
+    /** The daemon's write-behind thread, by its name (Linux keeps the first 15 characters). */
+    private static Path writeBehindThread(long pid) throws Exception {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                if (Files.readString(t.resolve("comm")).trim().equals("thinfs-write-be")) {
+                    return t;
+                }
+            }
+        }
+        throw new AssertionError("no thinfs-write-behind thread in daemon " + pid);
+    }
+
+    private static long wakeUps(Path task) throws Exception {
+        for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        throw new AssertionError("no voluntary_ctxt_switches in " + task);
+    }
+
+    @Test
     void snapshotsClonesAndRestore() throws Exception {
         try (MountedPool p = new MountedPool(tmp, "1G")) {
             p.sh("truncate -s 64M a && truncate -s 64M b && echo one | dd of=a conv=notrunc status=none"

@@ -1,0 +1,66 @@
+package org.thinfs.core.pool;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class WriteSignalTest {
+    @Test
+    void aWriteBeforeTheWaitIsSeenAtOnceAndOnlyOnce() {
+        WriteSignal s = new WriteSignal();
+        s.written();
+        s.written();
+        long t0 = System.nanoTime();
+        assertTrue(s.await(TimeUnit.SECONDS.toNanos(5)));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(1), "no sleep when a write is pending");
+        assertFalse(s.await(TimeUnit.MILLISECONDS.toNanos(50)), "cleared by the first await");
+    }
+
+    @Test
+    void aWriteWakesTheWaiter() throws Exception {
+        WriteSignal s = new WriteSignal();
+        CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> {
+            boolean got = false;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!got && System.nanoTime() < deadline) {
+                got = s.await(TimeUnit.SECONDS.toNanos(10));
+            }
+            return got;
+        });
+        Thread.sleep(100);
+        long t0 = System.nanoTime();
+        s.written();
+        assertTrue(waiting.get(5, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "woken, not timed out");
+    }
+
+    @Test
+    void anUnparkEndsTheWaitWithoutAWrite() throws Exception {
+        WriteSignal s = new WriteSignal();
+        Thread[] me = new Thread[1];
+        CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> {
+            me[0] = Thread.currentThread();
+            return s.await(TimeUnit.SECONDS.toNanos(30));
+        });
+        Thread.sleep(200);
+        LockSupport.unpark(me[0]);
+        assertFalse(waiting.get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void noWriteIsLostBetweenManyWritersAndTheWaiter() throws Exception {
+        // Every burst of writes is followed by an await that sees it: a write racing the clear is never dropped.
+        WriteSignal s = new WriteSignal();
+        for (int round = 0; round < 2000; round++) {
+            Thread w = new Thread(s::written);
+            w.start();
+            assertTrue(s.await(TimeUnit.SECONDS.toNanos(5)), "round " + round);
+            w.join();
+        }
+    }
+}
