@@ -12,6 +12,7 @@ import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.function.IntSupplier;
 
 /**
  * One client's byte stream: the socket channel itself, or, after STARTTLS, the TLS session layered on it. Reads
@@ -30,6 +31,8 @@ final class NbdSocket implements Closeable {
     private volatile Selector readable;
     private volatile Selector writable;
     private final PollWindow window = new PollWindow();
+    /** How many of this connection's requests are being handled now. */
+    private IntSupplier handling = () -> 0;
 
     NbdSocket(SocketChannel channel) {
         this.channel = channel;
@@ -64,10 +67,11 @@ final class NbdSocket implements Closeable {
      * {@link PollWindow}), then sleeps in a selector. For the transmission phase of a plain socket only (TLS reads
      * through blocking streams, and the handshake's timeouts work on a blocking socket).
      */
-    void pollForRequests() throws IOException {
+    void pollForRequests(IntSupplier handling) throws IOException {
         if (tls != null || PollWindow.MAX_NS <= 0) {
             return;
         }
+        this.handling = handling;
         channel.configureBlocking(false);
         readable = Selector.open();
         channel.register(readable, SelectionKey.OP_READ);
@@ -100,7 +104,9 @@ final class NbdSocket implements Closeable {
     /** A non-blocking read found nothing: poll for the window, then sleep until bytes come. */
     private int awaitRead(ByteBuffer b) throws IOException {
         long quiet = System.nanoTime();
-        if (window.startPolling()) {
+        // Only while at most one request of this connection is being handled (queue depth 1): with more, the
+        // handlers need the CPUs, and their replies are what bring the next requests anyway.
+        if (handling.getAsInt() <= 1 && window.startPolling()) {
             try {
                 long deadline = quiet + window.windowNs();
                 do {
@@ -109,7 +115,7 @@ final class NbdSocket implements Closeable {
                     if (n != 0) {
                         return n;
                     }
-                } while (System.nanoTime() - deadline < 0);
+                } while (System.nanoTime() - deadline < 0 && handling.getAsInt() <= 1);
             } finally {
                 window.stopPolling();
             }

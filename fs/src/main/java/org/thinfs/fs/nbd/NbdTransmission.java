@@ -48,6 +48,8 @@ final class NbdTransmission {
     /** The first failure of a thread (I/O, or a ProtocolError), thrown by {@link #run} once every one stopped. */
     private Exception failure;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT_BYTES);
+    /** Requests read and not yet answered: the reader polls a quiet socket only while this is at most 1. */
+    private final java.util.concurrent.atomic.AtomicInteger handling = new java.util.concurrent.atomic.AtomicInteger();
     private final Semaphore global;
     private final PayloadBuffers buffers;
     private final PoolFileSystem fs;
@@ -98,7 +100,7 @@ final class NbdTransmission {
 
     /** Serves until the client disconnects; replies of requests in flight go out first. */
     void run() throws IOException {
-        ch.pollForRequests();
+        ch.pollForRequests(handling::get);
         List<Thread> others = new ArrayList<>();
         for (int i = 1; i < THREADS; i++) {
             Thread t = new Thread(this::serveQuietly, "thinfs-nbd-" + export.name());
@@ -143,8 +145,13 @@ final class NbdTransmission {
                         ended = true;
                         return;
                     }
+                    handling.incrementAndGet();
                 }
-                handle(r);
+                try {
+                    handle(r);
+                } finally {
+                    handling.decrementAndGet();
+                }
             }
         } catch (IOException | RuntimeException e) {
             fail(e);

@@ -33,7 +33,7 @@ class NbdSocketTest {
         listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         client = SocketChannel.open(listener.getLocalAddress());
         server = new NbdSocket(listener.accept());
-        server.pollForRequests();
+        server.pollForRequests(() -> 0);
     }
 
     @AfterEach
