@@ -87,7 +87,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 now() { date +%s.%N; }
-secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }'; }
+secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 # Makes a fresh image of the backing $1 and sets $file to the file to loop-mount.
@@ -156,7 +156,7 @@ done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {
-    if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.2f", a / c; else printf "-" }'; }
 declare -A label=(
     [mkfs]="\`mkfs.ext4 -E lazy_itable_init=0,lazy_journal_init=0\`"

@@ -3,7 +3,6 @@ package org.thinfs.fs.fuse;
 import jnr.ffi.LibraryLoader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import org.thinfs.core.pool.WriteSignal;
 import org.thinfs.fs.model.PeriodicCommit;
 
@@ -84,8 +83,8 @@ final class WriteBehind implements Runnable {
         }
         thread = new Thread(() -> {
             while (!closed) {
-                if (!writes.await(TimeUnit.SECONDS.toNanos(1))) {
-                    continue;                           // still idle (the timeout only rechecks closed)
+                if (!writes.await(TimeUnit.SECONDS.toNanos(60))) {
+                    continue;                           // still idle, or woken by close (which unparks it)
                 }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(periodMs));
                 if (closed) {
