@@ -101,13 +101,7 @@ class NbdSocketTest {
     @Test
     void closingTheChannelUnderASleepingReaderEndsItsRead() throws Exception {
         // The server stopping closes each client's channel (ClientThreads), not this wrapper.
-        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
-            try {
-                return server.read(ByteBuffer.allocate(28));
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-        });
+        CompletableFuture<Integer> reader = readInBackground();
         TimeUnit.MILLISECONDS.sleep(200);
         assertFalse(reader.isDone());
         server.channel().close();
@@ -115,15 +109,20 @@ class NbdSocketTest {
         assertInstanceOf(IOException.class, e.getCause().getCause());
     }
 
-    @Test
-    void closingTheSocketWakesASleepingReaderAtOnce() throws Exception {
-        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+    /** A request header's read on another thread: it finds the socket quiet and ends up asleep. */
+    private CompletableFuture<Integer> readInBackground() {
+        return CompletableFuture.supplyAsync(() -> {
             try {
                 return server.read(ByteBuffer.allocate(28));
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
+    }
+
+    @Test
+    void closingTheSocketWakesASleepingReaderAtOnce() throws Exception {
+        CompletableFuture<Integer> reader = readInBackground();
         TimeUnit.MILLISECONDS.sleep(200);
         long t0 = System.nanoTime();
         server.close();
