@@ -120,7 +120,7 @@ final class SendCommand implements Callable<Integer> {
                 }
             }
             if (since != null) {
-                rbd.run("snap", "rollback", "--no-progress", image + "@" + since);
+                rollBack(rbd, image + "@" + since);
             } else if (!created) {
                 // No base at all: the image's bytes are not ours to build on; start from an empty image.
                 rbd.run("resize", "--no-progress", "--allow-shrink", "--size", "0B", image);
@@ -199,6 +199,42 @@ final class SendCommand implements Callable<Integer> {
             }
         }
         return best;
+    }
+
+    /** How long a rollback waits for the image's lock to be let go: Ceph's watch timeout (30 s) and some. */
+    private static final long LOCK_WAIT_NS = 45_000_000_000L;
+
+    /**
+     * Rolls {@code snap}'s image back to it. A send killed while {@code rbd import-diff} wrote leaves the image's
+     * exclusive lock with a client that is gone but whose watch Ceph keeps for its timeout (30 s); until then librbd
+     * cannot take the lock and refuses the rollback with EROFS. So the rollback is tried again for a while, never by
+     * breaking the lock (its holder might be alive: a VM, another send).
+     */
+    private static void rollBack(RbdTool rbd, String snap) throws IOException {
+        long until = System.nanoTime() + LOCK_WAIT_NS;
+        boolean told = false;
+        while (true) {
+            try {
+                rbd.run("snap", "rollback", "--no-progress", snap);
+                return;
+            } catch (IOException e) {
+                if (!String.valueOf(e.getMessage()).contains("(30) Read-only file system")
+                        || System.nanoTime() - until > 0) {
+                    throw e;
+                }
+                if (!told) {
+                    progress("the image's lock is held (a send killed earlier?); waiting up to 45 s for Ceph to let "
+                            + "it go");
+                    told = true;
+                }
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     private static void progress(String line) {
