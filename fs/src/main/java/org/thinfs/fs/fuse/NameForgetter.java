@@ -4,11 +4,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * Makes the kernel forget names the pool no longer has, on a thread of its own. A volume or snapshot deleted or
- * renamed through the control socket, the CLI or a schedule otherwise stays visible in the mount for the kernel's
- * entry timeout (a second), because the kernel answers {@code stat} and path lookups from its cached entries.
+ * Makes the kernel forget volume names the pool no longer has, on a thread of its own. A volume deleted or renamed
+ * through the control socket or the CLI otherwise stays visible in the mount for the kernel's entry timeout (a
+ * second), because the kernel answers {@code stat} and path lookups from its cached entries.
  *
  * <p>Why a thread: the kernel's invalidation takes the directory's lock, and a FUSE request in flight may hold that
  * lock while it waits for the namespace (an {@code rm} in the mount while {@code thinfs volume delete} runs), so the
@@ -21,32 +22,17 @@ final class NameForgetter implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    /** Drops the kernel's entry of a name in a directory, by the directory's node id. */
-    interface Invalidate {
-        void entry(long parent, String name);
-    }
+    private final Consumer<String> invalidate;
 
-    private final Invalidate invalidate;
-    private final DirectoryNodes dirs;
-
-    NameForgetter(Invalidate invalidate, DirectoryNodes dirs) {
+    /** {@code invalidate}: drops the kernel's entry of a name in the mount's top directory. */
+    NameForgetter(Consumer<String> invalidate) {
         this.invalidate = invalidate;
-        this.dirs = dirs;
     }
 
-    /**
-     * Queues the name {@code name} of directory {@code dir} ("/", "/snapshots", "/snapshots/SET"); returns at once.
-     * A directory the kernel never looked in has no entries cached, so nothing is to be dropped there.
-     */
-    void forget(String dir, String name) {
+    /** Queues the top-directory name {@code name}; returns at once. */
+    void forget(String name) {
         try {
-            thread.execute(() -> {
-                long parent = dirs.nodeOf(dir);
-                if (parent > 0) {
-                    invalidate.entry(parent, name);
-                }
-                dirs.forget(dir.equals("/") ? "/" + name : dir + "/" + name);
-            });
+            thread.execute(() -> invalidate.accept(name));
         } catch (RejectedExecutionException closing) {
             // unmounting: the kernel's cache goes with the mount
         }

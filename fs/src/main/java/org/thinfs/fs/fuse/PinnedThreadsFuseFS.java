@@ -82,8 +82,8 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         int fuse_lowlevel_notify_inval_entry(Pointer ch, long parent, String name, long namelen);
     }
 
-    /** The node id and the opcode of the request this worker thread is serving (fuse_in_header), for the caches. */
-    private static final ThreadLocal<long[]> REQUEST_NODE = ThreadLocal.withInitial(() -> new long[2]);
+    /** The node id of the request this worker thread is serving (fuse_in_header.nodeid), for cache invalidation. */
+    private static final ThreadLocal<long[]> REQUEST_NODE = ThreadLocal.withInitial(() -> new long[1]);
     /** libfuse's channel while the session lives; null before and after. Guarded by {@link #channelLock}. */
     private Pointer channel;
     private final Object channelLock = new Object();
@@ -226,9 +226,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
                 return;
             }
-            long[] current = REQUEST_NODE.get();
-            current[0] = mem.getLong(16);                   // fuse_in_header: len, opcode, unique, nodeid
-            current[1] = mem.getInt(4);
+            REQUEST_NODE.get()[0] = mem.getLong(16);        // fuse_in_header: len, opcode, unique, nodeid
             if (raw.answer(mem, res, bufSize, reply)) {
                 continue;
             }
@@ -334,11 +332,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         return REQUEST_NODE.get()[0];
     }
 
-    /** The FUSE opcode of the current request on this worker thread. */
-    protected static int requestOpcode() {
-        return (int) REQUEST_NODE.get()[1];
-    }
-
     /**
      * Tells the kernel to drop its cached pages and attributes of node {@code nodeId} (FUSE_NOTIFY_INVAL_INODE), so
      * the next read of any open descriptor asks again. Never call it from a request of the same node: the kernel may
@@ -356,16 +349,16 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     }
 
     /**
-     * Tells the kernel to forget its entry for {@code name} in directory node {@code parent} (FUSE_NOTIFY_INVAL_ENTRY;
-     * a directory's cached entries below it go too). Waits for the directory's lock: never call it from a request,
-     * nor while holding anything a request may wait for (see NameForgetter). A name the kernel never cached, or a
-     * node it forgot, answers ENOENT, which is fine.
+     * Tells the kernel to forget its entry for {@code name} in the mount's top directory (FUSE_NOTIFY_INVAL_ENTRY; a
+     * directory's cached entries below it go too). Waits for the directory's lock: never call it from a request, nor
+     * while holding anything a request may wait for (see NameForgetter). A name the kernel never cached answers
+     * ENOENT, which is fine.
      */
-    protected void invalidateEntry(long parent, String name) {
+    protected void invalidateTopEntry(String name) {
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         synchronized (channelLock) {                    // the unmount frees the channel only after this returns
             if (channel != null) {
-                int r = Lib.SESSION.fuse_lowlevel_notify_inval_entry(channel, parent, name, bytes.length);
+                int r = Lib.SESSION.fuse_lowlevel_notify_inval_entry(channel, 1, name, bytes.length);
                 if (r != 0 && r != -2) {
                     LOG.debug("dropping the kernel's entry of {} failed: errno {}", name, -r);
                 }

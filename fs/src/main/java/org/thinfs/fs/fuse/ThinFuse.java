@@ -37,9 +37,8 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     private final OpenFiles files = new OpenFiles();
-    /** The kernel's numbers of the directories it looked names up in, and the names it must forget. */
-    private final DirectoryNodes dirs = new DirectoryNodes();
-    private final NameForgetter names = new NameForgetter(this::invalidateEntry, dirs);
+    /** Names the pool no longer has, for the kernel to forget (see NameForgetter). */
+    private final NameForgetter names = new NameForgetter(this::invalidateTopEntry);
     private final long uid;
     private final long gid;
 
@@ -109,7 +108,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
-        dirs.sawAttributesAsked(path, requestOpcode(), requestNodeId());
         return call("getattr", path, () -> FuseStructs.fill(stat, fs.getattr(path), uid, gid));
     }
 

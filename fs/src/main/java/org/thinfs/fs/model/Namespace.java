@@ -51,11 +51,13 @@ final class Namespace {
      */
     private volatile long nameRemovals;
     /**
-     * Hears every name taken away, as its directory ("/", "/snapshots", "/snapshots/SET") and the name: what a front
-     * end with a name cache (the kernel's, behind FUSE) must forget. Called under the monitor: it must only hand the
-     * name on.
+     * Hears every name taken away from the pool's top directory (a volume's): what a front end with a name cache (the
+     * kernel's, behind FUSE) must forget. Called under the monitor: it must only hand the name on. Names below
+     * {@code snapshots} are not told: forgetting them precisely needs the kernel's number for their directory, which
+     * libfuse2 keeps to itself, and forgetting all of {@code snapshots} would mark the working directory of a shell
+     * inside it as deleted; the kernel's entry timeout (a second) bounds them.
      */
-    private volatile java.util.function.BiConsumer<String, String> namesGone = (dir, name) -> { };
+    private volatile java.util.function.Consumer<String> namesGone = name -> { };
 
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
@@ -111,7 +113,7 @@ final class Namespace {
         return nameRemovals;
     }
 
-    void setNamesGone(java.util.function.BiConsumer<String, String> listener) {
+    void setNamesGone(java.util.function.Consumer<String> listener) {
         namesGone = listener;
     }
 
@@ -425,7 +427,6 @@ final class Namespace {
             throw new FsException(Code.ENOTEMPTY, "snapshot set " + p.set() + " still holds volumes");
         }
         doc.snapshots.remove(p.set());
-        namesGone.accept("/" + FsPath.SNAPSHOTS, p.set());
         commits.mark();
     }
 
@@ -528,7 +529,6 @@ final class Namespace {
             }
             doc.snapshots.remove(f.set());
             doc.snapshots.put(t.set(), s);
-            namesGone.accept("/" + FsPath.SNAPSHOTS, f.set());
             commits.mark();
             return;
         }
@@ -585,10 +585,8 @@ final class Namespace {
             case HIDDEN -> hidden.remove(p.name());
             default -> lost.remove(e.id);
         }
-        switch (p.kind()) {
-            case VOLUME, HIDDEN -> namesGone.accept("/", p.name());
-            case SNAPSHOT_VOLUME -> namesGone.accept("/" + FsPath.SNAPSHOTS + "/" + p.set(), p.name());
-            default -> { }                              // lost+found's names are device ids, never reused
+        if (p.kind() == FsPath.Kind.VOLUME || p.kind() == FsPath.Kind.HIDDEN) {
+            namesGone.accept(p.name());
         }
     }
 

@@ -159,13 +159,12 @@ public final class PoolFileSystem implements Closeable {
     }
 
     /**
-     * Registers what a front end's name cache must forget: every name taken away (by any caller: the mount itself,
-     * the control socket, a schedule), as its directory ("/", "/snapshots", "/snapshots/SET") and the name, and how
-     * to wait until it has. {@code listener} is called under the namespace's monitor, so it must only hand the name
-     * on (the kernel's invalidation waits for the directory, which a FUSE request in flight may hold while it waits
-     * for that monitor).
+     * Registers what a front end's name cache must forget: every volume name taken away from the pool's top
+     * directory (by any caller: the mount itself, the control socket, a schedule), and how to wait until it has.
+     * {@code listener} is called under the namespace's monitor, so it must only hand the name on (the kernel's
+     * invalidation waits for the directory, which a FUSE request in flight may hold while it waits for that monitor).
      */
-    public void setNameInvalidator(java.util.function.BiConsumer<String, String> listener, Runnable settle) {
+    public void setNameInvalidator(java.util.function.Consumer<String> listener, Runnable settle) {
         names.setNamesGone(listener);
         namesSettle = settle;
     }
