@@ -47,20 +47,8 @@ final class ControlHandler {
         this.extender = extender;
     }
 
-    /**
-     * The reply to {@code req}; never throws. ({@code events} is the server's, not handled here.) Names a request
-     * took away are gone from the mount before the reply goes (a script that deletes a volume and then looks at the
-     * mount never sees it there).
-     */
+    /** The reply to {@code req}; never throws. ({@code events} is the server's, not handled here.) */
     ObjectNode handle(JsonNode req) {
-        try {
-            return answer(req);
-        } finally {
-            fs.awaitNamesForgotten();
-        }
-    }
-
-    private ObjectNode answer(JsonNode req) {
         try {
             if (req == null || !req.isObject()) {
                 throw new ControlProtocol.BadRequest("a request must be a JSON object");

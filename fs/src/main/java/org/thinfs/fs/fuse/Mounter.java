@@ -88,7 +88,6 @@ public final class Mounter {
             LOG.info("mounting {} on {}", fsName, mountPoint);
             fuse.serve(mountPoint, fuseArguments(fsName, userOptions), transport.threads(), transport.maxRequest());
         } finally {
-            fuse.closeNames();
             committer.close(); // waits for a commit in flight, never interrupts it
             writeBehind.close();
             try {

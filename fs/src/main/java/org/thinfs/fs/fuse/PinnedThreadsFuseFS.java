@@ -78,8 +78,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         int fuse_chan_fd(Pointer ch);
 
         int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
-
-        int fuse_lowlevel_notify_inval_entry(Pointer ch, long parent, String name, long namelen);
     }
 
     /** The node id of the request this worker thread is serving (fuse_in_header.nodeid), for cache invalidation. */
@@ -343,24 +341,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 int r = Lib.SESSION.fuse_lowlevel_notify_inval_inode(channel, nodeId, 0, 0);
                 if (r != 0 && r != -2) {
                     LOG.warn("dropping the kernel's cache of node {} failed: errno {}", nodeId, -r);
-                }
-            }
-        }
-    }
-
-    /**
-     * Tells the kernel to forget its entry for {@code name} in the mount's top directory (FUSE_NOTIFY_INVAL_ENTRY; a
-     * directory's cached entries below it go too). Waits for the directory's lock: never call it from a request, nor
-     * while holding anything a request may wait for (see NameForgetter). A name the kernel never cached answers
-     * ENOENT, which is fine.
-     */
-    protected void invalidateTopEntry(String name) {
-        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-        synchronized (channelLock) {                    // the unmount frees the channel only after this returns
-            if (channel != null) {
-                int r = Lib.SESSION.fuse_lowlevel_notify_inval_entry(channel, 1, name, bytes.length);
-                if (r != 0 && r != -2) {
-                    LOG.debug("dropping the kernel's entry of {} failed: errno {}", name, -r);
                 }
             }
         }

@@ -37,8 +37,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     private final OpenFiles files = new OpenFiles();
-    /** Names the pool no longer has, for the kernel to forget (see NameForgetter). */
-    private final NameForgetter names = new NameForgetter(this::invalidateTopEntry);
     private final long uid;
     private final long gid;
 
@@ -47,12 +45,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         this.uid = uid;
         this.gid = gid;
         fs.setCacheInvalidator(this::dropCachedPages);
-        fs.setNameInvalidator(names::forget, names::settle);
-    }
-
-    /** Stops forgetting names (at unmount). */
-    void closeNames() {
-        names.close();
     }
 
     /** After a rollback of device {@code deviceId}: every open descriptor on it reads the new bytes next. */

@@ -50,14 +50,6 @@ final class Namespace {
      * holding a device by a name (an NBD export) sees cheaply, without the monitor, when to look the name up again.
      */
     private volatile long nameRemovals;
-    /**
-     * Hears every name taken away from the pool's top directory (a volume's): what a front end with a name cache (the
-     * kernel's, behind FUSE) must forget. Called under the monitor: it must only hand the name on. Names below
-     * {@code snapshots} are not told: forgetting them precisely needs the kernel's number for their directory, which
-     * libfuse2 keeps to itself, and forgetting all of {@code snapshots} would mark the working directory of a shell
-     * inside it as deleted; the kernel's entry timeout (a second) bounds them.
-     */
-    private volatile java.util.function.Consumer<String> namesGone = name -> { };
 
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
@@ -111,10 +103,6 @@ final class Namespace {
 
     long nameRemovals() {
         return nameRemovals;
-    }
-
-    void setNamesGone(java.util.function.Consumer<String> listener) {
-        namesGone = listener;
     }
 
     /** Whether {@code path} names device {@code id} now. */
@@ -584,9 +572,6 @@ final class Namespace {
             }
             case HIDDEN -> hidden.remove(p.name());
             default -> lost.remove(e.id);
-        }
-        if (p.kind() == FsPath.Kind.VOLUME || p.kind() == FsPath.Kind.HIDDEN) {
-            namesGone.accept(p.name());
         }
     }
 

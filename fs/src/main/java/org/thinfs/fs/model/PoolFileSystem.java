@@ -74,7 +74,6 @@ public final class PoolFileSystem implements Closeable {
     private final VolumeLifecycle lifecycle;
     /** Told the device ids whose bytes changed under open handles (rollback): the FUSE front end drops its pages. */
     private volatile java.util.function.LongConsumer cacheInvalidator = id -> { };
-    private volatile Runnable namesSettle = () -> { };
 
     private PoolFileSystem(ThinPool pool, Namespace names) {
         this.pool = pool;
@@ -156,25 +155,6 @@ public final class PoolFileSystem implements Closeable {
         pool.freeDeleted();                            // the old trees, outside the namespace's monitor
         commits.commitChange();
         ids.forEach(cacheInvalidator::accept);
-    }
-
-    /**
-     * Registers what a front end's name cache must forget: every volume name taken away from the pool's top
-     * directory (by any caller: the mount itself, the control socket, a schedule), and how to wait until it has.
-     * {@code listener} is called under the namespace's monitor, so it must only hand the name on (the kernel's
-     * invalidation waits for the directory, which a FUSE request in flight may hold while it waits for that monitor).
-     */
-    public void setNameInvalidator(java.util.function.Consumer<String> listener, Runnable settle) {
-        names.setNamesGone(listener);
-        namesSettle = settle;
-    }
-
-    /**
-     * Returns once the front end's name cache has forgotten every name taken away so far (see
-     * {@link #setNameInvalidator}); for callers outside the mount (the control socket) before they reply.
-     */
-    public void awaitNamesForgotten() {
-        namesSettle.run();
     }
 
     /** Registers what drops cached pages of a device whose bytes changed under its open handles. */
