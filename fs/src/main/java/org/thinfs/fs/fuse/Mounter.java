@@ -27,9 +27,15 @@ public final class Mounter {
      * kernel allows; max_read is the kernel's cap on read requests. No hard_remove: libfuse2 then keeps a path for a
      * volume removed while open (.fuse_hidden*, which the model hides and frees at the last close), and fstat of
      * it works; with hard_remove the kernel's GETATTR comes without a file handle and libfuse answers ENOENT.
+     * entry_timeout=0: the kernel asks again for a name at every path lookup instead of trusting it for a second,
+     * because names also change outside the mount (the control socket, the CLI, schedules): a script that deletes a
+     * volume with {@code thinfs volume delete} and then tests for it must not find it. A lookup costs one request,
+     * and this mount's paths are few and looked up rarely (volumes are opened once and used through their
+     * descriptors). Telling the kernel to forget each name instead (FUSE_NOTIFY_INVAL_ENTRY) was tried: the call
+     * waits for the directory's lock, and a daemon killed while one waited for a request of its own could not exit.
      */
     public static final String DEFAULT_OPTIONS =
-            "default_permissions,big_writes,max_write=131072,max_read=1048576";
+            "default_permissions,big_writes,max_write=131072,max_read=1048576,entry_timeout=0";
 
     private Mounter() {
     }

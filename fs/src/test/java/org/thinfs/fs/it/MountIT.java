@@ -74,6 +74,29 @@ class MountIT {
         }
     }
 
+    @Test
+    void namesTakenAwayOutsideTheMountAreGoneFromItAtOnce() throws Exception {
+        // The kernel would trust a name for a second (libfuse2's default entry_timeout); a volume or snapshot deleted
+        // or renamed through the control socket or the CLI must not stay visible to the next command of a script.
+        try (MountedPool p = new MountedPool(tmp, "1G")) {
+            String sock = p.pool.resolve("control.sock").toString();
+            for (int i = 0; i < 5; i++) {
+                p.sh("truncate -s 1M v" + i + " && mkdir snapshots/s" + i + " && stat v" + i + " snapshots/s" + i
+                        + "/v" + i + " >/dev/null").ok();
+                p.sh("echo '{\"version\":1,\"op\":\"volume-delete\",\"name\":\"v" + i + "\"}' | socat - "
+                        + "UNIX-CONNECT:" + sock + " | grep -q '\"ok\":true' && [ ! -e v" + i + " ]").ok();
+                p.sh("echo '{\"version\":1,\"op\":\"snapshot-delete\",\"name\":\"s" + i + "\"}' | socat - "
+                        + "UNIX-CONNECT:" + sock + " | grep -q '\"ok\":true' && [ ! -e snapshots/s" + i + "/v" + i
+                        + " ] && [ ! -e snapshots/s" + i + " ]").ok();
+            }
+            p.sh("truncate -s 1M old && stat old >/dev/null").ok();
+            p.thinfs("volume", "rename", p.pool.toString(), "old", "new").ok();
+            p.sh("[ ! -e old ] && [ -e new ] && [ \"$(ls | grep -v -e snapshots -e lost+found)\" = new ]").ok();
+            p.unmount();
+            assertCheckedAndNamed(p);
+        }
+    }
+
     /** The daemon's write-behind thread, by its name (Linux keeps the first 15 characters). */
     private static Path writeBehindThread(long pid) throws Exception {
         try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
