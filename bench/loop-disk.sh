@@ -12,11 +12,12 @@
 #
 #   bench/loop-disk.sh [--rounds 2] [--size 8G] [--work DIR] [--out FILE.md] [--chart FILE.png] [--tiny]
 #
+# On a VM that gives free memory back to its host, bench/steady-memory.sh pauses that for the run (see there).
 # --tiny: a 1 GiB image, a tree of 20 MB, one round: only proves the harness runs.
 # Needs root, losetup, e2fsprogs, qemu-utils and qemu-system-common (installed when missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=2; size=8G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
+rounds=2; tiny=0; size=8G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
 stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
         --work) work=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --chart) chart=$2; shift 2 ;;
-        --tiny) size=1G; tree_mb=20; rounds=1; shift ;;
+        --tiny) size=1G; tree_mb=20; rounds=1; tiny=1; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -76,13 +77,16 @@ umount_all() {  # ext4 mounts, then loop devices, then the FUSE mounts under the
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     mounts=(); loops=(); pids=()
 }
+source "$root/bench/steady-memory.sh"
 cleanup() {
     set +e
+    steady_memory_restore
     umount_all
     # Only remove the work directory when nothing is mounted under it any more.
     grep -q " ${work%/}/" /proc/mounts || rm -rf "$work"
 }
 trap cleanup EXIT
+[ "$tiny" = 1 ] || steady_memory     # not for --tiny, the harness's smoke run
 rm -rf "$work"; mkdir -p "$work"
 
 wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }

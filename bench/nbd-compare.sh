@@ -10,6 +10,7 @@
 # tenth of the requests, for a smoke test of the harness only.
 # Every timed run starts after a `sync` (untimed), so no server pays for the write-back of another's dirty pages,
 # and the order of the servers rotates row by row in the qemu-img bench rows.
+# On a VM that gives free memory back to its host, bench/steady-memory.sh pauses that for the run (see there).
 # Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,14 +28,17 @@ done
 [ -f fs/target/thinfs.jar ] || mvn -B -q -ntp -DskipTests package
 T="java -jar $PWD/fs/target/thinfs.jar"
 bytes=$(numfmt --from=iec "$size")
+source "$PWD/bench/steady-memory.sh"
 rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
 
 cleanup() {
+  steady_memory_restore
   $T umount pool >/dev/null 2>&1 || true
   [ -n "${qpid:-}" ] && kill "$qpid" 2>/dev/null || true
   [ -n "${kpid:-}" ] && kill "$kpid" 2>/dev/null || true
 }
 trap cleanup EXIT
+[ "$scale" = 1 ] && steady_memory     # not for --tiny, the harness's smoke run
 
 # thinfs: a pool with one volume, served without FUSE
 $T create pool --size $(( bytes * 2 / 1048576 ))M >/dev/null

@@ -107,6 +107,8 @@ public final class NbdServer implements Closeable {
                 config.maxHandshakes() + config.maxConnections() + SPARE_THREADS, c -> {
                     if (tcp) {
                         tune(c);
+                    } else {
+                        unixSendBuffer(c);
                     }
                     new NbdConnection(c, s.exports, s.preferredBlock, s.admission, config.tls()).run();
                 }, NbdServer::refuse);
@@ -119,6 +121,27 @@ public final class NbdServer implements Closeable {
         try {
             c.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
             c.setOption(java.net.StandardSocketOptions.SO_KEEPALIVE, true);
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.debug("nbd: socket options: {}", e.getMessage());
+        }
+    }
+
+    /** Bytes asked for a Unix socket's send buffer ({@link #unixSendBuffer}); 0 leaves the system's default. */
+    private static final int UNIX_SEND_BUFFER = Integer.getInteger("thinfs.nbd.unixSendBuffer", 1 << 20);
+
+    /**
+     * A Unix socket's send buffer large enough for a 1 MiB reply at once. The default (net.core.wmem_default,
+     * 208 KiB) made a 1 MiB read's reply wait for the client five times; with room for it, read 1M qd16 took 0.17 s
+     * per GiB instead of 0.25 (BENCHMARKS.md, session 10). The kernel doubles the figure and caps it at
+     * net.core.wmem_max (4 MiB on the benchmark machine; where that is 208 KiB, nothing changes). TCP is left to
+     * the kernel's autotuning, which a fixed size would turn off (and a far host needs more than 2 MiB in flight).
+     */
+    private static void unixSendBuffer(SocketChannel c) {
+        if (UNIX_SEND_BUFFER <= 0) {
+            return;
+        }
+        try {
+            c.setOption(java.net.StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
         } catch (IOException | UnsupportedOperationException e) {
             LOG.debug("nbd: socket options: {}", e.getMessage());
         }

@@ -150,6 +150,7 @@ final class NbdTransmission {
                 try {
                     handle(r);
                 } finally {
+                    PollWindow.handlingEnded();
                     handling.decrementAndGet();
                 }
             }
@@ -189,32 +190,41 @@ final class NbdTransmission {
             if (type == Nbd.CMD_DISC) {
                 return null;
             }
-            ByteBuffer payload = null;
-            if (type == Nbd.CMD_WRITE) {
-                if (length > Nbd.MAX_PAYLOAD) {
-                    Wire.skip(ch, length);
-                    simple(cookie, Nbd.EINVAL, null);
-                    continue;
-                }
-                if (!acquire((int) length)) {
-                    Wire.skip(ch, length);
+            PollWindow.handlingStarted();           // from its header until its reply (or refusal) is out
+            boolean handedOn = false;
+            try {
+                ByteBuffer payload = null;
+                if (type == Nbd.CMD_WRITE) {
+                    if (length > Nbd.MAX_PAYLOAD) {
+                        Wire.skip(ch, length);
+                        simple(cookie, Nbd.EINVAL, null);
+                        continue;
+                    }
+                    if (!acquire((int) length)) {
+                        Wire.skip(ch, length);
+                        fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
+                        continue;
+                    }
+                    payload = buffers.acquire((int) length);
+                    try {
+                        Wire.readFully(ch, payload);
+                    } catch (IOException e) {
+                        buffers.release(payload);
+                        release((int) length);
+                        throw e;
+                    }
+                    payload.flip();
+                } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD && !acquire((int) length)) {
                     fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
                     continue;
                 }
-                payload = buffers.acquire((int) length);
-                try {
-                    Wire.readFully(ch, payload);
-                } catch (IOException e) {
-                    buffers.release(payload);
-                    release((int) length);
-                    throw e;
+                handedOn = true;
+                return new Request(flags, type, cookie, offset, length, payload);
+            } finally {
+                if (!handedOn) {
+                    PollWindow.handlingEnded();
                 }
-                payload.flip();
-            } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD && !acquire((int) length)) {
-                fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
-                continue;
             }
-            return new Request(flags, type, cookie, offset, length, payload);
         }
     }
 

@@ -1,6 +1,7 @@
 package org.thinfs.fs.nbd;
 
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * How long one connection's reader polls its quiet socket before it sleeps, adapted as qemu adapts its event loop's
@@ -21,6 +22,9 @@ final class PollWindow {
     private static final Semaphore SPINNERS =
             new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
 
+    /** Requests in hand now, server-wide: from the reading of a request's header until its reply is out. */
+    private static final AtomicInteger HANDLING = new AtomicInteger();
+
     /** Nanoseconds the next quiet read polls; touched only by the thread that holds the connection's reading turn. */
     private long windowNs;
 
@@ -31,6 +35,29 @@ final class PollWindow {
     /** Whether this reader may poll now (a poller's permit, to give back with {@link #stopPolling}). */
     boolean startPolling() {
         return windowNs > 0 && SPINNERS.tryAcquire();
+    }
+
+    /**
+     * A poller's permit for a wait whose end is known to be near (the rest of a payload the client is sending),
+     * whatever the window: only while the whole server has at most one request in hand. Many requests in flight
+     * need the CPUs for their handlers: with only the connection's own count looked at, nbdcopy in (4 connections)
+     * took 0.39 s per GiB instead of 0.35.
+     */
+    boolean startPollingNearEnd() {
+        return HANDLING.get() <= 1 && SPINNERS.tryAcquire();
+    }
+
+    /** Whether the server handles more than one request now (a near-end poll stops then). */
+    static boolean busy() {
+        return HANDLING.get() > 1;
+    }
+
+    static void handlingStarted() {
+        HANDLING.incrementAndGet();
+    }
+
+    static void handlingEnded() {
+        HANDLING.decrementAndGet();
     }
 
     void stopPolling() {

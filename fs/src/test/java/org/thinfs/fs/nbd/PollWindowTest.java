@@ -51,4 +51,26 @@ class PollWindowTest {
             readers[i].stopPolling();
         }
     }
+
+    @Test
+    void theRestOfAPayloadIsPolledForOnlyWhileTheServerHasAtMostOneRequestInHand() {
+        PollWindow w = new PollWindow();                // a window of 0: a near end is polled for all the same
+        PollWindow.handlingStarted();
+        try {
+            assertTrue(w.startPollingNearEnd(), "one request in hand: its own");
+            w.stopPolling();
+            PollWindow.handlingStarted();
+            try {
+                assertTrue(PollWindow.busy());
+                assertFalse(w.startPollingNearEnd(), "another request in hand needs the CPUs");
+            } finally {
+                PollWindow.handlingEnded();
+            }
+            assertFalse(PollWindow.busy());
+            assertTrue(w.startPollingNearEnd());
+            w.stopPolling();
+        } finally {
+            PollWindow.handlingEnded();
+        }
+    }
 }

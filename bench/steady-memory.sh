@@ -1,0 +1,30 @@
+# Sourced by the benchmarks (bash): makes the page cache cost the same for every server in a run.
+#
+# On a VM whose guest returns free memory to its host (virtio-balloon free page reporting, as Firecracker and
+# cloud VMs do), the first use of a page the host took back faults in the host: on the machine of BENCHMARKS.md,
+# `dd bs=1M` of 2 GiB into a new file ran at 1.1-1.8 GB/s on such memory and at 6.2-6.8 GB/s on memory used
+# before. Which server of a run gets the re-faulted memory is chance (whatever another freed a few seconds
+# earlier), so rows swung by a third between runs. steady_memory stops the reporting for the run (the reporting
+# order raised to the largest block the kernel has, which it never builds from freed pages here) and touches the
+# free memory once, through a tmpfs, so every server's page cache comes from memory the host already backs. The
+# setting is put back at exit. Nothing changes where the kernel has no page reporting (bare metal, most CI).
+steady_memory() {
+    local order=/sys/module/page_reporting/parameters/page_reporting_order
+    [ "$(id -u)" = 0 ] && [ -w "$order" ] || return 0
+    steady_memory_saved=$(cat "$order")
+    echo 10 > "$order" 2>/dev/null || return 0       # MAX_PAGE_ORDER on x86-64
+    local kib tmp
+    kib=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)
+    kib=$(( kib - 2 * 1024 * 1024 ))                 # leave 2 GiB
+    [ "$kib" -gt 0 ] || return 0
+    tmp=$(mktemp -d)
+    mount -t tmpfs -o size=${kib}k none "$tmp" || { rmdir "$tmp"; return 0; }
+    dd if=/dev/zero of="$tmp/fill" bs=1M count=$(( kib / 1024 )) status=none 2>/dev/null || true
+    umount "$tmp"; rmdir "$tmp"
+    echo "steady_memory: page reporting paused, $(( kib / 1024 / 1024 )) GiB of free memory touched once" >&2
+}
+steady_memory_restore() {
+    [ -n "${steady_memory_saved:-}" ] &&
+        echo "$steady_memory_saved" > /sys/module/page_reporting/parameters/page_reporting_order 2>/dev/null
+    return 0
+}
