@@ -22,7 +22,10 @@ final class PollWindow {
     private static final Semaphore SPINNERS =
             new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
 
-    /** Requests in hand now, server-wide: from the reading of a request's header until its reply is out. */
+    /**
+     * Requests in hand now in this process (every NBD server of it, as {@link #SPINNERS}): from the reading of a
+     * request's header until its reply is out.
+     */
     private static final AtomicInteger HANDLING = new AtomicInteger();
 
     /** Nanoseconds the next quiet read polls; touched only by the thread that holds the connection's reading turn. */
@@ -39,15 +42,15 @@ final class PollWindow {
 
     /**
      * A poller's permit for a wait whose end is known to be near (the rest of a payload the client is sending),
-     * whatever the window: only while the whole server has at most one request in hand. Many requests in flight
-     * need the CPUs for their handlers: with only the connection's own count looked at, nbdcopy in (4 connections)
-     * took 0.39 s per GiB instead of 0.35.
+     * whatever the window: only while the process has at most one request in hand ({@link #HANDLING}). Many
+     * requests in flight need the CPUs for their handlers: with only the connection's own count looked at, nbdcopy
+     * in (4 connections) took 0.39 s per GiB instead of 0.35.
      */
     boolean startPollingNearEnd() {
         return HANDLING.get() <= 1 && SPINNERS.tryAcquire();
     }
 
-    /** Whether the server handles more than one request now (a near-end poll stops then). */
+    /** Whether more than one request is in hand now (a near-end poll stops then). */
     static boolean busy() {
         return HANDLING.get() > 1;
     }
