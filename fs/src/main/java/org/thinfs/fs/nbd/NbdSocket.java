@@ -104,13 +104,14 @@ final class NbdSocket implements Closeable {
     /** A non-blocking read found nothing: poll for the window, then sleep until bytes come. */
     private int awaitRead(ByteBuffer b) throws IOException {
         long quiet = System.nanoTime();
-        // Only while at most one request of this connection is being handled (queue depth 1): with more, the
-        // handlers need the CPUs, and their replies are what bring the next requests anyway.
-        // A read that stopped inside a message (the rest of a payload the client is still sending) polls the whole
-        // longest window, whatever the adapted one says: the rest is on its way (1 MiB writes at depth 1: 0.31 s per
-        // GiB against 0.33 sleeping at once; BENCHMARKS.md, session 10).
+        // Between requests: only while at most one request of this connection is being handled (queue depth 1):
+        // with more, the handlers need the CPUs, and their replies are what bring the next requests anyway.
+        // Inside a message (the rest of a payload the client is still sending): the whole longest window, whatever
+        // the adapted one says, since the rest is on its way, while the process has at most one request in hand
+        // (1 MiB writes at depth 1: 0.31 s per GiB against 0.33 sleeping at once; BENCHMARKS.md, session 10).
         boolean midMessage = b.position() > 0;
-        if (handling.getAsInt() <= 1 && (midMessage ? window.startPollingNearEnd() : window.startPolling())) {
+        boolean poll = midMessage ? window.startPollingNearEnd() : handling.getAsInt() <= 1 && window.startPolling();
+        if (poll) {
             try {
                 long deadline = quiet + (midMessage ? PollWindow.MAX_NS : window.windowNs());
                 do {
@@ -119,8 +120,8 @@ final class NbdSocket implements Closeable {
                     if (n != 0) {
                         return n;
                     }
-                } while (System.nanoTime() - deadline < 0 && handling.getAsInt() <= 1
-                        && !(midMessage && PollWindow.busy()));
+                } while (System.nanoTime() - deadline < 0
+                        && (midMessage ? !PollWindow.busy() : handling.getAsInt() <= 1));
             } finally {
                 window.stopPolling();
             }
