@@ -21,6 +21,8 @@ import java.util.TreeMap;
  * change to them (create, snapshot, link, rename over, delete, truncate). Its monitor is the namespace lock, the
  * first lock of the order (namespace, then the pool's gate, block locks, metadata lock; see ThinPool); data I/O
  * never takes it (VolumeIo). Changes mark {@link CatalogCommit}; making them durable is the caller's next step.
+ * Snapshot sets are taken by {@link SnapshotSetTaker} and worked with by {@link SnapshotWorkflows}, under the same
+ * monitor.
  */
 final class Namespace {
     private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
@@ -44,6 +46,8 @@ final class Namespace {
     private final OpenVolumes open;
     /** The base images volumes read their unmapped blocks from. */
     private final BaseImages bases;
+    /** Takes snapshot sets (mkdir snapshots/NAME, thinfs snapshot). */
+    private final SnapshotSetTaker sets = new SnapshotSetTaker(this);
 
     /**
      * How many times a name was taken from a device (delete, rename, a set removed); volatile so that a front end
@@ -63,6 +67,11 @@ final class Namespace {
         synchronized (this) {
             bases.attachAll(doc);
         }
+    }
+
+    /** What takes snapshot sets, and adds volumes to them. */
+    SnapshotSetTaker snapshotSets() {
+        return sets;
     }
 
     /** After a device was made or given another tree: see BaseImages#attach(Entry). */
@@ -178,31 +187,6 @@ final class Namespace {
         }
         Entry e = entry(p);
         return doc.uuid + "/" + e.id + "@" + pool.details(e.id).creationTime();
-    }
-
-    /**
-     * Adds {@code volume} to the existing snapshot set {@code set} (an import with --snapshot into a set that an
-     * import of another volume made). Refused when the set already holds it.
-     */
-    synchronized void snapshotInto(String set, String volume) {
-        requireNames();
-        SnapshotSet s = set(set);
-        if (s.volumes.containsKey(volume)) {
-            throw new FsException(Code.EEXIST, "snapshot set " + set + " already holds " + volume);
-        }
-        Entry origin = doc.volumes.get(volume);
-        if (origin == null) {
-            throw new FsException(Code.ENOENT, "no volume named " + volume);
-        }
-        long id = freeId();
-        pool.createSnapshot(id, origin.id);
-        Entry member = origin.copy();
-        member.id = id;
-        member.origin = origin.id;
-        member.originCreated = pool.details(origin.id).creationTime();
-        s.volumes.put(volume, member);
-        attachBase(member);
-        commits.mark();
     }
 
     private long extentOf(long id) {
@@ -336,72 +320,7 @@ final class Namespace {
             throw new FsException(p.kind() == FsPath.Kind.VOLUME && doc.volumes.containsKey(p.name())
                     ? Code.EEXIST : Code.EPERM, "only snapshots/NAME directories can be made");
         }
-        snapshotSet(p.set(), null);
-    }
-
-    /** Takes set {@code name} of {@code only} (null: every volume). */
-    synchronized void snapshotSet(String name, List<String> only) {
-        snapshotSet(name, only, null);
-    }
-
-    /** As {@link #snapshotSet(String, List)}, with a description (null: none). */
-    synchronized void snapshotSet(String name, List<String> only, String description) {
-        snapshotSet(name, only, description, null, null);
-    }
-
-    /** As above, of a type (null, "auto", "pre", or "post" closing the "pre" set {@code pre}). */
-    synchronized void snapshotSet(String name, List<String> only, String description, String type, String pre) {
-        requireNames();
-        Names.check(name);
-        if (type != null && !List.of("auto", "pre", "post").contains(type)) {
-            throw new FsException(Code.EINVAL, "a snapshot set's type is auto, pre or post, not " + type);
-        }
-        if ("post".equals(type)) {
-            SnapshotSet p = doc.snapshots.get(pre);
-            if (p == null || !"pre".equals(p.type)) {
-                throw new FsException(Code.EINVAL, "--post names the pre set it closes, and " + pre + " is "
-                        + (p == null ? "no snapshot set" : "not a pre set"));
-            }
-        }
-        if (doc.snapshots.containsKey(name)) {
-            throw new FsException(Code.EEXIST, "snapshot set " + name + " exists");
-        }
-        if (only != null) {
-            for (String v : only) {
-                if (!doc.volumes.containsKey(v)) {
-                    throw new FsException(Code.ENOENT, "no volume named " + v);
-                }
-            }
-        }
-        ensureUuid();                                  // a snapshot can be a diff stream's base: name its pool
-        SnapshotSet set = new SnapshotSet();
-        set.created = System.currentTimeMillis();
-        set.description = description == null || description.isEmpty() ? null : description;
-        set.type = type;
-        set.pre = "post".equals(type) ? pre : null;
-        List<long[]> pairs = new ArrayList<>();
-        List<Map.Entry<String, Entry>> taken = new ArrayList<>();
-        for (Map.Entry<String, Entry> v : doc.volumes.entrySet()) {
-            if (only == null || only.contains(v.getKey())) {
-                taken.add(v);
-            }
-        }
-        long[] ids = CatalogReconcile.freeIds(pool, doc, lost, taken.size());
-        for (int i = 0; i < ids.length; i++) {
-            Entry origin = taken.get(i).getValue();
-            pairs.add(new long[]{ids[i], origin.id});
-            Entry member = origin.copy();          // a snapshot keeps its origin's owner and times
-            member.id = ids[i];
-            member.origin = origin.id;
-            member.originCreated = pool.details(origin.id).creationTime();
-            set.volumes.put(taken.get(i).getKey(), member);
-        }
-        if (!pairs.isEmpty()) {
-            pool.createSnapshots(pairs);
-        }
-        set.volumes.values().forEach(this::attachBase);
-        doc.snapshots.put(name, set);
-        commits.mark();
+        sets.take(p.set(), null, null, null, null);
     }
 
     synchronized void rmdir(String path) {
@@ -611,6 +530,11 @@ final class Namespace {
     }
 
     private long freeId() {
-        return CatalogReconcile.freeIds(pool, doc, lost, 1)[0];
+        return freeIds(1)[0];
+    }
+
+    /** {@code n} thin device ids neither the metadata nor the catalog uses; the caller holds this monitor. */
+    long[] freeIds(int n) {
+        return CatalogReconcile.freeIds(pool, doc, lost, n);
     }
 }

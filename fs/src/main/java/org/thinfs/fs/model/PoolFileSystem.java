@@ -142,7 +142,7 @@ public final class PoolFileSystem implements Closeable {
 
     /** As above, of a type: "auto" (the schedule), "pre", or "post" closing pre set {@code pre} (snapper's pairs). */
     public void snapshot(String set, List<String> volumes, String description, String type, String pre) {
-        names.snapshotSet(set, volumes.isEmpty() ? null : volumes, description, type, pre);
+        names.snapshotSets().take(set, volumes.isEmpty() ? null : volumes, description, type, pre);
         commits.commitChange();
     }
 
@@ -365,7 +365,7 @@ public final class PoolFileSystem implements Closeable {
 
     /** Adds {@code volume} to existing snapshot set {@code set}; committed before it returns. */
     public void snapshotInto(String set, String volume) {
-        names.snapshotInto(set, volume);
+        names.snapshotSets().addTo(set, volume);
         commits.commitChange();
     }
 
