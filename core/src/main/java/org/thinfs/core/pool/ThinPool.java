@@ -68,6 +68,7 @@ public final class ThinPool implements Closeable {
     /** What writes of zeros do to mappings (the mount's zeroes= setting). */
     private volatile ZeroWrites zeroWrites = ZeroWrites.KEEP;
     private final CopySharing copies;
+    private final DeviceChanges devices;
 
     /**
      * What a write that found no free data block does next, called on the writer's thread with no pool lock held
@@ -92,6 +93,7 @@ public final class ThinPool implements Closeable {
         late[0] = committer;
         this.io = new IoContext(gate, new BlockLocks(), metadata, data, committer);
         this.copies = new CopySharing(io, blockSize);
+        this.devices = new DeviceChanges(gate, metadata, bases, handles, committer);
         if (!options.readOnly()) {
             watchSpace(md, options.lowWaterBlocks());
             committer.punchFreeSpace();
@@ -203,10 +205,7 @@ public final class ThinPool implements Closeable {
     }
 
     public ThinDevice createThin(long id) {
-        metadata.change(md -> {
-            md.createThin(id);
-            return null;
-        });
+        devices.createThin(id);
         return device(id);
     }
 
@@ -220,20 +219,7 @@ public final class ThinPool implements Closeable {
      * metadata back to the last commit), and no write lands between them, so the set is consistent across origins.
      */
     public List<ThinDevice> createSnapshots(List<long[]> pairs) {
-        gate.writeLock().lock();
-        try {
-            metadata.change(md -> {
-                for (long[] p : pairs) {
-                    md.createSnapshot(p[0], p[1]);
-                }
-                return null;
-            });
-            for (long[] p : pairs) {
-                bases.inherit(p[0], p[1]);
-            }
-        } finally {
-            gate.writeLock().unlock();
-        }
+        devices.createSnapshots(pairs);
         List<ThinDevice> out = new ArrayList<>();
         for (long[] p : pairs) {
             out.add(device(p[0]));
@@ -247,21 +233,7 @@ public final class ThinPool implements Closeable {
      * during the delete of a device with millions of mappings. A commit in between finishes the freeing first.
      */
     public void delete(long id) {
-        gate.writeLock().lock();
-        try {
-            metadata.change(md -> {
-                md.delete(id);
-                return null;
-            });
-            bases.remove(id);
-            ThinDevice gone = handles.remove(id);
-            if (gone != null) {
-                gone.markDeleted(); // under the gate: no I/O through it is in flight, and none will start
-            }
-        } finally {
-            gate.writeLock().unlock();
-        }
-        committer.freeDeleted();
+        devices.delete(id);
     }
 
     /**
@@ -277,25 +249,7 @@ public final class ThinPool implements Closeable {
 
     /** Several rollbacks in one metadata step: each pair is {device id, snapshot id}; all or none. */
     public void rollback(List<long[]> pairs) {
-        gate.writeLock().lock();
-        try {
-            metadata.change(md -> {
-                for (long[] p : pairs) {
-                    md.details(p[1]);                     // refuses a missing snapshot before anything changes
-                    md.details(p[0]);
-                }
-                for (long[] p : pairs) {
-                    md.delete(p[0]);
-                    md.createSnapshot(p[0], p[1]);
-                }
-                return null;
-            });
-            for (long[] p : pairs) {
-                bases.inherit(p[0], p[1]);   // the snapshot's view: it may show more of the image than a shrunk device
-            }
-        } finally {
-            gate.writeLock().unlock();
-        }
+        devices.rollback(pairs);
     }
 
     /**
