@@ -2,27 +2,31 @@
 # NBD export against qemu-nbd serving a qcow2 and nbdkit serving a raw file, on the same disk, in one run:
 # qemu-img bench (read and write, 4 KiB and 1 MiB, queue depth 1 and 16) and nbdcopy of SIZE in and out.
 # Prints a TSV row per test with MiB/s per server and the ratios thinfs/qemu-nbd and thinfs/nbdkit.
-#   bench/nbd-compare.sh [--dir DIR] [--size 2G] [--cold] [--tiny]
+#   bench/nbd-compare.sh [--dir DIR] [--size 2G] [--repeat 3] [--cold] [--tiny]
 # Before the timed rows every server gets the same untimed requests (4 KiB and 1 MiB at queue depth 16; reads before
 # nbdcopy in, writes after it, so nbdcopy in still fills fresh images),
 # as benchmarks of long-running servers do: a JVM runs new code slowly until it is compiled, and the timed rows are
 # meant to show the steady state. --cold skips it (what the first requests to a fresh server see). --tiny: 16M and a
 # tenth of the requests, for a smoke test of the harness only.
 # Every timed run starts after a `sync` (untimed), so no server pays for the write-back of another's dirty pages,
-# and the order of the servers rotates row by row in the qemu-img bench rows.
+# and the order of the servers rotates row by row in the qemu-img bench rows. Each of those rows is run --repeat
+# times per server (default 3, interleaved, the order rotating each time) and its median taken: a 1 MiB row lasts
+# 0.2-0.4 s, and one write-back or commit in the window moved a single run by a third. nbdcopy in runs once (it
+# fills fresh images).
 # On a VM that gives free memory back to its host, bench/steady-memory.sh pauses that for the run (see there).
 # Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=/var/tmp/thinfs-nbd-bench
-size=2G; warm=1; scale=1
+size=2G; warm=1; scale=1; repeat=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --cold) warm=0; shift ;;
-    --tiny) size=16M; scale=10; shift ;;
-    *) echo "usage: $0 [--dir DIR] [--size SIZE] [--cold] [--tiny]" >&2; exit 2 ;;
+    --tiny) size=16M; scale=10; repeat=1; shift ;;
+    --repeat) repeat=$2; shift 2 ;;
+    *) echo "usage: $0 [--dir DIR] [--size SIZE] [--repeat N] [--cold] [--tiny]" >&2; exit 2 ;;
   esac
 done
 [ -f fs/target/thinfs.jar ] || mvn -B -q -ntp -DskipTests package
@@ -90,22 +94,28 @@ done
 row "nbdcopy-out-$size" "$out_thinfs" "$out_qemu" "$out_nbdkit"
 
 row_no=0   # the servers' order rotates row by row, so no server always runs first (or right after a sync)
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END { print v[int((NR + 1) / 2)] }'; }
 for rw in read write; do
   for bs in 4k 1M; do
     for depth in 1 16; do
       if [ "$bs" = 4k ]; then count=$(( 20000 / scale )); else count=$(( 1024 / scale )); fi
-      declare -A rate=()
+      declare -A secs=()
       row_no=$(( row_no + 1 ))
-      for k in 0 1 2; do
-        s=${servers[$(( (k + row_no) % 3 ))]}
-        w=(); [ "$rw" = write ] && w=(-w)
-        sync     # every server starts its run with no dirty pages of another's run being written back
-        out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
-        secs=$(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')
-        rate[$s]=$(mibs "$(( count * $(numfmt --from=iec "${bs^^}") ))" "$secs")
+      for rep in $(seq "$repeat"); do
+        for k in 0 1 2; do
+          s=${servers[$(( (k + row_no + rep) % 3 ))]}
+          w=(); [ "$rw" = write ] && w=(-w)
+          sync     # every server starts its run with no dirty pages of another's run being written back
+          out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
+          secs[$s]="${secs[$s]:-} $(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')"
+        done
+      done
+      declare -A rate=()
+      for s in "${servers[@]}"; do
+        rate[$s]=$(mibs "$(( count * $(numfmt --from=iec "${bs^^}") ))" "$(median "${secs[$s]}")")
       done
       row "$rw-$bs-qd$depth" "${rate[thinfs]}" "${rate[qemu]}" "${rate[nbdkit]}"
-      unset rate
+      unset rate secs
     done
   done
 done
