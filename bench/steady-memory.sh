@@ -1,11 +1,11 @@
 # Sourced by the benchmarks (bash): makes the page cache cost the same for every server in a run.
 #
-# On a VM whose guest returns free memory to its host (virtio-balloon free page reporting, as Firecracker and
-# cloud VMs do), the first use of a page the host took back faults in the host: on the machine of BENCHMARKS.md,
+# On a VM whose guest returns free memory to its host (virtio-balloon free page reporting, as the Firecracker VM of
+# BENCHMARKS.md does), the first use of a page the host took back faults in the host: on the machine of BENCHMARKS.md,
 # `dd bs=1M` of 2 GiB into a new file ran at 1.1-1.8 GB/s on such memory and at 6.2-6.8 GB/s on memory used
 # before. Which server of a run gets the re-faulted memory is chance (whatever another freed a few seconds
 # earlier), so rows swung by a third between runs. steady_memory stops the reporting for the run (the reporting
-# order raised to the largest block the kernel has, which it never builds from freed pages here) and touches the
+# order raised to the largest the kernel accepts, 10: on that machine reported_kib then stopped growing) and touches the
 # free memory once, through a tmpfs, so every server's page cache comes from memory the host already backs. The
 # setting is put back at exit. Nothing changes where the kernel has no page reporting (bare metal, most CI).
 steady_memory() {

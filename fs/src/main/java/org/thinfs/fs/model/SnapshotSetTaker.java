@@ -1,6 +1,5 @@
 package org.thinfs.fs.model;
 
-import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.Catalog.SnapshotSet;
 import org.thinfs.fs.model.FsException.Code;
@@ -107,11 +106,10 @@ final class SnapshotSetTaker {
 
     /** The catalog entry of device {@code id}, a snapshot of {@code origin}: its owner and times are the origin's. */
     private Entry member(Entry origin, long id) {
-        ThinPool pool = ns.pool();
         Entry member = origin.copy();
         member.id = id;
         member.origin = origin.id;
-        member.originCreated = pool.details(origin.id).creationTime();
+        member.originCreated = ns.pool().details(origin.id).creationTime();
         return member;
     }
 }

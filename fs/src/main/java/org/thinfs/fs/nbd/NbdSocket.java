@@ -79,11 +79,19 @@ final class NbdSocket implements Closeable {
         channel.register(writable, SelectionKey.OP_WRITE);
     }
 
-    /** Reads some bytes into {@code b}; -1 at the end of the stream. */
+    /** Reads some bytes into {@code b}, the start of a message; -1 at the end of the stream. */
     int read(ByteBuffer b) throws IOException {
+        return read(b, false);
+    }
+
+    /**
+     * Reads some bytes into {@code b}; -1 at the end of the stream. {@code midMessage}: the client is sending the
+     * message these bytes belong to now (see {@link #awaitRead}).
+     */
+    int read(ByteBuffer b, boolean midMessage) throws IOException {
         if (tls == null) {
             int n = channel.read(b);
-            return n != 0 || readable == null || !b.hasRemaining() ? n : awaitRead(b);
+            return n != 0 || readable == null || !b.hasRemaining() ? n : awaitRead(b, midMessage);
         }
         int want = b.remaining();
         if (b.hasArray()) {
@@ -102,14 +110,13 @@ final class NbdSocket implements Closeable {
     }
 
     /** A non-blocking read found nothing: poll for the window, then sleep until bytes come. */
-    private int awaitRead(ByteBuffer b) throws IOException {
+    private int awaitRead(ByteBuffer b, boolean midMessage) throws IOException {
         long quiet = System.nanoTime();
         // Between requests: only while at most one request of this connection is being handled (queue depth 1):
         // with more, the handlers need the CPUs, and their replies are what bring the next requests anyway.
         // Inside a message (the rest of a payload the client is still sending): the whole longest window, whatever
         // the adapted one says, since the rest is on its way, while the process has at most one request in hand
         // (1 MiB writes at depth 1: 0.31 s per GiB against 0.33 sleeping at once; BENCHMARKS.md, session 10).
-        boolean midMessage = b.position() > 0;
         boolean poll = midMessage ? window.startPollingNearEnd() : handling.getAsInt() <= 1 && window.startPolling();
         if (poll) {
             try {
@@ -130,7 +137,9 @@ final class NbdSocket implements Closeable {
             await(readable);
             int n = channel.read(b);
             if (n != 0) {
-                window.slept(System.nanoTime() - quiet);
+                if (!midMessage) {
+                    window.slept(System.nanoTime() - quiet);   // the window is for waits between requests only
+                }
                 return n;
             }
         }

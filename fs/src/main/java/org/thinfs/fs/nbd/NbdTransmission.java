@@ -207,7 +207,7 @@ final class NbdTransmission {
                     }
                     payload = buffers.acquire((int) length);
                     try {
-                        Wire.readFully(ch, payload);
+                        Wire.readFully(ch, payload, true);
                     } catch (IOException e) {
                         buffers.release(payload);
                         release((int) length);

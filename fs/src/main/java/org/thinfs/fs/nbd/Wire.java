@@ -16,11 +16,21 @@ final class Wire {
         return b.flip();
     }
 
+    /** Reads all of {@code b}, the start of a message: the client may be quiet for a while before it. */
     static void readFully(NbdSocket ch, ByteBuffer b) throws IOException {
+        readFully(ch, b, false);
+    }
+
+    /**
+     * Reads all of {@code b}; {@code started}: it continues a message the client is sending now (a request's
+     * payload after its header), which NbdSocket waits for differently from the next message.
+     */
+    static void readFully(NbdSocket ch, ByteBuffer b, boolean started) throws IOException {
         while (b.hasRemaining()) {
-            if (ch.read(b) < 0) {
+            if (ch.read(b, started) < 0) {
                 throw new EOFException("the client closed the connection");
             }
+            started = true;                             // bytes of this message came: the rest is on its way
         }
     }
 
@@ -29,7 +39,7 @@ final class Wire {
         ByteBuffer b = ByteBuffer.allocate(64 * 1024);
         while (n > 0) {
             b.clear().limit((int) Math.min(b.capacity(), n));
-            readFully(ch, b);
+            readFully(ch, b, true);
             n -= b.position();
         }
     }

@@ -71,6 +71,37 @@ class NbdSocketTest {
     }
 
     @Test
+    void aPayloadThatPausesInTheMiddleIsReadWholeAfterItsPollEndsInASleep() throws Exception {
+        Random rnd = new Random(11);
+        for (int round = 0; round < 6; round++) {
+            byte[] sent = new byte[2 + rnd.nextInt(300_000)];
+            rnd.nextBytes(sent);
+            int split = 1 + rnd.nextInt(sent.length - 1);
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    ByteBuffer b = ByteBuffer.wrap(sent, 0, split);
+                    while (b.hasRemaining()) {
+                        client.write(b);
+                    }
+                    TimeUnit.MILLISECONDS.sleep(60);     // far past the longest poll: the reader sleeps mid-message
+                    b = ByteBuffer.wrap(sent, split, sent.length - split);
+                    while (b.hasRemaining()) {
+                        client.write(b);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            ByteBuffer got = ByteBuffer.allocateDirect(sent.length);
+            Wire.readFully(server, got, true);
+            writer.get(10, TimeUnit.SECONDS);
+            byte[] back = new byte[sent.length];
+            got.flip().get(back);
+            assertArrayEquals(sent, back, "round " + round + ", split at " + split);
+        }
+    }
+
+    @Test
     void aReplyLargerThanTheSocketBuffersWaitsForTheClientToRead() throws Exception {
         byte[] reply = new byte[32 << 20];
         new Random(3).nextBytes(reply);
