@@ -50,23 +50,7 @@ class NbdSocketTest {
             byte[] sent = new byte[1 + rnd.nextInt(200_000)];
             rnd.nextBytes(sent);
             long pause = round % 4 == 0 ? 120 : round % 4 == 1 ? 0 : rnd.nextInt(3); // sleeps, polls, both
-            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
-                try {
-                    TimeUnit.MILLISECONDS.sleep(pause);
-                    ByteBuffer b = ByteBuffer.wrap(sent);
-                    while (b.hasRemaining()) {
-                        client.write(b);
-                    }
-                } catch (IOException | InterruptedException e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            ByteBuffer got = ByteBuffer.allocateDirect(sent.length);
-            Wire.readFully(server, got);
-            writer.get(10, TimeUnit.SECONDS);
-            byte[] back = new byte[sent.length];
-            got.flip().get(back);
-            assertArrayEquals(sent, back, "round " + round);
+            assertArrayEquals(sent, sendAndRead(sent, pause, sent.length, 0, false), "round " + round);
         }
     }
 
@@ -77,27 +61,38 @@ class NbdSocketTest {
             byte[] sent = new byte[2 + rnd.nextInt(300_000)];
             rnd.nextBytes(sent);
             int split = 1 + rnd.nextInt(sent.length - 1);
-            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
-                try {
-                    ByteBuffer b = ByteBuffer.wrap(sent, 0, split);
-                    while (b.hasRemaining()) {
-                        client.write(b);
-                    }
-                    TimeUnit.MILLISECONDS.sleep(60);     // far past the longest poll: the reader sleeps mid-message
-                    b = ByteBuffer.wrap(sent, split, sent.length - split);
-                    while (b.hasRemaining()) {
-                        client.write(b);
-                    }
-                } catch (IOException | InterruptedException e) {
-                    throw new RuntimeException(e);
-                }
-            });
-            ByteBuffer got = ByteBuffer.allocateDirect(sent.length);
-            Wire.readFully(server, got, true);
-            writer.get(10, TimeUnit.SECONDS);
-            byte[] back = new byte[sent.length];
-            got.flip().get(back);
-            assertArrayEquals(sent, back, "round " + round + ", split at " + split);
+            // 60 ms at the split, far past the longest poll: the reader sleeps mid-message
+            assertArrayEquals(sent, sendAndRead(sent, 0, split, 60, true), "round " + round + ", split at " + split);
+        }
+    }
+
+    /**
+     * The client sends {@code sent} after {@code pauseMs}, pausing {@code splitPauseMs} after its first {@code split}
+     * bytes; the server reads it whole through Wire.readFully ({@code started}: as a payload) and returns it.
+     */
+    private byte[] sendAndRead(byte[] sent, long pauseMs, int split, long splitPauseMs, boolean started)
+            throws Exception {
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try {
+                TimeUnit.MILLISECONDS.sleep(pauseMs);
+                writeAll(ByteBuffer.wrap(sent, 0, split));
+                TimeUnit.MILLISECONDS.sleep(splitPauseMs);
+                writeAll(ByteBuffer.wrap(sent, split, sent.length - split));
+            } catch (IOException | InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        ByteBuffer got = ByteBuffer.allocateDirect(sent.length);
+        Wire.readFully(server, got, started);
+        writer.get(10, TimeUnit.SECONDS);
+        byte[] back = new byte[sent.length];
+        got.flip().get(back);
+        return back;
+    }
+
+    private void writeAll(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            client.write(b);
         }
     }
 
