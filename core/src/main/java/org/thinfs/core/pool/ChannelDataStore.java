@@ -6,6 +6,8 @@ import org.thinfs.core.StorageIOException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /** What every data store over one FileChannel does the same way: size, flush, close, and refusing to grow a device. */
 abstract class ChannelDataStore implements DataStore {
@@ -13,8 +15,12 @@ abstract class ChannelDataStore implements DataStore {
     protected final Path path;
     /** "data file" or "data device", for messages. */
     protected final String what;
-    /** Every write of a subclass calls {@link WriteSignal#written}. */
-    protected final WriteSignal writes = new WriteSignal();
+    /** Told of every write, through {@link #wrote}. */
+    private final WriteSignal writes = new WriteSignal();
+    /** Bytes written so far (a striped counter: writers on many threads do not contend on it). */
+    private final LongAdder bytesWritten = new LongAdder();
+    /** {@link #bytesWritten} when the last finished flush started: everything written before that is durable. */
+    private final AtomicLong flushedMark = new AtomicLong();
 
     ChannelDataStore(FileChannel channel, Path path, String what) {
         this.channel = channel;
@@ -42,10 +48,23 @@ abstract class ChannelDataStore implements DataStore {
         return writes;
     }
 
+    /** Every write of a subclass calls this first, with the bytes it is about to write. */
+    protected final void wrote(long bytes) {
+        bytesWritten.add(bytes);
+        writes.written();
+    }
+
+    @Override
+    public long unflushedBytes() {
+        return Math.max(0, bytesWritten.sum() - flushedMark.get());
+    }
+
     @Override
     public void flush() {
+        long mark = bytesWritten.sum();
         try {
             channel.force(false);
+            flushedMark.accumulateAndGet(mark, Math::max);
         } catch (IOException e) {
             throw StorageIOException.of("cannot flush the " + what + " " + path, e);
         }

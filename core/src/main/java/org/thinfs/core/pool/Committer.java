@@ -21,6 +21,12 @@ final class Committer {
     private static final Logger LOG = LoggerFactory.getLogger(Committer.class);
     /** Data flushes before a commit takes the gate, at most. */
     private static final int PRE_FLUSH_PASSES = 3;
+    /**
+     * Less than this written since the last flush is left to the flush under the gate, which overlaps the metadata's
+     * (CommitFlushes) and pauses I/O for a few milliseconds at most; a pre-flush would add its own latency to the
+     * commit's, which is what an fsync waits for.
+     */
+    private static final long PRE_FLUSH_MIN_BYTES = 16L << 20;
     /** A pre-flush this quick left little behind; the next step is the flush under the gate. */
     private static final long QUICK_FLUSH_NANOS = 10_000_000;
     /** Device-tree nodes a delete frees per metadata operation (about 100 k data references). */
@@ -100,6 +106,10 @@ final class Committer {
      */
     void preFlush() {
         freeDeleted();
+        long unflushed = data.unflushedBytes();
+        if (unflushed >= 0 && unflushed < PRE_FLUSH_MIN_BYTES) {
+            return;         // the flush under the gate takes it, beside the metadata's flush
+        }
         for (int pass = 0; pass < PRE_FLUSH_PASSES; pass++) {
             long passStart = System.nanoTime();
             data.flush();
@@ -109,8 +119,15 @@ final class Committer {
         }
     }
 
-    /** The commit after {@link #preFlush}: data flushed under the gate, metadata committed, freed blocks punched. */
-    void commitPreFlushed() {
+    /**
+     * The commit after {@link #preFlush}: under the gate, the data flush and {@code alongside} (null for none: more
+     * the caller must make durable before the superblock, such as the catalog) run on helper threads while the
+     * metadata blocks are written and flushed; the superblock waits for all of them (CommitFlushes says why they may
+     * overlap); then freed blocks are punched. A failed flush fails the commit before its superblock, and the pool
+     * turns read-only (MetadataGuard): after a failed flush the host may have dropped the pages it could not write,
+     * so retrying could commit mappings to data that is gone.
+     */
+    void commitPreFlushed(Runnable alongside) {
         if (metadata.isReadOnly()) {
             return;
         }
@@ -121,27 +138,36 @@ final class Committer {
         gate.writeLock().lock();
         long gated = System.nanoTime();
         try {
-            data.flush();
-            long flushed = System.nanoTime();
-            BitSet toPunch = metadata.commit(md -> {
-                BitSet punch = (BitSet) freedData.clone();
-                for (int b = freedData.nextSetBit(0); b >= 0; b = freedData.nextSetBit(b + 1)) {
-                    if (md.dataSpace().count(b) != 0) {
-                        punch.clear(b);     // freed, then allocated again in the same transaction
+            CommitFlushes flushes = CommitFlushes.start(data::flush, alongside);
+            BitSet toPunch;
+            try {
+                toPunch = metadata.commit(flushes::await, md -> {
+                    BitSet punch = (BitSet) freedData.clone();
+                    for (int b = freedData.nextSetBit(0); b >= 0; b = freedData.nextSetBit(b + 1)) {
+                        if (md.dataSpace().count(b) != 0) {
+                            punch.clear(b);     // freed, then allocated again in the same transaction
+                        }
                     }
+                    freedData.clear();
+                    return punch;
+                });
+            } catch (RuntimeException | Error e) {
+                try {
+                    flushes.await();        // never leave a flush running past the gate
+                } catch (RuntimeException | Error also) {
+                    e.addSuppressed(also);
                 }
-                freedData.clear();
-                return punch;
-            });
+                throw e;
+            }
+            flushes.await();                // when nothing was committed, the flushes still had to end
             if (toPunch == null) {
                 return;
             }
             observer.committed(System.nanoTime() - preFlushed);
             if (LOG.isDebugEnabled()) {
                 long end = System.nanoTime();
-                LOG.debug("commit: waiting for the gate {} us, I/O paused {} us (data flush {} us, metadata {} us)",
-                        (gated - preFlushed) / 1000, (end - gated) / 1000, (flushed - gated) / 1000,
-                        (end - flushed) / 1000);
+                LOG.debug("commit: waiting for the gate {} us, I/O paused {} us", (gated - preFlushed) / 1000,
+                        (end - gated) / 1000);
             }
             punch(toPunch);
         } finally {

@@ -62,7 +62,7 @@ public final class DataFile extends ChannelDataStore {
     @Override
     public void write(long pos, ByteBuffer src) {
         int limit = src.limit();
-        writes.written();
+        wrote(src.remaining());
         try {
             while (src.position() < limit) {
                 long end = Math.min(pos + (limit - src.position()), (pos / WRITE_BYTES + 1) * WRITE_BYTES);

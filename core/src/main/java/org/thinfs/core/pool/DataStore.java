@@ -31,6 +31,14 @@ public interface DataStore extends Closeable {
         DataBuffers.copy(this, from, to, length);
     }
 
+    /**
+     * About how many bytes were written since the last flush started (a hint: writes that fill or copy blocks
+     * without passing through {@link #write} are not counted), or -1 when the store does not count.
+     */
+    default long unflushedBytes() {
+        return -1;
+    }
+
     /** Tells a waiter about writes to this store, or null when the store does not (test stores). */
     default WriteSignal writeSignal() {
         return null;

@@ -75,17 +75,18 @@ final class MetadataGuard {
     }
 
     /**
-     * Commits under the lock and then runs {@code after} (still under it); null without committing when the pool is
-     * read-only or nothing changed. A failed commit switches the pool to read-only.
+     * Commits under the lock, running {@code beforeSuperblock} just before the superblock is written (see
+     * ThinMetadata#commit(Runnable)), and then runs {@code after} (still under the lock); null without committing
+     * when the pool is read-only or nothing changed. A failed commit switches the pool to read-only.
      */
-    <T> T commit(Function<ThinMetadata, T> after) {
+    <T> T commit(Runnable beforeSuperblock, Function<ThinMetadata, T> after) {
         lock.lock();
         try {
             if (readOnlyReason != null || !metadata.hasUncommittedChanges()) {
                 return null;
             }
             try {
-                metadata.commit();
+                metadata.commit(beforeSuperblock);
             } catch (RuntimeException e) {
                 fail(e);
                 events.accept(PoolEvent.of(PoolEvent.Kind.COMMIT_FAILED, "commit failed: " + e.getMessage()));

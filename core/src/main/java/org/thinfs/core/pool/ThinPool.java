@@ -434,7 +434,7 @@ public final class ThinPool implements Closeable {
             return;
         }
         committer.preFlush();
-        committer.commitPreFlushed();
+        committer.commitPreFlushed(null);
     }
 
     /**
@@ -442,7 +442,16 @@ public final class ThinPool implements Closeable {
      * under the gate covers only what arrived since, and no further pre-flush pass runs under the caller's lock.
      */
     public void commitPreFlushed() {
-        committer.commitPreFlushed();
+        committer.commitPreFlushed(null);
+    }
+
+    /**
+     * {@link #commitPreFlushed()}, with {@code alongside} made durable before the superblock, side by side with the
+     * data and metadata flushes (the catalog of the next transaction). If it throws, nothing is committed and the
+     * pool turns read-only.
+     */
+    public void commitPreFlushed(Runnable alongside) {
+        committer.commitPreFlushed(alongside);
     }
 
     public PoolUsage usage() {

@@ -409,6 +409,16 @@ public final class ThinMetadata implements Closeable {
      * the data device durable first.
      */
     public void commit() {
+        commit(() -> { });
+    }
+
+    /**
+     * {@link #commit()}, with {@code beforeSuperblock} run after every other block is written and flushed and before
+     * the superblock is written: the caller's chance to finish what must be durable before the superblock points at
+     * the new state (the data flush, the catalog), overlapped with this commit's own writes. If it throws, the
+     * superblock is not written and the exception propagates (the caller aborts the transaction).
+     */
+    public void commit(Runnable beforeSuperblock) {
         requireWritable();
         freePending(Integer.MAX_VALUE);
         if (!changed) {
@@ -420,6 +430,7 @@ public final class ThinMetadata implements Closeable {
         SpaceMapRoot data = dataSpace.commit();
         SpaceMapRoot meta = metadataSpace.commit();
         bm.flush();
+        beforeSuperblock.run();
         Superblock sb = committed.withCommitState(state.flags(), state.time(), state.transactionId(),
                 state.heldRoot(), data, meta, mappings.root(), details.root());
         SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);

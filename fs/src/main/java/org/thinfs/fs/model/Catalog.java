@@ -17,7 +17,7 @@ import java.util.TreeMap;
 /**
  * Names, virtual sizes and snapshot sets: what the dm-thin format does not store. Kept as JSON in two slots in the
  * pool directory, {@code catalog.0.json} and {@code catalog.1.json}, each stamped with the metadata transaction id it
- * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N (fsynced), then commits
+ * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N, makes it durable, then commits
  * the metadata with transaction id N+1; opening picks the slot whose stamp equals the metadata's id. A crash at any
  * point therefore leaves a catalog that matches the metadata exactly. See docs/CATALOG.md.
  */
@@ -216,30 +216,67 @@ public final class Catalog {
     }
 
     /**
-     * Writes {@code doc} (stamped with its transaction id) durably into its slot, in place: the slot of N+1 is the
-     * one the committed transaction N does not use, so a crash that tears it loses nothing (the metadata still says
-     * N, and N's slot is whole). That saves a rename and a directory fsync on every commit; the directory is synced
-     * only when the slot file is new.
+     * Writes {@code doc} (stamped with its transaction id) durably into its slot: {@link #writeSlot}, then
+     * {@link Written#makeDurable}.
      */
     static void write(Path dir, Document doc) throws IOException {
+        writeSlot(dir, doc).makeDurable();
+    }
+
+    /** Slot files are written in whole multiples of this, so a catalog that changes a little keeps its file's size. */
+    private static final int SLOT_GRAIN = 4096;
+    /** Slack a slot file may keep after its catalog shrank, beyond twice the catalog's size. */
+    private static final int SLOT_SLACK = 64 * 1024;
+
+    /**
+     * Writes {@code doc} (stamped with its transaction id) into its slot, in place, not yet durable. The slot of
+     * N+1 is the one the committed transaction N does not use, so a crash that tears it loses nothing (the metadata
+     * still says N, and N's slot is whole); that saves a rename and a directory fsync on every commit. The JSON is
+     * padded with spaces (which a JSON reader skips) to the file's current size when that is close, so the file
+     * neither shrinks nor grows: no truncate, no block allocation, and the flush has only the data to write.
+     */
+    static Written writeSlot(Path dir, Document doc) throws IOException {
         Path target = slot(dir, doc.transactionId);
         boolean created = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
         doc.format = formatFor(doc);
-        byte[] bytes = JSON.writeValueAsBytes(doc);
+        byte[] json = JSON.writeValueAsBytes(doc);
         // O_NOFOLLOW: a symbolic link planted in the pool directory is refused, never written through.
         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) {
-                ch.write(b);
+                LinkOption.NOFOLLOW_LINKS)) {
+            long old = ch.size();
+            long needed = ((json.length + 1L + SLOT_GRAIN - 1) / SLOT_GRAIN) * SLOT_GRAIN;
+            long length = old >= needed && old <= 2 * needed + SLOT_SLACK ? old : needed;
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) length);
+            b.put(json);
+            while (b.position() < length - 1) {
+                b.put((byte) ' ');
             }
-            ch.force(true);
+            b.put((byte) '\n').flip();
+            long pos = 0;
+            while (b.hasRemaining()) {
+                pos += ch.write(b, pos);
+            }
+            if (old > length) {
+                ch.truncate(length);
+            }
         }
-        if (created) {
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true);
-            } catch (IOException ignored) {
-                // Some file systems cannot fsync a directory; ext4 and xfs order the new name with the file's fsync.
+        return new Written(dir, target, created);
+    }
+
+    /** A slot written by {@link #writeSlot}, to be made durable before the superblock that names its transaction. */
+    record Written(Path dir, Path file, boolean created) {
+        /** fdatasync of the slot (its size too), and of the directory when the slot file is new. */
+        void makeDurable() throws IOException {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                ch.force(false);
+            }
+            if (created) {
+                try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                    d.force(true);
+                } catch (IOException ignored) {
+                    // Some file systems cannot fsync a directory; ext4 and xfs order the new name with the file's
+                    // fsync.
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package org.thinfs.fs.model;
 
+import org.thinfs.core.StorageIOException;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.FsException.Code;
 
@@ -8,7 +9,7 @@ import java.nio.file.Path;
 
 /**
  * Makes names and mappings durable together: the catalog for transaction N+1 goes to its slot, then the pool
- * commits with transaction id N+1 (data flushed first, superblock last); see docs/CATALOG.md. Holds the flag that
+ * commits with transaction id N+1 (the catalog, data and metadata flushed side by side, superblock last); see docs/CATALOG.md. Holds the flag that
  * says something changed since the last commit started: set after a change is made, cleared by a commit before it
  * writes anything, so a change racing with a commit is either in it or marks the next one.
  */
@@ -104,6 +105,7 @@ final class CatalogCommit {
         timesDirty = false;
         lastCommitNanos = System.nanoTime();
         try {
+            Runnable catalogFlush = null;
             if (catalogDir != null) {
                 // Numbered from the committed transaction N, not from the id in memory: an attempt that failed
                 // after writing its catalog (the data flush under the gate, say) leaves the id in memory at N+1,
@@ -111,10 +113,18 @@ final class CatalogCommit {
                 // moves on: a crash then would reopen N with its names gone. So every attempt writes N+1's slot.
                 long next = pool.committedTransactionId() + 1;
                 doc.transactionId = next;
-                Catalog.write(catalogDir, doc);
+                Catalog.Written slot = Catalog.writeSlot(catalogDir, doc);
                 pool.setTransactionId(pool.transactionId(), next);
+                // Made durable side by side with the data and metadata flushes, before the superblock.
+                catalogFlush = () -> {
+                    try {
+                        slot.makeDurable();
+                    } catch (IOException e) {
+                        throw StorageIOException.of("cannot flush the catalog " + slot.file(), e);
+                    }
+                };
             }
-            pool.commitPreFlushed();
+            pool.commitPreFlushed(catalogFlush);
         } catch (IOException | RuntimeException e) {
             dirty = true;
             throw e;
@@ -126,10 +136,16 @@ final class CatalogCommit {
      * the call, in place or not; a commit follows when a mapping or a name changed.
      */
     void sync(boolean withTimes) throws IOException {
-        pool.freeDeleted();            // outside the monitor: a big delete's remaining frees must not hold it
-        pool.flushData();
         if (withTimes && timesDirty) {
             dirty = true;                // fsync makes the file's times durable too; fdatasync does not need to
+        }
+        if (dirty) {
+            // A commit follows, and its flush under the gate covers every write acknowledged before it: either
+            // this one's, or that of a commit that cleared dirty after this check (and so flushes after it too).
+            pool.preFlush();             // outside the monitor; may leave a little data to the gated flush
+        } else {
+            pool.freeDeleted();          // outside the monitor: a big delete's remaining frees must not hold it
+            pool.flushData();            // writes in place: no commit follows to flush them
         }
         // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
         // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".

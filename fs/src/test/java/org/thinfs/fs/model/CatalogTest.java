@@ -38,7 +38,8 @@ class CatalogTest {
 
         // The crash: transaction 6's catalog only half written over slot 0.
         byte[] full = Files.readAllBytes(Catalog.slot(dir, 5));
-        Files.write(Catalog.slot(dir, 6), Arrays.copyOf(full, full.length / 2));
+        int json = new String(full, java.nio.charset.StandardCharsets.UTF_8).stripTrailing().length();
+        Files.write(Catalog.slot(dir, 6), Arrays.copyOf(full, json / 2));
 
         Catalog.Document committed = Catalog.read(dir, 5);
         assertEquals(5, committed.transactionId);
@@ -49,6 +50,32 @@ class CatalogTest {
         Catalog.write(dir, doc(6, "c"));
         assertEquals(List.of("c"), List.copyOf(Catalog.read(dir, 6).volumes.keySet()));
         assertEquals(List.of("a", "b"), List.copyOf(Catalog.read(dir, 5).volumes.keySet()));
+    }
+
+    @Test
+    void aSlotIsRewrittenInPlaceAtItsSizeAndReadsBackWhateverItHeldBefore() throws Exception {
+        String[] many = new String[1000];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = "volume-with-a-long-name-" + i;
+        }
+        Catalog.write(dir, doc(2, many));
+        long big = Files.size(Catalog.slot(dir, 2));
+        assertEquals(0, big % 4096, "slots are written in whole 4 KiB pieces");
+
+        // A catalog a little smaller keeps the file's size (no truncate, no allocation to journal): padded.
+        Catalog.write(dir, doc(4, Arrays.copyOf(many, 950)));
+        assertEquals(big, Files.size(Catalog.slot(dir, 4)));
+        assertEquals(950, Catalog.read(dir, 4).volumes.size(), "the old, longer catalog's tail is overwritten");
+
+        // Much smaller: the file shrinks to the catalog's size.
+        Catalog.write(dir, doc(6, "a"));
+        assertEquals(4096, Files.size(Catalog.slot(dir, 6)));
+        assertEquals(List.of("a"), List.copyOf(Catalog.read(dir, 6).volumes.keySet()));
+
+        // Larger again: it grows.
+        Catalog.write(dir, doc(8, many));
+        assertEquals(big, Files.size(Catalog.slot(dir, 8)));
+        assertEquals(1000, Catalog.read(dir, 8).volumes.size());
     }
 
     @Test
