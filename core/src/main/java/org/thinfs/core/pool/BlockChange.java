@@ -266,7 +266,15 @@ final class BlockChange {
                 src.position(src.position() + len);
             } else {
                 src.limit(src.position() + len);
-                data.write(target[i] * blockSize + within, src);
+                boolean inPlace = true;
+                for (int k = i; k < j && inPlace; k++) {
+                    inPlace = action[k] == IN_PLACE;
+                }
+                if (inPlace) {
+                    data.writeInPlace(target[i] * blockSize + within, src);
+                } else {
+                    data.write(target[i] * blockSize + within, src);
+                }
                 src.limit(limit);
             }
             within = 0;

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.ReentrantLock;
 
 /** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
 public final class DataFile extends ChannelDataStore {
@@ -21,12 +22,22 @@ public final class DataFile extends ChannelDataStore {
     static final int WRITE_BYTES = Math.max(4096, Integer.getInteger("thinfs.dataWriteBytes", 64 << 10));
     /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
     private final boolean device;
+    /**
+     * Held around each write to a regular file. The host file system serializes buffered writes to one file on its
+     * inode lock anyway (ext4, xfs: {@code i_rwsem}, exclusive), and a writer that finds it taken spins on it while
+     * the owner runs (the kernel's optimistic spinning): profiled under NBD 1 MiB writes at queue depth 16 on the
+     * 2-core VM, 27% of the daemon's CPU samples were that spin, a CPU taken from the threads reading the next
+     * payloads. Waiting here parks the thread instead, and a request's pwrites (one per 64 KiB) go in one turn. Null
+     * for a block device, which takes no such lock.
+     */
+    private final ReentrantLock writeTurn;
 
     public DataFile(Path path, boolean writable) throws IOException {
         super(writable
                 ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(path, StandardOpenOption.READ), path, "data file");
         this.device = org.thinfs.core.io.Devices.isBlockDevice(path);
+        this.writeTurn = device ? null : new ReentrantLock();
     }
 
     @Override
@@ -61,11 +72,30 @@ public final class DataFile extends ChannelDataStore {
 
     @Override
     public void write(long pos, ByteBuffer src) {
+        write(pos, src, WRITE_BYTES);
+    }
+
+    /**
+     * A write into blocks written before: one pwrite for the whole run. Those blocks' pages were made by earlier
+     * writes in 64 KiB pieces, and overwriting pages that are in the page cache keeps their size; only pages the
+     * host has dropped since come back as large folios. Measured (NBD, 1 MiB writes at queue depth 1 over a
+     * provisioned volume, 7 runs each, medians): 0.319 s per GiB in 64 KiB pieces, 0.264 in one.
+     */
+    @Override
+    public void writeInPlace(long pos, ByteBuffer src) {
+        write(pos, src, Integer.MAX_VALUE);
+    }
+
+    /** Writes {@code src} at {@code pos} in pwrites of at most {@code piece} bytes that cross no multiple of it. */
+    private void write(long pos, ByteBuffer src, long piece) {
         int limit = src.limit();
         wrote(src.remaining());
+        if (writeTurn != null) {
+            writeTurn.lock();
+        }
         try {
             while (src.position() < limit) {
-                long end = Math.min(pos + (limit - src.position()), (pos / WRITE_BYTES + 1) * WRITE_BYTES);
+                long end = Math.min(pos + (limit - src.position()), (pos / piece + 1) * piece);
                 src.limit(src.position() + (int) (end - pos));
                 while (src.hasRemaining()) {
                     pos += channel.write(src, pos);
@@ -76,6 +106,9 @@ public final class DataFile extends ChannelDataStore {
             throw StorageIOException.of("cannot write the data file " + path + " at byte " + pos, e);
         } finally {
             src.limit(limit);
+            if (writeTurn != null) {
+                writeTurn.unlock();
+            }
         }
     }
 }

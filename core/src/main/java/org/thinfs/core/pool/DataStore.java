@@ -20,6 +20,14 @@ public interface DataStore extends Closeable {
 
     void write(long pos, ByteBuffer src);
 
+    /**
+     * {@link #write}, into blocks that were written before (a write in place, nothing provisioned or copied), so the
+     * store may use larger pieces than for fresh blocks (DataFile#WRITE_BYTES says why fresh blocks get small ones).
+     */
+    default void writeInPlace(long pos, ByteBuffer src) {
+        write(pos, src);
+    }
+
     void flush();
 
     default void writeZeros(long pos, long length) {
