@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NBD export against qemu-nbd serving a qcow2 and nbdkit serving a raw file, on the same disk, in one run:
-# qemu-img bench (read and write, 4 KiB and 1 MiB, queue depth 1 and 16) and nbdcopy of SIZE in and out.
+# qemu-img bench (read and write, 4 KiB and 1 MiB, queue depth 1 and 16) and nbdcopy of SIZE in (also with the
+# FLUSH that makes it durable) and out.
 # Prints a TSV row per test with MiB/s per server and the ratios thinfs/qemu-nbd and thinfs/nbdkit.
 #   bench/nbd-compare.sh [--dir DIR] [--size 2G] [--repeat 3] [--cold] [--tiny]
 # Before the timed rows every server gets the same untimed requests (4 KiB and 1 MiB at queue depth 16; reads before
@@ -81,11 +82,17 @@ warm_up ""
 
 # nbdcopy in: random data, then out to /dev/null
 head -c "$bytes" /dev/urandom > src.img
+# and then one FLUSH (qemu-io), timed on its own: nbdcopy sends none by default, so the first row ends with the copy
+# in the server's page cache; the second row is the copy made durable (a server that flushed while copying, as
+# thinfs's periodic commit does, has less left to flush).
 for s in "${servers[@]}"; do
   sync; t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
+  qemu-io -f raw -c flush "$(uri $s)" >/dev/null; t2=$(date +%s.%N)
   declare "in_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+  declare "inflush_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t2" 'BEGIN { print b - a }')")"
 done
 row "nbdcopy-in-$size" "$in_thinfs" "$in_qemu" "$in_nbdkit"
+row "nbdcopy-in+flush-$size" "$inflush_thinfs" "$inflush_qemu" "$inflush_nbdkit"
 warm_up -w
 for s in "${servers[@]}"; do
   sync; t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)

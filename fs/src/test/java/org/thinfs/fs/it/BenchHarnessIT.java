@@ -59,8 +59,8 @@ class BenchHarnessIT {
         Path script = Path.of("..", "bench", "nbd-compare.sh").toAbsolutePath().normalize();
         Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--dir", tmp.resolve("n").toString()));
         assertEquals(0, r.code(), r.out());
-        for (String row : List.of("nbdcopy-in-16M", "nbdcopy-out-16M", "read-4k-qd1", "read-1M-qd16", "write-4k-qd16",
-                "write-1M-qd1")) {
+        for (String row : List.of("nbdcopy-in-16M", "nbdcopy-in\\+flush-16M", "nbdcopy-out-16M", "read-4k-qd1",
+                "read-1M-qd16", "write-4k-qd16", "write-1M-qd1")) {
             assertTrue(r.out().lines().anyMatch(l -> l.matches(row + "(\\t[0-9.]+){5}")), row + " missing:\n" + r.out());
         }
     }
