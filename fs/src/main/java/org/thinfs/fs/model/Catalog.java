@@ -17,9 +17,9 @@ import java.util.TreeMap;
 /**
  * Names, virtual sizes and snapshot sets: what the dm-thin format does not store. Kept as JSON in two slots in the
  * pool directory, {@code catalog.0.json} and {@code catalog.1.json}, each stamped with the metadata transaction id it
- * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N, makes it durable, then commits
- * the metadata with transaction id N+1; opening picks the slot whose stamp equals the metadata's id. A crash at any
- * point therefore leaves a catalog that matches the metadata exactly. See docs/CATALOG.md.
+ * belongs to. A commit writes the catalog for transaction N+1 into the slot not holding N and makes it durable before
+ * it writes the superblock of transaction N+1; opening picks the slot whose stamp equals the metadata's id. A crash at
+ * any point therefore leaves a catalog that matches the metadata exactly. See docs/CATALOG.md.
  */
 public final class Catalog {
     static final ObjectMapper JSON = new ObjectMapper()

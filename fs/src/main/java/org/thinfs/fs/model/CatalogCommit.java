@@ -9,9 +9,10 @@ import java.nio.file.Path;
 
 /**
  * Makes names and mappings durable together: the catalog for transaction N+1 goes to its slot, then the pool
- * commits with transaction id N+1 (the catalog, data and metadata flushed side by side, superblock last); see docs/CATALOG.md. Holds the flag that
- * says something changed since the last commit started: set after a change is made, cleared by a commit before it
- * writes anything, so a change racing with a commit is either in it or marks the next one.
+ * commits with transaction id N+1 (the catalog, data and metadata flushed side by side, superblock last); see
+ * docs/CATALOG.md. Holds the flag that says something changed since the last commit started: set after a change is
+ * made, cleared by a commit before it writes anything, so a change racing with a commit is either in it or marks the
+ * next one.
  */
 final class CatalogCommit {
     private final ThinPool pool;
@@ -108,9 +109,10 @@ final class CatalogCommit {
             Runnable catalogFlush = null;
             if (catalogDir != null) {
                 // Numbered from the committed transaction N, not from the id in memory: an attempt that failed
-                // after writing its catalog (the data flush under the gate, say) leaves the id in memory at N+1,
-                // and numbering from that would write this catalog as N+2, into N's slot, before the superblock
-                // moves on: a crash then would reopen N with its names gone. So every attempt writes N+1's slot.
+                // after setting the id leaves it at N+1, and numbering from that would write this catalog as N+2,
+                // into N's slot, before the superblock moves on: a crash then would reopen N with its names gone.
+                // (Such failures turn the pool read-only today, so no attempt follows; the numbering does not
+                // rely on that.) So every attempt writes N+1's slot.
                 long next = pool.committedTransactionId() + 1;
                 doc.transactionId = next;
                 Catalog.Written slot = Catalog.writeSlot(catalogDir, doc);
