@@ -94,13 +94,7 @@ public final class ThinMetadata implements Closeable {
         BlockManager bm = new BlockManager(device, cacheBlocks, true);
         long metaBlocks = Math.min(bm.nrBlocks(), Layout.MAX_METADATA_BLOCKS);
         ThinMetadata md = new ThinMetadata(bm, true, nodeEntries);
-        md.metadataSpace = DiskSpaceMap.newMetadata(metaBlocks);
-        md.tm = new TransactionManager(bm, md.metadataSpace);
-        md.metadataSpace.attachNew(md.tm);
-        md.dataSpace = DiskSpaceMap.formatData(md.tm, nrDataBlocks);
-        md.details = new DetailsTree(md.tm, DetailsTree.createEmpty(md.tm, nodeEntries), nodeEntries);
-        md.mappings = new MappingTree(md.tm, md.dataSpace, MappingTree.createEmpty(md.tm, md.dataSpace,
-                nodeEntries), nodeEntries);
+        md.use(MetadataStructures.format(bm, metaBlocks, nrDataBlocks, nodeEntries));
         md.state = new TransactionState(0, 0, 0, 0);
         md.committed = new Superblock(0, 0, new byte[16], Layout.MAGIC, Layout.VERSION, 0, 0, 0,
                 SpaceMapRoot.NONE, SpaceMapRoot.NONE, 0, 0, dataBlockSectors, Layout.METADATA_BLOCK_SECTORS,
@@ -122,18 +116,19 @@ public final class ThinMetadata implements Closeable {
 
     /** Rebuilds every piece of transaction state from a committed superblock. */
     private void load(Superblock sb) {
+        use(MetadataStructures.open(bm, sb, nodeEntries));
         committed = sb;
-        metadataSpace = DiskSpaceMap.existingMetadata(sb.metadataSpaceMap(), bm.nrBlocks());
-        tm = new TransactionManager(bm, metadataSpace);
-        metadataSpace.attachExisting(tm);
-        dataSpace = DiskSpaceMap.openData(tm, sb.dataSpaceMap());
-        mappings = new MappingTree(tm, dataSpace, sb.dataMappingRoot(), nodeEntries);
-        details = new DetailsTree(tm, sb.deviceDetailsRoot(), nodeEntries);
         state = TransactionState.of(sb);
         changed = false;
         sharing.forget();
-        mappings.checkReadable();
-        details.checkReadable();
+    }
+
+    private void use(MetadataStructures s) {
+        tm = s.tm();
+        metadataSpace = s.metadataSpace();
+        dataSpace = s.dataSpace();
+        mappings = s.mappings();
+        details = s.details();
     }
 
     /**
