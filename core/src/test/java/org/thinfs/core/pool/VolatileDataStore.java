@@ -53,6 +53,16 @@ final class VolatileDataStore implements DataStore {
         pending.add(new Pending(pos, b));
     }
 
+    /** What is held back: a commit that finds little of it leaves it to its flush under the gate (Committer). */
+    @Override
+    public synchronized long unflushedBytes() {
+        long n = 0;
+        for (Pending p : pending) {
+            n += p.bytes.length;
+        }
+        return n;
+    }
+
     @Override
     public synchronized void flush() {
         for (Pending p : pending) {
