@@ -109,17 +109,36 @@ class CephIT {
             write(p, 96, 0);
             p.sh("mkdir snapshots/big").ok();
             String before = rbd("snap ls rbd/vm").ok().out();
-            Process send = new ProcessBuilder("java", "-jar", MountedPool.JAR.toString(), "send", p.pool.toString(),
-                    "vm", "rbd:rbd/vm", "--ceph-conf", conf).redirectErrorStream(true).start();
-            // Kill it while rbd import-diff is receiving the stream.
-            long until = System.nanoTime() + 30_000_000_000L;
-            while (Sh.bash(tmp, "pgrep -f 'import-diff --no-progress - rbd/vm'").code() != 0) {
-                assertTrue(System.nanoTime() < until && send.isAlive(), "the send never reached rbd import-diff");
+            // Killed mid-stream, deterministically: an rbd shim first on the send's PATH passes the real rbd
+            // import-diff the first 32 MiB of the stream, then holds the pipe open and says where it stopped.
+            Path shim = tmp.resolve("stalling-rbd");
+            Path held = tmp.resolve("stream-held");
+            Files.createDirectories(shim);
+            Files.deleteIfExists(held);
+            Files.writeString(shim.resolve("rbd"), "#!/bin/bash\n"
+                    + "real=$(PATH=${PATH#*:} command -v rbd)\n"
+                    + "case \" $* \" in\n"
+                    + "  *' import-diff '*) { head -c 33554432; echo $BASHPID > " + held + ".tmp; mv " + held
+                    + ".tmp " + held + "; exec sleep 600; } | \"$real\" \"$@\" ;;\n"
+                    + "  *) exec \"$real\" \"$@\" ;;\n"
+                    + "esac\n");
+            shim.resolve("rbd").toFile().setExecutable(true);
+            ProcessBuilder pb = new ProcessBuilder("java", "-jar", MountedPool.JAR.toString(), "send",
+                    p.pool.toString(), "vm", "rbd:rbd/vm", "--ceph-conf", conf).redirectErrorStream(true);
+            pb.environment().put("PATH", shim + ":" + System.getenv("PATH"));
+            Process send = pb.start();
+            long until = System.nanoTime() + 60_000_000_000L;
+            while (!Files.exists(held)) {
+                assertTrue(System.nanoTime() < until && send.isAlive(),
+                        "the send never got 32 MiB into rbd import-diff: " + new String(send.getInputStream()
+                                .readNBytes(send.isAlive() ? 0 : 1 << 16)));
                 Thread.sleep(50);
             }
-            Thread.sleep(300);
             send.destroyForcibly().waitFor();
-            Sh.bash(tmp, "pkill -9 -f 'rbd --conf " + conf + " .*import-diff' || true");
+            Sh.bash(tmp, "kill -9 " + Files.readString(held).strip()).ok();
+            // The real import-diff now sees the stream end mid-record and gives up; whatever is left is killed.
+            Sh.bash(tmp, "for i in $(seq 100); do pgrep -f '[r]bd --conf " + conf + " .*import-diff' >/dev/null "
+                    + "|| exit 0; sleep 0.1; done; pkill -9 -f '[r]bd --conf " + conf + " .*import-diff'; true");
             assertEquals(before, rbd("snap ls rbd/vm").ok().out(), "a killed send changed the image's snapshots");
             p.thinfs("send", p.pool.toString(), "vm", "rbd:rbd/vm", "--ceph-conf", conf).ok();
             sameBytes("rbd/vm@big", p.mnt.resolve("snapshots/big/vm"));
