@@ -11,8 +11,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A bounded cache of metadata blocks over a {@link BlockDevice}, with per-type validation.
@@ -38,6 +38,11 @@ public final class BlockManager implements Closeable {
     private final boolean writable;
     /** Access-ordered: the eldest entry is the least recently used. */
     private final LinkedHashMap<Long, Block> cache = new LinkedHashMap<>(1024, 0.75f, true);
+    /**
+     * The dirty blocks of {@link #cache}, in block order: a commit writes these without walking a cache of thousands
+     * of clean blocks. A block is in here exactly while its dirty flag is set ({@link #setDirty}).
+     */
+    private final TreeMap<Long, Block> dirty = new TreeMap<>();
     /** Clean blocks beyond capacity are tolerated inside an operation up to this many cached blocks. */
     private final int slack;
     private int evictAbove;
@@ -150,28 +155,21 @@ public final class BlockManager implements Closeable {
                 d.putLong(i, 0);
             }
         }
-        b.setDirty(true);
+        setDirty(b, true);
         return b;
     }
 
     public synchronized void markDirty(Block b) {
         requireWritable();
-        b.setDirty(true);
         if (cache.get(b.nr()) != b) {
             throw new IllegalStateException("block " + b.nr() + " was evicted while in use");
         }
+        setDirty(b, true);
     }
 
     /** Seals and writes every dirty block, then flushes the device. */
     public synchronized void flush() {
-        List<Block> dirty = new ArrayList<>();
-        for (Block b : cache.values()) {
-            if (b.isDirty()) {
-                dirty.add(b);
-            }
-        }
-        dirty.sort((a, c) -> Long.compare(a.nr(), c.nr()));
-        for (Block b : dirty) {
+        for (Block b : new ArrayList<>(dirty.values())) {
             writeOut(b);
         }
         try {
@@ -185,7 +183,10 @@ public final class BlockManager implements Closeable {
     public synchronized void writeAndFlush(long nr, ByteBuffer buf, BlockValidator validator) {
         requireWritable();
         validator.prepareForWrite(buf, nr);
-        cache.remove(nr);
+        Block cached = cache.remove(nr);
+        if (cached != null) {
+            setDirty(cached, false);
+        }
         try {
             device.write(nr, buf.duplicate().clear());
             device.flush();
@@ -212,6 +213,7 @@ public final class BlockManager implements Closeable {
     /** Forgets every cached block, dirty or not (used when a transaction is aborted). */
     public synchronized void discardAll() {
         cache.clear();
+        dirty.clear();
     }
 
     public synchronized int cachedBlocks() {
@@ -226,8 +228,17 @@ public final class BlockManager implements Closeable {
         } catch (IOException e) {
             throw StorageIOException.of("cannot write metadata block " + b.nr(), e);
         }
-        b.setDirty(false);
+        setDirty(b, false);
         LOG.trace("wrote metadata block {}", b.nr());
+    }
+
+    private void setDirty(Block b, boolean d) {
+        b.setDirty(d);
+        if (d) {
+            dirty.put(b.nr(), b);
+        } else {
+            dirty.remove(b.nr());
+        }
     }
 
     private void checkBounds(long nr) {

@@ -27,6 +27,8 @@ public class CoreSpaceMap implements SpaceMap {
     /** One bitmap's worth of counts. */
     static final class Chunk {
         final byte[] counts = new byte[ENTRIES];
+        /** counts[i] != 0, kept as counts change, so a commit copies words instead of testing 16 320 bytes. */
+        final BitSet allocated = new BitSet(ENTRIES);
         final BitSet unavailable = new BitSet(ENTRIES);
         final BitSet committed = new BitSet(ENTRIES);
         /** Content differs from what its bitmap block on disk holds. */
@@ -170,11 +172,7 @@ public class CoreSpaceMap implements SpaceMap {
             Chunk c = chunks.get(k);
             if (c.touched) {
                 c.committed.clear();
-                for (int i = 0; i < ENTRIES; i++) {
-                    if (c.counts[i] != 0) {
-                        c.committed.set(i);
-                    }
-                }
+                c.committed.or(c.allocated);
                 c.unavailable.clear();
                 c.unavailable.or(c.committed);
                 c.touched = false;
@@ -297,6 +295,8 @@ public class CoreSpaceMap implements SpaceMap {
                 allocated++;
             }
         }
+        c.allocated.clear();
+        c.allocated.or(c.committed);
         c.unavailable.clear();
         c.unavailable.or(c.committed);
         c.dirty = false;
@@ -308,26 +308,12 @@ public class CoreSpaceMap implements SpaceMap {
 
     /** Index of the first free entry of chunk {@code k}, or its entry count if none. */
     protected int firstFree(int k) {
-        Chunk c = chunks.get(k);
-        int n = entriesIn(k);
-        for (int i = 0; i < n; i++) {
-            if (c.counts[i] == 0) {
-                return i;
-            }
-        }
-        return n;
+        return Math.min(entriesIn(k), chunks.get(k).allocated.nextClearBit(0));
     }
 
+    /** Free entries of chunk {@code k} (no entry past the map's end is ever allocated). */
     protected int freeEntries(int k) {
-        Chunk c = chunks.get(k);
-        int n = entriesIn(k);
-        int free = 0;
-        for (int i = 0; i < n; i++) {
-            if (c.counts[i] == 0) {
-                free++;
-            }
-        }
-        return free;
+        return entriesIn(k) - chunks.get(k).allocated.cardinality();
     }
 
     private long findFree(long from) {
@@ -356,12 +342,14 @@ public class CoreSpaceMap implements SpaceMap {
             overflowDirty.add(block);
         }
         if (old == 0 && now > 0) {
+            c.allocated.set(i);
             nrAllocated++;
             if (!c.committed.get(i)) {
                 c.unavailable.set(i);
                 nrAvailable--;
             }
         } else if (old > 0 && now == 0) {
+            c.allocated.clear(i);
             nrAllocated--;
             freeListener.accept(block);
             if (!c.committed.get(i)) {

@@ -183,6 +183,21 @@ class SpaceMapContractTest {
             assertEquals(meta.count(b), meta2.count(b), "metadata block " + b);
         }
         assertFalse(data2.nrFree() < 0);
+        // What each bitmap's index entry records (nr_free, first free), against the counts, before and after.
+        for (CoreSpaceMap m : new CoreSpaceMap[] {data, data2}) {
+            for (int k = 0; k < m.chunkCount(); k++) {
+                int free = 0;
+                int first = m.entriesIn(k);
+                for (int i = m.entriesIn(k) - 1; i >= 0; i--) {
+                    if (m.count((long) k * 16320 + i) == 0) {
+                        free++;
+                        first = i;
+                    }
+                }
+                assertEquals(free, m.freeEntries(k), "seed " + seed + " bitmap " + k + " free entries");
+                assertEquals(first, m.firstFree(k), "seed " + seed + " bitmap " + k + " first free");
+            }
+        }
     }
 
     static Stream<Long> seeds() {

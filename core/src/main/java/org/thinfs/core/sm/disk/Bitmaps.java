@@ -12,25 +12,37 @@ final class Bitmaps {
     private Bitmaps() {
     }
 
+    /** Bytes of entries in a bitmap block: four entries a byte. */
+    private static final int BYTES = Layout.ENTRIES_PER_BITMAP / 4;
+
+    /**
+     * The block's entries, one value (0..3) a byte. A byte at a time: the four entries packed low to high are the
+     * disk's byte with the two bits of each pair swapped (the disk keeps a value's high bit first).
+     */
     static void decode(ByteBuffer block, byte[] values) {
-        for (int i = 0; i < Layout.ENTRIES_PER_BITMAP; i++) {
-            int b = block.get(Layout.BITMAP_HEADER + (i >> 2)) & 0xFF;
-            int shift = 2 * (i & 3);
-            int high = (b >> shift) & 1;
-            int low = (b >> (shift + 1)) & 1;
-            values[i] = (byte) ((high << 1) | low);
+        byte[] packed = new byte[BYTES];
+        block.get(Layout.BITMAP_HEADER, packed);
+        for (int i = 0, v = 0; i < BYTES; i++, v += 4) {
+            int x = swapPairs(packed[i] & 0xFF);
+            values[v] = (byte) (x & 3);
+            values[v + 1] = (byte) ((x >> 2) & 3);
+            values[v + 2] = (byte) ((x >> 4) & 3);
+            values[v + 3] = (byte) (x >> 6);
         }
     }
 
+    /** The inverse of {@link #decode}: {@code values} (0..3 each) into the block's entries. */
     static void encode(byte[] values, ByteBuffer block) {
-        for (int byteIndex = 0; byteIndex < Layout.ENTRIES_PER_BITMAP / 4; byteIndex++) {
-            int out = 0;
-            for (int j = 0; j < 4; j++) {
-                int v = values[4 * byteIndex + j];
-                out |= ((v >> 1) & 1) << (2 * j);
-                out |= (v & 1) << (2 * j + 1);
-            }
-            block.put(Layout.BITMAP_HEADER + byteIndex, (byte) out);
+        byte[] packed = new byte[BYTES];
+        for (int i = 0, v = 0; i < BYTES; i++, v += 4) {
+            int x = values[v] | values[v + 1] << 2 | values[v + 2] << 4 | values[v + 3] << 6;
+            packed[i] = (byte) swapPairs(x);
         }
+        block.put(Layout.BITMAP_HEADER, packed);
+    }
+
+    /** Swaps the two bits of each of the four pairs in a byte. */
+    private static int swapPairs(int x) {
+        return ((x & 0x55) << 1) | ((x >> 1) & 0x55);
     }
 }
