@@ -51,7 +51,7 @@ abstract class ChannelDataStore implements DataStore {
     /** Every write of a subclass calls this first, with the bytes it is about to write. */
     protected final void wrote(long bytes) {
         bytesWritten.add(bytes);
-        writes.written();
+        writes.written(bytes);
     }
 
     @Override

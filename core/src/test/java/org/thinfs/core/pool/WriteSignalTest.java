@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +14,8 @@ class WriteSignalTest {
     @Test
     void aWriteBeforeTheWaitIsSeenAtOnceAndOnlyOnce() {
         WriteSignal s = new WriteSignal();
-        s.written();
-        s.written();
+        s.written(4096);
+        s.written(4096);
         long t0 = System.nanoTime();
         assertTrue(s.await(TimeUnit.SECONDS.toNanos(5)));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(1), "no sleep when a write is pending");
@@ -34,7 +35,7 @@ class WriteSignalTest {
         });
         Thread.sleep(100);
         long t0 = System.nanoTime();
-        s.written();
+        s.written(4096);
         assertTrue(waiting.get(5, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "woken, not timed out");
     }
@@ -57,10 +58,30 @@ class WriteSignalTest {
         // Every burst of writes is followed by an await that sees it: a write racing the clear is never dropped.
         WriteSignal s = new WriteSignal();
         for (int round = 0; round < 2000; round++) {
-            Thread w = new Thread(s::written);
+            Thread w = new Thread(() -> s.written(4096));
             w.start();
             assertTrue(s.await(TimeUnit.SECONDS.toNanos(5)), "round " + round);
             w.join();
         }
+    }
+
+    @Test
+    void aGatherEndsWhenEnoughIsWrittenAndCountsFromThere() throws Exception {
+        WriteSignal s = new WriteSignal();
+        s.written(100);
+        assertEquals(100, s.gather(0, TimeUnit.SECONDS.toNanos(5)), "what was already written is taken at once");
+        CompletableFuture<Long> gathering = CompletableFuture.supplyAsync(
+                () -> s.gather(1 << 20, TimeUnit.SECONDS.toNanos(30)));
+        Thread.sleep(100);
+        assertFalse(gathering.isDone(), "less than asked for was written");
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 16; i++) {
+            s.written(64 << 10);
+        }
+        assertEquals(1L << 20, gathering.get(5, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "woken by the write that crossed it");
+        long t1 = System.nanoTime();
+        assertEquals(0, s.gather(1 << 20, TimeUnit.MILLISECONDS.toNanos(50)), "counted from the last gather");
+        assertTrue(System.nanoTime() - t1 >= TimeUnit.MILLISECONDS.toNanos(50), "its time limit ended it");
     }
 }

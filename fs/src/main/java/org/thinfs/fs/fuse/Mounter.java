@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
     /** How often the write-behind flush runs. */
-    private static final long WRITE_BEHIND_MS = Long.getLong("thinfs.writeBehindMs", 20);
     /**
      * Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. max_write is
      * libfuse2's own figure (what a kernel without FUSE_MAX_PAGES is told); {@link InitReply} raises it when the
@@ -76,8 +75,7 @@ public final class Mounter {
         // mappings point at. Starting the data file's writeback every few milliseconds while data is written keeps
         // what a commit finds dirty small, so mkdir under a saturating writer waits for milliseconds of data, not a
         // commit interval's. An idle pool's write-behind sleeps until the next write.
-        WriteBehind writeBehind = WriteBehind.of(dataFile, () -> fs.pool().flushData());
-        writeBehind.start(fs.pool().dataWrites(), WRITE_BEHIND_MS, committer);
+        WriteBehind writeBehind = WriteBehind.startFor(fs, dataFile, committer);
         CountDownLatch closed = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: unmounting {}", mountPoint);
