@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Mounter {
     private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
-    /** How often the write-behind flush runs. */
     /**
      * Safe defaults: no allow_other; the kernel enforces permissions; large requests are not split. max_write is
      * libfuse2's own figure (what a kernel without FUSE_MAX_PAGES is told); {@link InitReply} raises it when the
