@@ -8,7 +8,6 @@ import org.thinfs.core.StorageIOException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -169,8 +168,8 @@ public final class BlockManager implements Closeable {
 
     /** Seals and writes every dirty block, then flushes the device. */
     public synchronized void flush() {
-        for (Block b : new ArrayList<>(dirty.values())) {
-            writeOut(b);
+        for (Map.Entry<Long, Block> e = dirty.firstEntry(); e != null; e = dirty.firstEntry()) {
+            writeOut(e.getValue());        // which takes it out of dirty
         }
         try {
             device.flush();

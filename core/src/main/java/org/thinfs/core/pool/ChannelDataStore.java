@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /** What every data store over one FileChannel does the same way: size, flush, close, and refusing to grow a device. */
 abstract class ChannelDataStore implements DataStore {
@@ -15,11 +14,9 @@ abstract class ChannelDataStore implements DataStore {
     protected final Path path;
     /** "data file" or "data device", for messages. */
     protected final String what;
-    /** Told of every write, through {@link #wrote}. */
+    /** Told of every write, through {@link #wrote}; also the count of bytes written so far. */
     private final WriteSignal writes = new WriteSignal();
-    /** Bytes written so far (a striped counter: writers on many threads do not contend on it). */
-    private final LongAdder bytesWritten = new LongAdder();
-    /** {@link #bytesWritten} when the last finished flush started: everything written before that is durable. */
+    /** The bytes written when the last finished flush started: everything written before that is durable. */
     private final AtomicLong flushedMark = new AtomicLong();
 
     ChannelDataStore(FileChannel channel, Path path, String what) {
@@ -50,18 +47,17 @@ abstract class ChannelDataStore implements DataStore {
 
     /** Every write of a subclass calls this first, with the bytes it is about to write. */
     protected final void wrote(long bytes) {
-        bytesWritten.add(bytes);
         writes.written(bytes);
     }
 
     @Override
     public long unflushedBytes() {
-        return Math.max(0, bytesWritten.sum() - flushedMark.get());
+        return Math.max(0, writes.total() - flushedMark.get());
     }
 
     @Override
     public void flush() {
-        long mark = bytesWritten.sum();
+        long mark = writes.total();
         try {
             channel.force(false);
             flushedMark.accumulateAndGet(mark, Math::max);

@@ -4,31 +4,39 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Tells one waiting thread that the data store was written since it last looked, and how much, so background work
- * that only matters after writes (the mount's write-behind) sleeps while the pool is idle instead of waking on a
- * timer, and wakes early when a burst of writes has gathered enough to be worth starting on.
+ * Counts the bytes written to a data store and tells one waiting thread about them, so background work that only
+ * matters after writes (the mount's write-behind) sleeps while the pool is idle instead of waking on a timer, and
+ * wakes early when a burst of writes has gathered enough to be worth starting on. The store's count of unflushed
+ * bytes is read from here too ({@link #total}), so a write updates one counter.
  *
  * <p>Writers pay one atomic add and one volatile read per write, and an unpark only on the first write after the
- * waiter cleared the flag or on the write that crosses the amount the waiter gathers for. Nothing rests on a wake-up
+ * waiter cleared the flag or on the write that crosses the total the waiter gathers for. Nothing rests on a wake-up
  * arriving: a lost one only means the waiter's own time limit ends its wait.
  */
 public final class WriteSignal {
     private volatile boolean written;
     private volatile Thread waiter;
-    /** Bytes written since the waiter last took them ({@link #gather}). */
-    private final AtomicLong gathered = new AtomicLong();
-    /** While a waiter gathers: the amount that ends its wait early; else Long.MAX_VALUE. */
-    private volatile long gatherFor = Long.MAX_VALUE;
+    /** Bytes written since the store opened. */
+    private final AtomicLong total = new AtomicLong();
+    /** While a waiter gathers: the total that ends its wait early; else Long.MAX_VALUE. */
+    private volatile long gatherUntil = Long.MAX_VALUE;
+    /** The total the last {@link #gather} took up to (the waiter's thread only). */
+    private long taken;
 
-    /** A write of {@code bytes} happened (called by the store on every write). */
+    /** A write of {@code bytes} happened (called by the store on every write, before the bytes go out). */
     void written(long bytes) {
-        long before = gathered.getAndAdd(bytes);
+        long before = total.getAndAdd(bytes);
         if (!written) {
             written = true;
             wake();
-        } else if (before < gatherFor && before + bytes >= gatherFor) {
+        } else if (before < gatherUntil && before + bytes >= gatherUntil) {
             wake();
         }
+    }
+
+    /** Bytes written since the store opened. */
+    long total() {
+        return total.get();
     }
 
     private void wake() {
@@ -65,28 +73,29 @@ public final class WriteSignal {
 
     /**
      * Sleeps until {@code bytes} have been written since the last call returned (or since the store opened), an
-     * unpark of the calling thread, or {@code maxNanos}, whichever is first; then takes what was written, so the next
-     * call counts from here. The same thread as {@link #await}.
+     * interrupt or unpark of the calling thread, or {@code maxNanos}, whichever is first; then takes what was
+     * written, so the next call counts from here. The same thread as {@link #await}.
      *
      * @return the bytes written since the last call
      */
     public long gather(long bytes, long maxNanos) {
         long deadline = System.nanoTime() + maxNanos;
+        long until = taken + bytes;
         waiter = Thread.currentThread();
-        gatherFor = bytes;
+        gatherUntil = until;
         try {
             long left;
-            while (gathered.get() < bytes && (left = deadline - System.nanoTime()) > 0) {
+            while (total.get() < until && (left = deadline - System.nanoTime()) > 0
+                    && !Thread.currentThread().isInterrupted()) {
                 LockSupport.parkNanos(this, left);
-                if (Thread.interrupted()) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
             }
         } finally {
-            gatherFor = Long.MAX_VALUE;
+            gatherUntil = Long.MAX_VALUE;
             waiter = null;
         }
-        return gathered.getAndSet(0);
+        long now = total.get();
+        long gathered = now - taken;
+        taken = now;
+        return gathered;
     }
 }

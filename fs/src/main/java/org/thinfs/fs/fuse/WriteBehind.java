@@ -32,8 +32,8 @@ final class WriteBehind implements Runnable, AutoCloseable {
      * the burst is still arriving and the fsync that usually ends it has less left to write (the same idea as
      * RocksDB's bytes_per_sync). Measured A/B in one jar (session 12): dd of 1 GiB into a mounted volume + fsync
      * 0.94-1.03 s against 0.98-1.17 with the period alone; an NBD copy of 1 GiB + FLUSH 0.62-0.67 s against 0.76; the
-     * flush ending mkfs.ext4 on a loop device, median 9.8 against 10.5 ms. Finer steps cost no more than coarse ones:
-     * 8 MiB steps made the NBD copy slower than 1 MiB steps.
+     * flush ending mkfs.ext4 on a loop device, median 9.8 against 10.5 ms. Coarser steps did not help: with 8 MiB
+     * steps the NBD copy took 0.69-0.72 s, with 1 MiB 0.61-0.65.
      */
     static final long GATHER_BYTES = Long.getLong("thinfs.writeBehindBytes", 1L << 20);
 
@@ -60,19 +60,15 @@ final class WriteBehind implements Runnable, AutoCloseable {
         this.useFallback = fd < 0;
     }
 
-    /** Write-behind for the data file at {@code data}; {@code flush} (a full data flush) where it cannot start one. */
-    static WriteBehind of(Path data, Runnable flush) {
-        return new WriteBehind(openOrFallBack(data), flush);
-    }
-
     /**
      * Starts the write-behind of the mounted pool's data file at {@code data}: its writeback starts every
      * {@link #PERIOD_MS} or {@link #GATHER_BYTES}, whichever comes first, while data is written. ({@code thinfs serve}
      * runs none: on this 2-core VM it cost qemu-img bench's 1 MiB writes 15-30% in page-cache throughput, though it made
-     * nbdcopy in + FLUSH 40% faster; BENCHMARKS.md, session 12.)
+     * nbdcopy in + FLUSH 40% faster; BENCHMARKS.md, session 12.) Where it cannot start a writeback, each pass is a
+     * full data flush.
      */
     static WriteBehind startFor(org.thinfs.fs.model.PoolFileSystem fs, Path data, PeriodicCommit timer) {
-        WriteBehind w = of(data, () -> fs.pool().flushData());
+        WriteBehind w = new WriteBehind(openOrFallBack(data), () -> fs.pool().flushData());
         w.start(fs.pool().dataWrites(), PERIOD_MS, timer);
         return w;
     }

@@ -17,6 +17,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * thinfs send and receive against a real one-node Ceph cluster (mon, mgr, one memstore OSD on 127.0.0.1, auth none),
@@ -129,9 +130,11 @@ class CephIT {
             Process send = pb.start();
             long until = System.nanoTime() + 60_000_000_000L;
             while (!Files.exists(held)) {
-                assertTrue(System.nanoTime() < until && send.isAlive(),
-                        "the send never got 32 MiB into rbd import-diff: " + new String(send.getInputStream()
-                                .readNBytes(send.isAlive() ? 0 : 1 << 16)));
+                if (System.nanoTime() > until || !send.isAlive()) {
+                    send.destroyForcibly().waitFor();
+                    fail("the send never got 32 MiB into rbd import-diff: "
+                            + new String(send.getInputStream().readNBytes(1 << 16)));
+                }
                 Thread.sleep(50);
             }
             send.destroyForcibly().waitFor();
