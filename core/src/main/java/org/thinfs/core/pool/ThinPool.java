@@ -415,6 +415,19 @@ public final class ThinPool implements Closeable {
         data.flush();
     }
 
+    /** A flush running on a helper thread; {@link #await} waits for it and throws what it threw. */
+    public interface PendingFlush {
+        void await();
+    }
+
+    /**
+     * {@link #flushData} on a helper thread, so the caller can make something else durable meanwhile (an fsync's
+     * times log): the two flushes cost the longer of them, not their sum.
+     */
+    public PendingFlush startFlushData() {
+        return CommitFlushes.start(data::flush)::await;
+    }
+
     /** Signals writes to the data store (for write-behind), or null when the store gives none. */
     public WriteSignal dataWrites() {
         return data.writeSignal();

@@ -36,7 +36,8 @@ final class Pools {
     static PoolDir requirePool(Path dir) {
         refuseUnfinishedCreate(dir);
         PoolDir p = new PoolDir(dir);
-        for (Path f : new Path[]{p.metadata(), p.data(), dir.resolve("catalog.0.json"), dir.resolve("catalog.1.json")}) {
+        for (Path f : new Path[]{p.metadata(), p.data(), dir.resolve("catalog.0.json"), dir.resolve("catalog.1.json"),
+                dir.resolve("times.0.json"), dir.resolve("times.1.json")}) {
             if (Files.isSymbolicLink(f)) {
                 throw new Main.UsageError("refusing to follow the symbolic link " + f
                         + ": a pool's files must live in its directory");

@@ -13,8 +13,9 @@ import java.nio.ByteBuffer;
  * answers ENOSYS, after which the kernel never asks again and treats every file as all data) and
  * {@code FUSE_COPY_FILE_RANGE} (47; without it the kernel copies every byte through read and write).
  *
- * <p>Three because they are most of the traffic and libfuse2's high-level layer adds only cost to them:
- * {@code FUSE_READ} (15), {@code FUSE_WRITE} (16) and {@code FUSE_FALLOCATE} (43). On their way through libfuse2
+ * <p>Four because they are most of the traffic, or what a disk's writer waits for, and libfuse2's high-level layer
+ * adds only cost to them: {@code FUSE_READ} (15), {@code FUSE_WRITE} (16), {@code FUSE_FALLOCATE} (43) and
+ * {@code FUSE_FSYNC} (20; a loop device's every flush). On their way through libfuse2
  * each takes the path table's lock to build a path nobody needs (they are served by the open handle), and crosses
  * from native code into Java through a jnr callback with its argument structs; here the worker reads the fields
  * itself and the data moves between the data file and the request buffer in place: a read's bytes are read into
@@ -29,6 +30,7 @@ import java.nio.ByteBuffer;
  * (u64), flags, padding: 40 bytes, a write's data right after. A read's reply body is the bytes; a write's is
  * {@code fuse_write_out} (size as u32, padding).
  * <li>{@code fuse_fallocate_in}: fh, offset, length (u64 each), mode (u32), padding; no reply body.
+ * <li>{@code fuse_fsync_in}: fh (u64), fsync_flags (u32, bit 0: data only), padding; no reply body.
  * <li>{@code fuse_lseek_in}: fh, offset (u64 each), whence (u32); reply {@code fuse_lseek_out} (offset).
  * <li>{@code fuse_copy_file_range_in}: fh_in, off_in, nodeid_out, fh_out, off_out, len, flags (u64 each); reply
  * {@code fuse_write_out}.
@@ -38,6 +40,7 @@ final class RawRequests {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RawRequests.class);
     static final int FUSE_READ = 15;
     static final int FUSE_WRITE = 16;
+    static final int FUSE_FSYNC = 20;
     static final int FUSE_FALLOCATE = 43;
     static final int FUSE_LSEEK = 46;
     static final int FUSE_COPY_FILE_RANGE = 47;
@@ -67,6 +70,9 @@ final class RawRequests {
 
         /** fallocate: 0. */
         int fallocate(long fh, int mode, long offset, long length);
+
+        /** fsync, or fdatasync when {@code dataOnly}: 0. */
+        int fsync(long fh, boolean dataOnly);
     }
 
     public interface Libc {
@@ -104,6 +110,7 @@ final class RawRequests {
             case FUSE_READ -> data && answerRead(mem, length, capacity);
             case FUSE_WRITE -> data && answerWrite(mem, length, reply);
             case FUSE_FALLOCATE -> data && answerFallocate(mem, length, reply);
+            case FUSE_FSYNC -> data && answerFsync(mem, length, reply);
             default -> false;
         };
     }
@@ -154,6 +161,20 @@ final class RawRequests {
                     mem.getLong(IN_HEADER + 16));
         } catch (RuntimeException | Error e) {
             result = bug(FUSE_FALLOCATE, e);
+        }
+        send(reply, OUT_HEADER, result, mem.getLong(8));
+        return true;
+    }
+
+    private boolean answerFsync(Pointer mem, int length, Pointer reply) {
+        if (length < IN_HEADER + 12) {
+            return false;
+        }
+        long result;
+        try {
+            result = answers.fsync(mem.getLong(IN_HEADER), (mem.getInt(IN_HEADER + 8) & 1) != 0);
+        } catch (RuntimeException | Error e) {
+            result = bug(FUSE_FSYNC, e);
         }
         send(reply, OUT_HEADER, result, mem.getLong(8));
         return true;

@@ -333,19 +333,29 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         return 0;
     }
 
+    /** Without --add-opens only (RawRequests serves fsync otherwise, as {@link #fsyncHandle}). */
     @Override
     public int fsync(String path, int isdatasync, FuseFileInfo fi) {
-        return run("fsync", path, () -> {
-            try {
-                if (isdatasync != 0) {
-                    fs.syncData();
-                } else {
-                    fs.sync();
-                }
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+        return call("fsync", path, () -> syncPool(isdatasync != 0));
+    }
+
+    /** fsync of any volume makes the whole pool durable (one commit covers every volume's writes). */
+    @Override
+    protected int fsyncHandle(long fh, boolean dataOnly) {
+        return call("fsync", fh, false, () -> syncPool(dataOnly));
+    }
+
+    private int syncPool(boolean dataOnly) {
+        try {
+            if (dataOnly) {
+                fs.syncData();
+            } else {
+                fs.sync();
             }
-        });
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return 0;
     }
 
     @Override

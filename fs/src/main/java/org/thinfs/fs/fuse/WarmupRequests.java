@@ -86,6 +86,15 @@ final class WarmupRequests implements AutoCloseable {
         request(RawRequests.FUSE_FALLOCATE, RawRequests.IN_HEADER + 32, fh, offset);
     }
 
+    void fsync(long fh, boolean dataOnly) {
+        if (raw == null) {
+            answers.fsync(fh, dataOnly);
+            return;
+        }
+        // fuse_fsync_in: fh, then fsync_flags and padding where the other requests have their offset
+        request(RawRequests.FUSE_FSYNC, RawRequests.IN_HEADER + 16, fh, dataOnly ? 1 : 0);
+    }
+
     void seek(long fh, long offset, int whence) {
         if (raw == null) {
             answers.seek(fh, offset, whence);

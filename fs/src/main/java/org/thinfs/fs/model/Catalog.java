@@ -298,6 +298,7 @@ public final class Catalog {
             Document d = JSON.treeToValue(tree, Document.class);
             if (d != null && d.transactionId == transactionId) {
                 d.format = FORMAT;
+                TimesLog.applyTo(dir, d);          // times an fsync made durable after that transaction
                 return d;
             }
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {

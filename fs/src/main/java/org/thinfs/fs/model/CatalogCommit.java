@@ -30,12 +30,24 @@ final class CatalogCommit {
     private volatile boolean timesDirty;
     private volatile long lastCommitNanos = System.nanoTime();
     static final long TIMES_ONLY_NANOS = 30_000_000_000L;
+    /** Where an fsync that changed times only puts them (null for a pool without a catalog). */
+    private final TimesLog timesLog;
 
     CatalogCommit(ThinPool pool, Path catalogDir, Catalog.Document doc, Object names) {
         this.pool = pool;
         this.catalogDir = catalogDir;
         this.doc = doc;
         this.names = names;
+        this.timesLog = catalogDir == null ? null : TimesLog.open(catalogDir);
+        if (timesLog != null && !pool.isReadOnly()) {
+            try {
+                timesLog.preallocate();
+            } catch (IOException e) {
+                // not needed for correctness: the first log then makes its file itself
+                org.slf4j.LoggerFactory.getLogger(CatalogCommit.class)
+                        .debug("cannot prepare the times log in {}: {}", catalogDir, e.toString());
+            }
+        }
     }
 
     /** Records a change, so the next commit covers it. */
@@ -135,23 +147,56 @@ final class CatalogCommit {
 
     /**
      * fsync: everything acknowledged so far becomes durable. The data flush covers every write acknowledged before
-     * the call, in place or not; a commit follows when a mapping or a name changed.
+     * the call, in place or not; a commit follows when a mapping or a name changed; when only times did (writes in
+     * place) and {@code withTimes}, they go to the {@link TimesLog} instead of a commit.
      */
     void sync(boolean withTimes) throws IOException {
-        if (withTimes && timesDirty) {
-            dirty = true;                // fsync makes the file's times durable too; fdatasync does not need to
+        if (withTimes && timesDirty && timesLog == null) {
+            dirty = true;                // no catalog to hold a log beside: a commit stores what it can
         }
+        ThinPool.PendingFlush inPlace = null;
         if (dirty) {
             // A commit follows, and its flush under the gate covers every write acknowledged before it: either
             // this one's, or that of a commit that cleared dirty after this check (and so flushes after it too).
             pool.preFlush();             // outside the monitor; may leave a little data to the gated flush
         } else {
             pool.freeDeleted();          // outside the monitor: a big delete's remaining frees must not hold it
-            pool.flushData();            // writes in place: no commit follows to flush them
+            // Writes in place: no commit follows to flush them. Beside the times log when there is one to write.
+            if (withTimes && timesDirty) {
+                inPlace = pool.startFlushData();
+            } else {
+                pool.flushData();
+            }
         }
-        // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a write
-        // this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
-        commitNow();
+        try {
+            // Under the monitor: a periodic commit may have cleared dirty and still be writing the mapping of a
+            // write this fsync covers; waiting for it here is what makes "not dirty" mean "committed".
+            synchronized (names) {
+                if (dirty) {
+                    commitUnderNames();
+                } else if (withTimes && timesDirty) {
+                    logTimesUnderNames();
+                }
+            }
+        } finally {
+            if (inPlace != null) {
+                inPlace.await();         // outside the monitor: a large flush of writes in place holds no name
+            }
+        }
+    }
+
+    /** Times changed and nothing else since the last commit: they become durable in the log (see TimesLog). */
+    private void logTimesUnderNames() throws IOException {
+        if (pool.isReadOnly()) {
+            throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
+        }
+        timesDirty = false;              // cleared first: a time changed while the log is written marks it again
+        try {
+            timesLog.write(doc, pool.committedTransactionId());
+        } catch (IOException | RuntimeException e) {
+            timesDirty = true;
+            throw e;
+        }
     }
 
     boolean isDirty() {

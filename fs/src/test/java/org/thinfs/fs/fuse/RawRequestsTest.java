@@ -85,6 +85,12 @@ class RawRequestsTest {
             calls.add("fallocate " + fh + " " + mode + " " + offset + " " + length);
             return -28;
         }
+
+        @Override
+        public int fsync(long fh, boolean dataOnly) {
+            calls.add("fsync " + fh + " " + dataOnly);
+            return fh == 13 ? -5 : 0;
+        }
     };
 
     @BeforeEach
@@ -190,6 +196,30 @@ class RawRequestsTest {
         assertFalse(r.hasRemaining());
     }
 
+    /** fuse_fsync_in: fh, fsync_flags (u32; bit 0 = fdatasync), padding; the reply is the header alone. */
+    @Test
+    void fsyncTellsDataOnlyFromFullAndRepliesWithTheErrorAlone() {
+        assertTrue(raw().answer(mem, request(RawRequests.FUSE_FSYNC, 50, 56, 12, 0), CAPACITY, reply));
+        assertTrue(raw().answer(mem, request(RawRequests.FUSE_FSYNC, 51, 56, 12, 1), CAPACITY, reply));
+        assertTrue(raw().answer(mem, request(RawRequests.FUSE_FSYNC, 52, 56, 13, 0), CAPACITY, reply));
+        assertEquals(List.of("fsync 12 false", "fsync 12 true", "fsync 13 false"), calls);
+        for (long unique = 50; unique <= 52; unique++) {
+            ByteBuffer r = replyRead16();
+            assertEquals(16, r.getInt());
+            assertEquals(unique == 52 ? -5 : 0, r.getInt());
+            assertEquals(unique, r.getLong());
+        }
+        assertFalse(raw().answer(mem, request(RawRequests.FUSE_FSYNC, 53, 48, 12), CAPACITY, reply),
+                "a request too short for fuse_fsync_in is left to libfuse");
+    }
+
+    /** One 16-byte reply (replies sit back to back in the pipe). */
+    private ByteBuffer replyRead16() {
+        byte[] b = new byte[16];
+        assertEquals(16, C.read(pipe[0], b, 16));
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     @Test
     void dataRequestsGoToLibfuseWhenTheFileSystemDoesNotServeThem() {
         servesData = false;
@@ -197,6 +227,7 @@ class RawRequestsTest {
         assertFalse(raw.answer(mem, request(RawRequests.FUSE_READ, 47, 80, 7, 0, 10), CAPACITY, reply));
         assertFalse(raw.answer(mem, request(RawRequests.FUSE_WRITE, 48, 81, 7, 0, 1), CAPACITY, reply));
         assertFalse(raw.answer(mem, request(RawRequests.FUSE_FALLOCATE, 49, 72, 7, 0, 1, 0), CAPACITY, reply));
+        assertFalse(raw.answer(mem, request(RawRequests.FUSE_FSYNC, 49, 56, 7, 0), CAPACITY, reply));
         assertFalse(raw.answer(mem, request(1, 50, 40), CAPACITY, reply));     // LOOKUP: never ours
         assertEquals(List.of(), calls);
         // lseek is answered either way: libfuse2 does not know it.

@@ -17,6 +17,7 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A namespace change is durable when its call returns: each operation runs as {@code OP && kill -9 DAEMON} in one
@@ -65,6 +66,29 @@ class DurableNamespaceIT {
                     assertEquals(volumes.toString(), shownVolumes(p), where + " after `" + op + "`");
                     assertEquals(modelSets(), shownSets(p), where + " after `" + op + "`");
                 }
+            }
+            p.unmount();
+            MountIT.assertCheckedAndNamed(p);
+        }
+    }
+
+    /**
+     * A write in place followed by fsync changes only the volume's times, which fsync must make durable too (the
+     * times log, no commit): its mtime, to the nanosecond, survives a kill -9 right after the fsync returns.
+     */
+    @Test
+    void anFsyncedWriteInPlaceKeepsItsMtimeThroughAKillNine() throws Exception {
+        try (MountedPool p = new MountedPool(tmp, "64M")) {
+            p.sh("truncate -s 1M v && dd if=/dev/urandom of=v bs=64k count=1 conv=notrunc,fsync status=none"
+                    + " && touch -m -d @1000000000 v && sync v").ok();
+            for (int round = 0; round < 3; round++) {
+                long pid = p.daemonPid();
+                String out = p.sh("dd if=/dev/urandom of=v bs=4k seek=" + round + " count=1 conv=notrunc,fsync"
+                        + " status=none && stat -c %.9Y v && kill -9 " + pid).ok().out().trim();
+                p.afterKill(pid);
+                p.mount();
+                assertEquals(out, p.sh("stat -c %.9Y v").ok().out().trim(), "round " + round);
+                assertTrue(!out.startsWith("1000000000."), "the write moved mtime: " + out);
             }
             p.unmount();
             MountIT.assertCheckedAndNamed(p);

@@ -54,7 +54,7 @@ class NamespaceModelTest {
 
     private void run(long seed, int ops) throws Exception {
         for (Path f : new Path[]{dir.resolve("metadata"), dir.resolve("data"), dir.resolve("catalog.0.json"),
-                dir.resolve("catalog.1.json")}) {
+                dir.resolve("catalog.1.json"), dir.resolve("times.0.json"), dir.resolve("times.1.json")}) {
             Files.deleteIfExists(f);
         }
         volumes.clear();

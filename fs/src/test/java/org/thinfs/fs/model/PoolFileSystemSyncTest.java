@@ -127,9 +127,10 @@ class PoolFileSystemSyncTest {
             assertEquals(before + 1, data.flushes.get(), "fdatasync still makes the in-place write durable");
             assertEquals(committed, pool.transactionId(), "and needs no metadata commit");
             fs.sync();
-            assertEquals(committed + 1, pool.transactionId(), "fsync stores the mtime too");
+            assertEquals(before + 2, data.flushes.get(), "fsync flushes the data");
+            assertEquals(committed, pool.transactionId(), "and stores the mtime in the times log, not by a commit");
             assertFalse(fs.timesPending());
-            committed = pool.transactionId();
+            assertTrue(Files.exists(dir.resolve("times.1.json")));
 
             fs.write(h, 8L * BLOCK, ByteBuffer.wrap(new byte[]{9}));
             assertTrue(fs.isDirty(), "growing the volume changes the catalog (and provisions a block)");
@@ -137,6 +138,70 @@ class PoolFileSystemSyncTest {
             assertEquals(committed + 1, pool.transactionId());
             assertEquals(8L * BLOCK + 1, fs.getattr("/v").size());
         }
+    }
+
+    /**
+     * A full fsync after writes in place makes the volume's times durable without a commit: a copy of the pool's
+     * files taken right after it (what a crash leaves) opens with the fsynced mtime. A log torn by a crash (its
+     * CRC fails) falls back to the previous fsync's slot; a later commit supersedes both; garbage in a slot never
+     * stops a pool from opening.
+     */
+    @Test
+    void fsyncMakesTimesDurableThroughTheLogAndACrashKeepsThem() throws Exception {
+        ThinPool pool = newPool(new CountingDataFile(dir.resolve("data")));
+        long[] mtimes = new long[3];
+        try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
+            PoolFileSystem.Handle h = newVolume(fs);
+            fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
+            fs.sync();
+            long committed = pool.transactionId();
+            for (int i = 0; i < 3; i++) {
+                Thread.sleep(2);
+                fs.write(h, 10 + i, ByteBuffer.wrap(new byte[]{(byte) i}));
+                fs.sync();
+                mtimes[i] = fs.getattr("/v").mtimeNs();
+                copyPool(dir, dir.resolve("crash" + i));
+            }
+            assertEquals(committed, pool.transactionId(), "times alone never committed");
+            assertTrue(mtimes[0] < mtimes[1] && mtimes[1] < mtimes[2]);
+
+            // the fsync of i = 2 wrote slot 1 (seq 3); tear it in the copy taken after it
+            Path torn = dir.resolve("crash2").resolve("times.1.json");
+            byte[] b = Files.readAllBytes(torn);
+            b[100] ^= 1;
+            Files.write(torn, b);
+            // garbage in the older slot of the copy after i = 1 (its newest, seq 2, is slot 0)
+            Files.write(dir.resolve("crash1").resolve("times.1.json"), new byte[]{'{', 'x'});
+
+            fs.write(h, 2L * BLOCK, ByteBuffer.wrap(new byte[]{7}));            // provisions: a real commit
+            fs.sync();
+            assertEquals(committed + 1, pool.transactionId());
+        }
+        for (int i = 0; i < 3; i++) {
+            Path copy = dir.resolve("crash" + i);
+            try (PoolFileSystem fs = PoolFileSystem.open(openPool(copy), copy)) {
+                long want = i == 2 ? mtimes[1] : mtimes[i];
+                assertEquals(want, fs.getattr("/v").mtimeNs(), "crash image " + i);
+                assertEquals(8L * BLOCK, fs.getattr("/v").size(), "a log holds times only");
+            }
+        }
+        try (PoolFileSystem fs = PoolFileSystem.open(openPool(dir), dir)) {
+            assertTrue(fs.getattr("/v").mtimeNs() > mtimes[2], "the commit after the logs holds the newest times");
+        }
+    }
+
+    private static void copyPool(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String f : new String[]{"metadata", "data", "catalog.0.json", "catalog.1.json", "times.0.json",
+                "times.1.json"}) {
+            if (Files.exists(from.resolve(f))) {
+                Files.copy(from.resolve(f), to.resolve(f));
+            }
+        }
+    }
+
+    private static ThinPool openPool(Path pool) throws IOException {
+        return ThinPool.open(pool.resolve("metadata"), pool.resolve("data"), PoolOptions.DEFAULT);
     }
 
     /**
