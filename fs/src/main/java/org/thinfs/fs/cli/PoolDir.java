@@ -6,9 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The files of a pool directory: {@code metadata}, {@code data}, {@code catalog.*.json}, {@code thinfs.log}. A pool
- * on block devices keeps them out of the directory and names them in {@code devices.json} ({@link #DEVICES}); the
- * directory then holds the rest (catalog, settings, log, socket).
+ * The files of a pool directory: {@code metadata}, {@code data}, {@code catalog.*.json}, {@code times.*.json},
+ * {@code thinfs.log}. A pool on block devices keeps the first two out of the directory and names them in
+ * {@code devices.json} ({@link #DEVICES}); the directory then holds the rest (catalog, times, settings, log, socket).
  */
 record PoolDir(Path dir) {
     static final String DEVICES = "devices.json";

@@ -150,8 +150,8 @@ public final class Warmup {
     /**
      * Full fsyncs, over and over, the two kinds a loop device sends: after a write in place only times change, so
      * the fsync writes the times log; after a write into a new block it commits. Cheap here (the scratch pool's
-     * flushes cost nothing in /dev/shm) and done often enough that their code is compiled: run the few dozen times
-     * the rounds below run them, each still took 0.4 ms of CPU in mkfs's fsyncs (traced), interpreted.
+     * flushes cost nothing in /dev/shm) and done often enough that their code is compiled: run only the few dozen
+     * times the rounds below run them, they were still interpreted when mkfs came (0.4 ms of CPU per fsync, traced).
      */
     private static void fsyncs(WarmupRequests requests, long fh, byte[] noise, SplittableRandom rnd, long block,
                                long deadline) {
