@@ -246,21 +246,40 @@ public final class Catalog {
             long old = ch.size();
             long needed = ((json.length + 1L + SLOT_GRAIN - 1) / SLOT_GRAIN) * SLOT_GRAIN;
             long length = old >= needed && old <= 2 * needed + SLOT_SLACK ? old : needed;
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) length);
-            b.put(json);
-            while (b.position() < length - 1) {
-                b.put((byte) ' ');
-            }
-            b.put((byte) '\n').flip();
-            long pos = 0;
-            while (b.hasRemaining()) {
-                pos += ch.write(b, pos);
-            }
+            writePadded(ch, length, json);
             if (old > length) {
                 ch.truncate(length);
             }
         }
         return new Written(dir, target, created);
+    }
+
+    /**
+     * Writes {@code parts} one after the other from byte 0 of {@code ch}, then spaces (which a JSON reader skips) up
+     * to {@code length} bytes, the last a newline. Not flushed.
+     */
+    static void writePadded(FileChannel ch, long length, byte[]... parts) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) length);
+        for (byte[] part : parts) {
+            b.put(part);
+        }
+        while (b.position() < length - 1) {
+            b.put((byte) ' ');
+        }
+        b.put((byte) '\n').flip();
+        long pos = 0;
+        while (b.hasRemaining()) {
+            pos += ch.write(b, pos);
+        }
+    }
+
+    /** Makes a new file's name in {@code dir} durable (fsync of the directory). */
+    static void forceDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // Some file systems cannot fsync a directory; ext4 and xfs order the new name with the file's fsync.
+        }
     }
 
     /** A slot written by {@link #writeSlot}, to be made durable before the superblock that names its transaction. */
@@ -271,12 +290,7 @@ public final class Catalog {
                 ch.force(false);
             }
             if (created) {
-                try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                    d.force(true);
-                } catch (IOException ignored) {
-                    // Some file systems cannot fsync a directory; ext4 and xfs order the new name with the file's
-                    // fsync.
-                }
+                forceDirectory(dir);
             }
         }
     }

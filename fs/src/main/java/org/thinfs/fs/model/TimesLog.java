@@ -6,7 +6,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,26 +94,13 @@ final class TimesLog {
             }
             try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer b = ByteBuffer.allocate(GRAIN);
-                while (b.position() < GRAIN - 1) {
-                    b.put((byte) ' ');
-                }
-                b.put((byte) '\n').flip();
-                ch.write(b, 0);
+                Catalog.writePadded(ch, GRAIN);
                 ch.force(true);
             }
             created = true;
         }
         if (created) {
-            forceDirectory();
-        }
-    }
-
-    private void forceDirectory() {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException ignored) {
-            // some file systems cannot fsync a directory; ext4 and xfs order the new name with the file's fsync
+            Catalog.forceDirectory(dir);
         }
     }
 
@@ -150,21 +136,12 @@ final class TimesLog {
         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
             long needed = ((header.length + json.length + 1L + GRAIN - 1) / GRAIN) * GRAIN;
-            long length = Math.max(needed, ch.size());       // never shrinks: no truncate, no block freed and taken
-            ByteBuffer b = ByteBuffer.allocate((int) length);
-            b.put(header).put(json);
-            while (b.position() < length - 1) {
-                b.put((byte) ' ');
-            }
-            b.put((byte) '\n').flip();
-            long pos = 0;
-            while (b.hasRemaining()) {
-                pos += ch.write(b, pos);
-            }
+            // never shrinks: no truncate, no block freed and taken again
+            Catalog.writePadded(ch, Math.max(needed, ch.size()), header, json);
             ch.force(false);
         }
         if (created) {
-            forceDirectory();
+            Catalog.forceDirectory(dir);
         }
         seq = body.seq;
     }
