@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The namespace against a model, without a mount: seeded random create, write, link, rename (over existing names
  * too), snapshot sets (all volumes or some), rename of sets, delete, truncate, and refusals, on a real pool in
- * files, reopened every so often to check that every name and byte survived the commits. Each volume holds an
- * 8-byte tag at offset 0 that the model tracks, so a name pointing at the wrong device is caught.
+ * files, reopened every so often to check that every name and byte survived the commits, and copied right after an
+ * fsync as a crash would leave it (names, sizes and times must survive: the commits and the times log). Each volume
+ * holds an 8-byte tag at offset 0 that the model tracks, so a name pointing at the wrong device is caught.
  */
 class NamespaceModelTest {
     private static final int BLOCK = 64 * 1024;
@@ -71,7 +72,7 @@ class NamespaceModelTest {
                 String a = NAMES[rnd.nextInt(NAMES.length)];
                 String b = NAMES[rnd.nextInt(NAMES.length)];
                 String set = SETS[rnd.nextInt(SETS.length)];
-                int kind = rnd.nextInt(12);
+                int kind = rnd.nextInt(13);
                 try {
                     switch (kind) {
                         case 0 -> expect(volumes.containsKey(a) ? FsException.Code.EEXIST : null, where, () -> {
@@ -155,10 +156,11 @@ class NamespaceModelTest {
                                         sets.put(to, s);
                                     });
                         }
-                        default -> {
+                        case 11 -> {
                             fs.close();
                             fs = open();
                         }
+                        default -> crashRightAfterFsync(where);
                     }
                 } catch (AssertionError e) {
                     throw e;
@@ -173,6 +175,42 @@ class NamespaceModelTest {
         fs = open();
         check("seed " + seed + ", after a last reopen");
         fs.close();
+    }
+
+    /**
+     * fsync, then what a crash right after it leaves: a copy of the pool's metadata, catalog and times log (the data
+     * file stands in as a sparse file of its size; contents are checked elsewhere) opens with the same names, sizes
+     * and times. Writes in place make fsyncs that change times alone, which go to the times log, not a commit.
+     */
+    private void crashRightAfterFsync(String where) throws Exception {
+        fs.sync();
+        Map<String, Long> mtimes = new TreeMap<>();
+        for (String n : volumes.keySet()) {
+            mtimes.put(n, fs.getattr("/" + n).mtimeNs());
+        }
+        Path copy = dir.resolve("crash");
+        Files.createDirectories(copy);
+        for (String f : new String[]{"metadata", "catalog.0.json", "catalog.1.json", "times.0.json", "times.1.json"}) {
+            Files.deleteIfExists(copy.resolve(f));
+            if (Files.exists(dir.resolve(f))) {
+                Files.copy(dir.resolve(f), copy.resolve(f));
+            }
+        }
+        try (java.io.RandomAccessFile data = new java.io.RandomAccessFile(copy.resolve("data").toFile(), "rw")) {
+            data.setLength(Files.size(dir.resolve("data")));
+        }
+        ThinPool tp = ThinPool.open(copy.resolve("metadata"), copy.resolve("data"),
+                PoolOptions.DEFAULT.withReadOnly(true));
+        try (PoolFileSystem crashed = PoolFileSystem.open(tp, copy)) {
+            List<String> top = new ArrayList<>(List.of(FsPath.SNAPSHOTS, FsPath.LOST_FOUND));
+            top.addAll(volumes.keySet());
+            assertEquals(top, crashed.list("/"), where + ", crash image");
+            for (String n : volumes.keySet()) {
+                PoolFileSystem.Attr a = crashed.getattr("/" + n);
+                assertEquals(volumes.get(n).size(), a.size(), where + ", crash image: size of " + n);
+                assertEquals(mtimes.get(n), a.mtimeNs(), where + ", crash image: mtime of " + n);
+            }
+        }
     }
 
     private interface Step {
