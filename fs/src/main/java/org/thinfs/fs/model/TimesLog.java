@@ -1,6 +1,5 @@
 package org.thinfs.fs.model;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -193,10 +192,13 @@ final class TimesLog {
             return null;
         }
         String[] f = header.substring(MAGIC.length()).split(" ");
+        if (f.length != 2) {
+            return null;
+        }
         try {
             long crcWanted = Long.parseLong(f[0], 16);
             int length = Integer.parseInt(f[1]);
-            if (f.length != 2 || length < 0 || length > all.length - eol - 1) {
+            if (length < 0 || length > all.length - eol - 1) {
                 return null;
             }
             CRC32C crc = new CRC32C();
@@ -204,10 +206,9 @@ final class TimesLog {
             if (crc.getValue() != crcWanted) {
                 return null;                              // torn by a crash: the other slot is the last whole one
             }
-            return Catalog.JSON.readValue(all, eol + 1, length, new TypeReference<Body>() { });
-        } catch (NumberFormatException | ArrayIndexOutOfBoundsException | JacksonException e) {
-            return null;
-        } catch (IOException e) {
+            Body b = Catalog.JSON.readValue(all, eol + 1, length, new TypeReference<Body>() { });
+            return b == null || b.volumes == null ? null : b;
+        } catch (NumberFormatException | IOException e) {   // IOException: Jackson's, on JSON that is not a Body
             return null;
         }
     }

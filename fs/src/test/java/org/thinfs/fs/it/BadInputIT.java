@@ -82,13 +82,22 @@ class BadInputIT {
             p.unmount();
             Path outside = tmp.resolve("outside.json");
             Files.writeString(outside, "{}");
-            Path slot = p.pool.resolve("catalog.1.json");
-            Files.deleteIfExists(slot);
-            Files.createSymbolicLink(slot, outside);
-            Sh.Result r = p.thinfs("mount", p.pool.toString(), p.mnt.toString());
-            assertNotEquals(0, r.code());
-            assertTrue(r.out().contains("symbolic link"), r.out());
-            assertEquals("{}", Files.readString(outside), "the link target was not touched");
+            for (String name : new String[]{"catalog.1.json", "times.0.json"}) {   // a catalog slot, a times log slot
+                Path slot = p.pool.resolve(name);
+                Path saved = p.pool.resolve(name + ".saved");
+                if (Files.exists(slot)) {
+                    Files.move(slot, saved);
+                }
+                Files.createSymbolicLink(slot, outside);
+                Sh.Result r = p.thinfs("mount", p.pool.toString(), p.mnt.toString());
+                assertNotEquals(0, r.code(), name);
+                assertTrue(r.out().contains("symbolic link"), name + ": " + r.out());
+                assertEquals("{}", Files.readString(outside), name + ": the link target was not touched");
+                Files.delete(slot);
+                if (Files.exists(saved)) {
+                    Files.move(saved, slot);
+                }
+            }
         }
     }
 

@@ -172,6 +172,14 @@ class PoolFileSystemSyncTest {
             Files.write(torn, b);
             // garbage in the older slot of the copy after i = 1 (its newest, seq 2, is slot 0)
             Files.write(dir.resolve("crash1").resolve("times.1.json"), new byte[]{'{', 'x'});
+            // a slot whose CRC checks but whose JSON holds no volumes, with the highest seq: ignored, not a crash
+            byte[] json = ("{\"base\":" + committed + ",\"seq\":99,\"volumes\":null}").getBytes();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(json);
+            byte[] head = ("thinfs-times 1 " + Long.toHexString(crc.getValue()) + " " + json.length + "\n").getBytes();
+            byte[] crafted = java.util.Arrays.copyOf(head, head.length + json.length);
+            System.arraycopy(json, 0, crafted, head.length, json.length);
+            Files.write(dir.resolve("crash0").resolve("times.0.json"), crafted);
 
             fs.write(h, 2L * BLOCK, ByteBuffer.wrap(new byte[]{7}));            // provisions: a real commit
             fs.sync();
