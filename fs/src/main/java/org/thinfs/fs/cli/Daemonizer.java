@@ -28,6 +28,16 @@ final class Daemonizer {
      * THINFS_JAVA_OPTS replaces the whole set.
      */
     private static final String CLIENT_COMPILER = "-XX:TieredStopAtLevel=1";
+    /**
+     * thinfs's own code and Jackson's (the catalog and times log a commit or fsync writes) are compiled after a tenth
+     * of the usual number of calls, so the warm-up (Warmup) compiles them all before the mount appears. With the
+     * usual thresholds, the warm-up's 300 ms left the commit path interpreted on a slow start (traced with
+     * -XX:+PrintCompilation: ThinMetadata.commit, DetailsTree.writeBack and the superblock's write compiled in the
+     * middle of a user's first mkfs.ext4, each compilation taking a core from the requests).
+     */
+    private static final String EARLY_COMPILE = "-XX:CompileCommand=quiet"
+            + " -XX:CompileCommand=CompileThresholdScaling,org.thinfs.*::*,0.1"
+            + " -XX:CompileCommand=CompileThresholdScaling,com.fasterxml.jackson.*::*,0.1";
 
     private final Process process;
     private final Path log;
@@ -52,7 +62,7 @@ final class Daemonizer {
         // what grows with the pool, so the heap is sized from them.
         long heapMiB = (heapBytes + (1 << 20) - 1) >> 20;
         String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms32m -Xmx" + heapMiB
-                + "m -XX:+UseSerialGC " + CLIENT_COMPILER + (directMemoryCap ? " -XX:MaxDirectMemorySize=64m" : ""));
+                + "m -XX:+UseSerialGC " + CLIENT_COMPILER + " " + EARLY_COMPILE + (directMemoryCap ? " -XX:MaxDirectMemorySize=64m" : ""));
         for (String o : opts.trim().split("\\s+")) {
             if (!o.isEmpty()) {
                 cmd.add(o);

@@ -219,12 +219,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
         Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
         while (lib.fuse_session_exited(se) == 0) {
-            buf.putLong(0, bufSize);
-            buf.putInt(8, 0);
-            buf.putPointer(16, mem);
-            buf.putInt(24, 0);
-            buf.putLong(32, 0);
-            chp.putPointer(0, ch);
+            armReceive(buf, chp, mem, bufSize, ch);
             int res = lib.fuse_session_receive_buf(se, buf, chp);
             if (res == -EINTR) {
                 continue;
@@ -239,7 +234,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
                 return;
             }
-            REQUEST_NODE.get()[0] = mem.getLong(16);        // fuse_in_header: len, opcode, unique, nodeid
+            noteRequestNode(mem);
             if (raw.answer(mem, res, bufSize, reply)) {
                 continue;
             }
@@ -262,6 +257,25 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 }
             }
         }
+    }
+
+    /**
+     * What a worker does before each read of a request: a fresh {@code struct fuse_buf} pointing at its buffer, and
+     * the channel pointer. Its own method so the warm-up can run it ({@link Warmup}): the jnr calls in it are
+     * compiled only after a few hundred requests, and were compiled in the middle of a user's first mkfs.
+     */
+    static void armReceive(Pointer buf, Pointer chp, Pointer mem, long bufSize, Pointer ch) {
+        buf.putLong(0, bufSize);
+        buf.putInt(8, 0);
+        buf.putPointer(16, mem);
+        buf.putInt(24, 0);
+        buf.putLong(32, 0);
+        chp.putPointer(0, ch);
+    }
+
+    /** Remembers the node of the request in {@code mem} for this worker (fuse_in_header: len, opcode, unique, nodeid). */
+    static void noteRequestNode(Pointer mem) {
+        REQUEST_NODE.get()[0] = mem.getLong(16);
     }
 
     /** The requests the loop answers itself (RawRequests), answered by this file system's handle methods. */

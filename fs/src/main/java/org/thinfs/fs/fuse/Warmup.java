@@ -8,6 +8,8 @@ import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,13 +28,33 @@ import java.util.stream.Stream;
  * PoolFileSystem, the engine's write, read, fallocate modes and commit; see {@link WarmupRequests}) on a scratch pool
  * of its own, in {@code /dev/shm} when it can (no disk I/O), with the mount's block size and write settings, for a
  * bounded time; then deletes it. The user's pool is never touched, and nothing here can fail the mount: an error is logged and the mount goes on.
+ *
+ * <p>It runs two passes and waits for the compiler after each. While the first pass runs, the compiler's queue is
+ * long and the JVM raises its thresholds with the queue's length ({@code Tier3LoadFeedback}), so code the pass ran
+ * hundreds of times may still be interpreted at its end; the second pass, once the queue is empty, crosses the
+ * thresholds again. Traced on the 2-core VM (ftrace of one mkfs.ext4 on a loop device over a fresh volume, with
+ * -XX:+PrintCompilation): after one pass, the zero-range path, the worker loop's bookkeeping and the fsync's
+ * times-log path were compiled in the middle of mkfs, a C1 compilation taking the core from a request for 450-700 us
+ * three times, and mkfs's last fsync ran interpreted (1.1-1.3 ms); after two, mkfs met only native-method wrappers
+ * being made, and its last fsync took 0.6 ms.
  */
 public final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
-    /** Time spent at most; 0 turns the warm-up off (-Dthinfs.warmupMs=0). */
+    /**
+     * Time each pass spends at most (the wait for the compiler after it comes on top, at most {@link #SETTLE_MS});
+     * 0 turns the warm-up off (-Dthinfs.warmupMs=0).
+     */
     private static final long BUDGET_MS = Long.getLong("thinfs.warmupMs", 300);
+    /** Rounds of the first pass, at most. */
     private static final int ROUNDS = 200;
+    /**
+     * Rounds of the second pass, at most: the interpreter asks for a method's compilation every 128 calls, so this
+     * covers what a round does twice or more.
+     */
+    private static final int SECOND_ROUNDS = 64;
     private static final int FSYNCS = 400;
+    /** How long the warm-up waits for the compiler to go idle, at most, after each pass. */
+    private static final long SETTLE_MS = 300;
     private static final long VOLUME = 64L << 20;
     private static final byte[] ZEROS = new byte[65536];
 
@@ -85,11 +107,16 @@ public final class Warmup {
                 byte[] noise = new byte[1 << 20];
                 new java.util.Random(rnd.nextLong()).nextBytes(noise);
                 ByteBuffer buf = ByteBuffer.allocateDirect(65536);
-                long now = System.nanoTime();
-                fsyncs(requests, fhA, noise, rnd, block, now + (deadline - now) / 4);   // a quarter at most
-                while (rounds < ROUNDS && System.nanoTime() < deadline) {
-                    round(fs, requests, fhA, fhB, a, buf, noise, rnd, block);
-                    rounds++;
+                for (int pass = 0; pass < 2; pass++) {  // the second once the compiler caught up (see above)
+                    long now = System.nanoTime();
+                    long end = pass == 0 ? deadline : now + BUDGET_MS * 1_000_000;
+                    // A quarter at most; the second pass's fsyncs map blocks of the volume's second half.
+                    fsyncs(requests, fhA, noise, rnd, block, pass == 0 ? 0 : VOLUME / block / 2, now + (end - now) / 4);
+                    for (int r = 0; r < (pass == 0 ? ROUNDS : SECOND_ROUNDS) && System.nanoTime() < end; r++) {
+                        round(fs, requests, fhA, fhB, a, buf, noise, rnd, block);
+                        rounds++;
+                    }
+                    awaitIdleCompiler();
                 }
             }
             fs.release(a);
@@ -131,11 +158,15 @@ public final class Warmup {
             }
         }
         requests.write(fhA, rnd.nextLong(VOLUME / 65536) * 65536, ZEROS, ZEROS.length, 0);
-        long range = 2 * block;
-        long at = rnd.nextLong(VOLUME / range - 1) * range;
-        requests.fallocate(fhA, ThinFuse.FALLOC_FL_PUNCH_HOLE | ThinFuse.FALLOC_FL_KEEP_SIZE, at, range);
-        requests.fallocate(fhA, ThinFuse.FALLOC_FL_ZERO_RANGE | ThinFuse.FALLOC_FL_KEEP_SIZE, at + 4096, range - 8192);
-        requests.fallocate(fhB, ThinFuse.FALLOC_FL_KEEP_SIZE, at, block);
+        long range = Math.min(4 * block, VOLUME / 2);  // 4 blocks (a large block size: part of one)
+        for (int k = 0; k < 2; k++) {   // twice: mkfs sends dozens in a row, which must find them compiled
+            long at = rnd.nextLong(VOLUME / range - 1) * range;
+            requests.fallocate(fhA, ThinFuse.FALLOC_FL_PUNCH_HOLE | ThinFuse.FALLOC_FL_KEEP_SIZE, at, range);
+            requests.fallocate(fhA, ThinFuse.FALLOC_FL_ZERO_RANGE | ThinFuse.FALLOC_FL_KEEP_SIZE, at + 4096,
+                    range - 8192);                                          // partial edges and whole blocks
+            requests.fallocate(fhA, ThinFuse.FALLOC_FL_ZERO_RANGE | ThinFuse.FALLOC_FL_KEEP_SIZE, at, range);
+            requests.fallocate(fhB, ThinFuse.FALLOC_FL_KEEP_SIZE, at, block);
+        }
         requests.seek(fhA, 0, ThinFuse.SEEK_DATA);
         requests.seek(fhA, 0, ThinFuse.SEEK_HOLE);
         fs.getattr(a);
@@ -154,13 +185,40 @@ public final class Warmup {
      * times the rounds below run them, they were still interpreted when mkfs came (0.4 ms of CPU per fsync, traced).
      */
     private static void fsyncs(WarmupRequests requests, long fh, byte[] noise, SplittableRandom rnd, long block,
-                               long deadline) {
-        requests.write(fh, 0, noise, 4096, rnd.nextLong());
-        requests.fsync(fh, false);                              // maps block 0 and commits it
+                               long firstBlock, long deadline) {
+        requests.write(fh, firstBlock * block, noise, 4096, rnd.nextLong());
+        requests.fsync(fh, false);                              // maps the first block and commits it
         for (int i = 1; i <= FSYNCS && System.nanoTime() < deadline; i++) {
-            boolean fresh = i % 2 == 1 && (i / 2 + 1) * block < VOLUME;
-            requests.write(fh, fresh ? (i / 2 + 1) * block : 0, noise, 4096, rnd.nextLong());
+            long fresh = firstBlock + i / 2 + 1;
+            boolean commits = i % 2 == 1 && fresh * block < VOLUME;
+            requests.write(fh, (commits ? fresh : firstBlock) * block, noise, 4096, rnd.nextLong());
             requests.fsync(fh, false);
+        }
+    }
+
+    /**
+     * Waits until the JIT compiler has been idle for 10 ms, {@link #SETTLE_MS} at most: its total compilation time
+     * stops growing. Returns at once where the JVM does not measure it.
+     */
+    private static void awaitIdleCompiler() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long end = System.nanoTime() + SETTLE_MS * 1_000_000;
+        long before = jit.getTotalCompilationTime();
+        while (System.nanoTime() < end) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long now = jit.getTotalCompilationTime();
+            if (now == before) {
+                return;
+            }
+            before = now;
         }
     }
 

@@ -19,6 +19,8 @@ import java.nio.ByteBuffer;
 final class WarmupRequests implements AutoCloseable {
     private static final int O_WRONLY = 1;
     private static final int CAPACITY = (1 << 20) + 4096;
+    /** Enough calls for the JIT to compile a method (a few hundred). */
+    private static final int LOOP_CALLS = 1000;
 
     /** libc calls for the sink the replies go to. */
     public interface Libc {
@@ -35,6 +37,9 @@ final class WarmupRequests implements AutoCloseable {
     private final RawRequests.Answers answers;
     private final Pointer mem;
     private final Pointer reply;
+    /** A worker's {@code struct fuse_buf} and channel pointer, filled before each request as the worker fills its own. */
+    private final Pointer fuseBuf;
+    private final Pointer chp;
     private final ByteBuffer direct;
     private final int sink;
     private final RawRequests raw;
@@ -46,10 +51,18 @@ final class WarmupRequests implements AutoCloseable {
         Runtime rt = Runtime.getSystemRuntime();
         this.mem = Memory.allocateDirect(rt, CAPACITY, true);
         this.reply = Memory.allocateDirect(rt, RawRequests.REPLY_ROOM, true);
+        this.fuseBuf = Memory.allocateDirect(rt, 64, true);
+        this.chp = Memory.allocateDirect(rt, rt.addressSize(), true);
         int fd = NativeBuffers.available() ? Lib.C.open("/dev/null", O_WRONLY) : -1;
         this.sink = fd;
         this.raw = fd >= 0 ? new RawRequests(fd, answers) : null;
         this.direct = raw == null ? ByteBuffer.allocateDirect(1 << 20) : null;
+        // What a worker does around each request, run here on its own: called from the requests below, these would
+        // be inlined into their compiled callers and never compiled for the worker loop, which calls them.
+        for (int i = 0; i < LOOP_CALLS; i++) {
+            PinnedThreadsFuseFS.armReceive(fuseBuf, chp, mem, CAPACITY, mem);
+            PinnedThreadsFuseFS.noteRequestNode(mem);
+        }
     }
 
     /** Writes {@code size} bytes of {@code bytes} at {@code offset}, the first 8 replaced by {@code stamp}. */
@@ -135,5 +148,7 @@ final class WarmupRequests implements AutoCloseable {
         // The requests' native memory lives as long as this object, which is used till here.
         java.lang.ref.Reference.reachabilityFence(mem);
         java.lang.ref.Reference.reachabilityFence(reply);
+        java.lang.ref.Reference.reachabilityFence(fuseBuf);
+        java.lang.ref.Reference.reachabilityFence(chp);
     }
 }

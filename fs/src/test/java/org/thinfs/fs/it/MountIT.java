@@ -31,8 +31,9 @@ class MountIT {
         try (MountedPool p = new MountedPool(tmp, "1G")) {
             assertWarmedUpOnAScratchPool(p);
             String jvm = Files.readString(Path.of("/proc/" + p.daemonPid() + "/cmdline")).replace('\0', ' ');
-            assertTrue(jvm.contains(" -XX:TieredStopAtLevel=1 ") && jvm.contains(" -XX:+UseSerialGC "),
-                    "the daemon runs with the JVM options Daemonizer chose (C1 only): " + jvm);
+            assertTrue(jvm.contains(" -XX:TieredStopAtLevel=1 ") && jvm.contains(" -XX:+UseSerialGC ")
+                            && jvm.contains(" -XX:CompileCommand=CompileThresholdScaling,org.thinfs.*::*,0.1 "),
+                    "the daemon runs with the JVM options Daemonizer chose (C1 only, early compiles): " + jvm);
             p.sh("truncate -s 256M vm1 && [ $(stat -c %s vm1) = 268435456 ] && [ $(stat -c %b vm1) = 0 ]").ok();
             p.sh("head -c 4096 vm1 | cmp - <(head -c 4096 /dev/zero)").ok();
             p.sh("dd if=/dev/urandom of=/tmp/in.$$ bs=1M count=8 status=none && "
