@@ -45,9 +45,9 @@ abstract class ChannelDataStore implements DataStore {
         return writes;
     }
 
-    /** Every write of a subclass calls this first, with the bytes it is about to write. */
-    protected final void wrote(long bytes) {
-        writes.written(bytes);
+    /** Every write of a subclass calls this first, with where it writes and how many bytes. */
+    protected final void wrote(long pos, long bytes) {
+        writes.written(pos, bytes);
     }
 
     @Override

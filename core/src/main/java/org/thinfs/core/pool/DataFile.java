@@ -90,7 +90,7 @@ public final class DataFile extends ChannelDataStore {
     /** Writes {@code src} at {@code pos} in pwrites of at most {@code piece} bytes that cross no multiple of it. */
     private void write(long pos, ByteBuffer src, long piece) {
         int limit = src.limit();
-        wrote(src.remaining());
+        wrote(pos, src.remaining());
         if (writeTurn != null) {
             writeTurn.lock();
         }

@@ -77,7 +77,7 @@ public final class DirectDataFile extends ChannelDataStore {
 
     @Override
     public void write(long pos, ByteBuffer src) {
-        wrote(src.remaining());
+        wrote(pos, src.remaining());
         ByteBuffer whole = BOUNCE.acquire();
         try {
             ByteBuffer b = whole.alignedSlice(ALIGN);

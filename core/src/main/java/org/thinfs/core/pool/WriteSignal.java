@@ -1,5 +1,12 @@
 package org.thinfs.core.pool;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -23,8 +30,29 @@ public final class WriteSignal {
     /** The total the last {@link #gather} took up to (the waiter's thread only). */
     private long taken;
 
-    /** A write of {@code bytes} happened (called by the store on every write, before the bytes go out). */
-    void written(long bytes) {
+    /**
+     * The 1 MiB chunks of the store written since the last {@link #drainChunks}, kept only once a write-behind asked
+     * for them ({@link #trackChunks}). A chunk missed (see {@link #lastChunk}) costs nothing but an early writeback:
+     * durability rests on the commit's flush, never on this set.
+     */
+    private final Set<Long> chunks = ConcurrentHashMap.newKeySet();
+    private volatile boolean trackChunks;
+    /** The chunk the last write recorded: a run of writes into one chunk adds it once (racy, and harmless). */
+    private volatile long lastChunk = -1;
+    /** log2 of a chunk's size. */
+    public static final int CHUNK_SHIFT = 20;
+
+    /** A write of {@code bytes} at {@code pos} happened (called by the store on every write, before the bytes go out). */
+    void written(long pos, long bytes) {
+        if (trackChunks && bytes > 0) {
+            long last = (pos + bytes - 1) >>> CHUNK_SHIFT;
+            for (long c = pos >>> CHUNK_SHIFT; c <= last; c++) {
+                if (c != lastChunk) {
+                    chunks.add(c);
+                    lastChunk = c;
+                }
+            }
+        }
         long before = total.getAndAdd(bytes);
         if (!written) {
             written = true;
@@ -32,6 +60,28 @@ public final class WriteSignal {
         } else if (before < gatherUntil && before + bytes >= gatherUntil) {
             wake();
         }
+    }
+
+    /** From now on, remember which chunks writes touch ({@link #drainChunks}). */
+    public void trackChunks() {
+        trackChunks = true;
+    }
+
+    /** The chunks written since the last call (indexes of 1 MiB chunks, ascending), forgotten here. */
+    public long[] drainChunks() {
+        lastChunk = -1;
+        List<Long> taken = new ArrayList<>(chunks.size());
+        for (Iterator<Long> it = chunks.iterator(); it.hasNext(); ) {
+            taken.add(it.next());
+            it.remove();
+        }
+        long[] out = new long[taken.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = taken.get(i);
+        }
+        Arrays.sort(out);
+        lastChunk = -1;             // a write into the last chunk taken must add it again
+        return out;
     }
 
     /** Bytes written since the store opened. */
