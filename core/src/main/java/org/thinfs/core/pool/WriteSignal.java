@@ -6,7 +6,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -42,7 +41,7 @@ public final class WriteSignal {
     /** log2 of a chunk's size. */
     public static final int CHUNK_SHIFT = 20;
 
-    /** A write of {@code bytes} at {@code pos} happened (called by the store on every write, before the bytes go out). */
+    /** A write of {@code bytes} at {@code pos} happened (the store calls this on every write, before it writes). */
     void written(long pos, long bytes) {
         if (trackChunks && bytes > 0) {
             long last = (pos + bytes - 1) >>> CHUNK_SHIFT;

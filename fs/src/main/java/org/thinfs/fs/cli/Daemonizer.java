@@ -62,7 +62,8 @@ final class Daemonizer {
         // what grows with the pool, so the heap is sized from them.
         long heapMiB = (heapBytes + (1 << 20) - 1) >> 20;
         String opts = System.getenv().getOrDefault("THINFS_JAVA_OPTS", "-Xms32m -Xmx" + heapMiB
-                + "m -XX:+UseSerialGC " + CLIENT_COMPILER + " " + EARLY_COMPILE + (directMemoryCap ? " -XX:MaxDirectMemorySize=64m" : ""));
+                + "m -XX:+UseSerialGC " + CLIENT_COMPILER + " " + EARLY_COMPILE
+                + (directMemoryCap ? " -XX:MaxDirectMemorySize=64m" : ""));
         for (String o : opts.trim().split("\\s+")) {
             if (!o.isEmpty()) {
                 cmd.add(o);

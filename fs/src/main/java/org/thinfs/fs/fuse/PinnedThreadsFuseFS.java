@@ -273,7 +273,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         chp.putPointer(0, ch);
     }
 
-    /** Remembers the node of the request in {@code mem} for this worker (fuse_in_header: len, opcode, unique, nodeid). */
+    /** Remembers the node of the request in {@code mem} for this worker (fuse_in_header: len, opcode, unique, node). */
     static void noteRequestNode(Pointer mem) {
         REQUEST_NODE.get()[0] = mem.getLong(16);
     }

@@ -35,8 +35,9 @@ import java.util.stream.Stream;
  * thresholds again. Traced on the 2-core VM (ftrace of one mkfs.ext4 on a loop device over a fresh volume, with
  * -XX:+PrintCompilation): after one pass, the zero-range path, the worker loop's bookkeeping and the fsync's
  * times-log path were compiled in the middle of mkfs, a C1 compilation taking the core from a request for 450-700 us
- * three times, and mkfs's last fsync ran interpreted (1.1-1.3 ms); after two, mkfs met only native-method wrappers
- * being made, and its last fsync took 0.6 ms.
+ * three times, and mkfs's last fsync ran interpreted (1.1-1.3 ms); after two, in six runs of seven, mkfs met no
+ * more than two small methods being compiled, and its last fsync took 0.4-0.9 ms. (The daemon's lower compile
+ * thresholds for thinfs's code, Daemonizer, cover the seventh kind: a slow start whose first pass ran few rounds.)
  */
 public final class Warmup {
     private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);

@@ -37,7 +37,7 @@ final class WarmupRequests implements AutoCloseable {
     private final RawRequests.Answers answers;
     private final Pointer mem;
     private final Pointer reply;
-    /** A worker's {@code struct fuse_buf} and channel pointer, filled before each request as the worker fills its own. */
+    /** A worker's {@code struct fuse_buf} and channel pointer, filled before each request as a worker fills its own. */
     private final Pointer fuseBuf;
     private final Pointer chp;
     private final ByteBuffer direct;
