@@ -12,8 +12,8 @@
 # Every timed run starts after a `sync` (untimed), so no server pays for the write-back of another's dirty pages,
 # and the order of the servers rotates row by row in the qemu-img bench rows. Each of those rows is run --repeat
 # times per server (default 3, interleaved, the order rotating each time) and its median taken: a 1 MiB row lasts
-# 0.2-0.4 s, and one write-back or commit in the window moved a single run by a third. nbdcopy in runs once (it
-# fills fresh images).
+# 0.2-0.4 s, and one write-back or commit in the window moved a single run by a third. The nbdcopy rows are
+# repeated the same way, each copy in into a freshly discarded image.
 # On a VM that gives free memory back to its host, bench/steady-memory.sh pauses that for the run (see there).
 # Needs qemu-utils (qemu-img, qemu-nbd), libnbd-bin (nbdcopy) and nbdkit; builds thinfs if needed.
 set -euo pipefail
@@ -51,7 +51,7 @@ mkdir mnt && $T mount pool mnt >/dev/null && truncate -s "$size" mnt/vm && $T um
 $T serve pool --nbd "unix:$dir/thinfs.sock" >/dev/null
 # qemu-nbd with a fresh qcow2, several clients allowed
 qemu-img create -q -f qcow2 img.qcow2 "$size"
-qemu-nbd -k "$dir/qemu.sock" -f qcow2 -x vm -t -e 16 --cache=writeback --aio=threads img.qcow2 & qpid=$!
+qemu-nbd -k "$dir/qemu.sock" -f qcow2 -x vm -t -e 16 --cache=writeback --aio=threads --discard=unmap img.qcow2 & qpid=$!
 # nbdkit with a sparse raw file
 truncate -s "$size" raw.img
 nbdkit -f -U "$dir/nbdkit.sock" file file=raw.img & kpid=$!
@@ -80,28 +80,46 @@ warm_up() { # "" for reads, -w for writes: the same untimed requests to every se
 [ "$warm" = 1 ] && echo "warming every server up (untimed; --cold skips this)" >&2
 warm_up ""
 
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END { print v[int((NR + 1) / 2)] }'; }
 # nbdcopy in: random data, then out to /dev/null
 head -c "$bytes" /dev/urandom > src.img
 # and then one FLUSH (qemu-io), timed on its own: nbdcopy sends none by default, so the first row ends with the copy
 # in the server's page cache; the second row is the copy made durable (a server that flushed while copying, as
-# thinfs's periodic commit does, has less left to flush).
+# thinfs's periodic commit does, has less left to flush). --repeat times per server, the order rotating, medians
+# taken (single copies of 1 GiB moved by half between runs on the VM of session 15); before each repeat after the
+# first every image is discarded whole (untimed), so every copy fills unallocated space again: thinfs unmaps,
+# qemu-nbd (--discard=unmap) frees the qcow2's clusters, nbdkit punches the raw file's holes.
+declare -A in_secs=() inflush_secs=() out_secs=()
+for rep in $(seq "$repeat"); do
+  for k in 0 1 2; do
+    s=${servers[$(( (k + rep) % 3 ))]}
+    [ "$rep" = 1 ] || qemu-io -f raw -c "discard 0 $bytes" "$(uri $s)" >/dev/null
+    sync; steady_memory_refresh; t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
+    qemu-io -f raw -c flush "$(uri $s)" >/dev/null; t2=$(date +%s.%N)
+    in_secs[$s]="${in_secs[$s]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+    inflush_secs[$s]="${inflush_secs[$s]:-} $(awk -v a="$t0" -v b="$t2" 'BEGIN { print b - a }')"
+  done
+done
 for s in "${servers[@]}"; do
-  sync; t0=$(date +%s.%N); nbdcopy src.img "$(uri $s)"; t1=$(date +%s.%N)
-  qemu-io -f raw -c flush "$(uri $s)" >/dev/null; t2=$(date +%s.%N)
-  declare "in_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
-  declare "inflush_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t2" 'BEGIN { print b - a }')")"
+  declare "in_$s=$(mibs "$bytes" "$(median "${in_secs[$s]}")")"
+  declare "inflush_$s=$(mibs "$bytes" "$(median "${inflush_secs[$s]}")")"
 done
 row "nbdcopy-in-$size" "$in_thinfs" "$in_qemu" "$in_nbdkit"
 row "nbdcopy-in+flush-$size" "$inflush_thinfs" "$inflush_qemu" "$inflush_nbdkit"
 warm_up -w
+for rep in $(seq "$repeat"); do
+  for k in 0 1 2; do
+    s=${servers[$(( (k + rep) % 3 ))]}
+    sync; t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
+    out_secs[$s]="${out_secs[$s]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+  done
+done
 for s in "${servers[@]}"; do
-  sync; t0=$(date +%s.%N); nbdcopy "$(uri $s)" null:; t1=$(date +%s.%N)
-  declare "out_$s=$(mibs "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+  declare "out_$s=$(mibs "$bytes" "$(median "${out_secs[$s]}")")"
 done
 row "nbdcopy-out-$size" "$out_thinfs" "$out_qemu" "$out_nbdkit"
 
 row_no=0   # the servers' order rotates row by row, so no server always runs first (or right after a sync)
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END { print v[int((NR + 1) / 2)] }'; }
 for rw in read write; do
   for bs in 4k 1M; do
     for depth in 1 16; do
@@ -113,6 +131,7 @@ for rw in read write; do
           s=${servers[$(( (k + row_no + rep) % 3 ))]}
           w=(); [ "$rw" = write ] && w=(-w)
           sync     # every server starts its run with no dirty pages of another's run being written back
+          [ "$rw" = write ] && steady_memory_refresh
           out=$(qemu-img bench -f raw "${w[@]}" -s "$bs" -d "$depth" -c "$count" -S "$bs" "$(uri $s)" 2>&1)
           secs[$s]="${secs[$s]:-} $(echo "$out" | sed -n 's/.*Run completed in \([0-9.]*\) seconds.*/\1/p')"
         done

@@ -23,6 +23,20 @@ steady_memory() {
     umount "$tmp"; rmdir "$tmp"
     echo "steady_memory: page reporting paused, $(( kib / 1024 / 1024 )) GiB of free memory touched once" >&2
 }
+# The order alone does not hold memory still everywhere: on the VM of session 15 (DAMON paging out cold page cache,
+# and freed page-cache blocks coalescing to order 10) memory freed by one round (rm of a pool, a raw file) went back
+# to the host within 2-3 s, and `dd bs=1M` of 1 GiB into a new file after `rm; sync; sleep 3` ran at 0.6-0.8 GB/s
+# every time, against 6-8 GB/s right after touching 3 GiB through a tmpfs. So a timed step that writes into new page
+# cache calls steady_memory_refresh just before it: the memory it touches is freed again at once, and the page
+# allocator hands out the most recently freed memory first, so the step's page cache is memory the host backs.
+steady_memory_refresh() {
+    [ -n "${steady_memory_saved:-}" ] || return 0
+    local tmp
+    tmp=$(mktemp -d)
+    mount -t tmpfs -o size=${1:-3}g none "$tmp" || { rmdir "$tmp"; return 0; }
+    dd if=/dev/zero of="$tmp/fill" bs=1M count=$(( ${1:-3} * 1024 )) status=none 2>/dev/null || true
+    umount "$tmp"; rmdir "$tmp"
+}
 steady_memory_restore() {
     [ -n "${steady_memory_saved:-}" ] &&
         echo "$steady_memory_saved" > /sys/module/page_reporting/parameters/page_reporting_order 2>/dev/null

@@ -50,6 +50,11 @@ abstract class ChannelDataStore implements DataStore {
         writes.written(pos, bytes);
     }
 
+    /** Whether a write-behind follows this store's writes ({@link WriteSignal#writeBehindFollows}). */
+    protected final boolean writeBehindFollows() {
+        return writes.writeBehindFollows();
+    }
+
     @Override
     public long unflushedBytes() {
         return Math.max(0, writes.total() - flushedMark.get());

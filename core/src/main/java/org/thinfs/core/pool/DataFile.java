@@ -12,13 +12,20 @@ import java.util.concurrent.locks.ReentrantLock;
 /** The data device as a file: positional FileChannel I/O, zero fill and block copy without heap garbage. */
 public final class DataFile extends ChannelDataStore {
     /**
-     * The most one pwrite covers, and the boundary (a multiple of it) no pwrite crosses: 64 KiB, or
-     * {@code -Dthinfs.dataWriteBytes}. The host's page cache sizes the folio a write creates by the write's length
-     * (large folios, ext4 since Linux 6.16), and every later small write into a folio walks all of its buffer heads,
-     * in the write and again in the writeback the write-behind starts. Measured on a mount (fio 4 KiB O_DIRECT random
-     * writes after a fill of 1 MiB writes): 68 us per write, against 42 us after a fill of 64 KiB writes and 37 us
-     * after 16 KiB. A 1 MiB write into fresh blocks pays 16 system calls instead of one, a few microseconds; writes in
-     * place go in one ({@link #writeInPlace}).
+     * While a write-behind follows the writes (the mount's), the most one pwrite into fresh blocks covers, and the
+     * boundary (a multiple of it) no such pwrite crosses: 64 KiB, or {@code -Dthinfs.dataWriteBytes}. The host's
+     * page cache sizes the folio a write creates by the write's length (large folios, ext4 since Linux 6.16), and
+     * every later small write into a folio walks all of its buffer heads, in the write and again in the writeback the
+     * write-behind starts within milliseconds. Measured on a mount (fio 4 KiB O_DIRECT random writes after a fill of
+     * 1 MiB writes): 68 us per write, against 42 us after a fill of 64 KiB writes and 37 us after 16 KiB; again in
+     * session 15 (`mountsmall.sh`, three rounds): 16-20k writes/s after 64 KiB pieces, 12-17k after 1 MiB.
+     *
+     * <p>With no write-behind (thinfs serve) the writeback comes only with a commit, once a second, and the pieces cost
+     * more than they save: an NBD copy of 1 GiB into fresh blocks (nbdcopy, 256 KiB requests) took 861-965 ms in
+     * 64 KiB pieces and 649-697 ms in one pwrite per request (four rounds each, the same jar, memory prefaulted),
+     * while 4 KiB random writes afterwards showed no difference beyond the noise; a plain file filled in 64 KiB,
+     * 256 KiB or 1 MiB writes took 4 KiB random writes with an fdatasync every 2000 at the same rate. Writes in place
+     * always go in one pwrite ({@link #writeInPlace}).
      */
     static final int WRITE_BYTES = Math.max(4096, Integer.getInteger("thinfs.dataWriteBytes", 64 << 10));
     /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
@@ -73,7 +80,7 @@ public final class DataFile extends ChannelDataStore {
 
     @Override
     public void write(long pos, ByteBuffer src) {
-        write(pos, src, WRITE_BYTES);
+        write(pos, src, writeBehindFollows() ? WRITE_BYTES : Integer.MAX_VALUE);
     }
 
     /**

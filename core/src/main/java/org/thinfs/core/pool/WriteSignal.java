@@ -1,9 +1,7 @@
 package org.thinfs.core.pool;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -66,18 +64,24 @@ public final class WriteSignal {
         trackChunks = true;
     }
 
+    /** Whether a write-behind follows these writes (it asked for {@link #trackChunks}). */
+    public boolean writeBehindFollows() {
+        return trackChunks;
+    }
+
     /** The chunks written since the last call (indexes of 1 MiB chunks, ascending), forgotten here. */
     public long[] drainChunks() {
         lastChunk = -1;
-        List<Long> taken = new ArrayList<>(chunks.size());
+        long[] out = new long[Math.max(16, chunks.size())];
+        int n = 0;
         for (Iterator<Long> it = chunks.iterator(); it.hasNext(); ) {
-            taken.add(it.next());
+            if (n == out.length) {
+                out = Arrays.copyOf(out, n * 2);
+            }
+            out[n++] = it.next();
             it.remove();
         }
-        long[] out = new long[taken.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = taken.get(i);
-        }
+        out = Arrays.copyOf(out, n);
         Arrays.sort(out);
         lastChunk = -1;             // a write into the last chunk taken must add it again
         return out;

@@ -41,6 +41,11 @@ class DataStoreContractTest {
     static Stream<Subject> stores() {
         return Stream.of(
                 new Subject("data file", f -> new DataFile(f, true)),
+                new Subject("data file in 64 KiB pieces (a write-behind follows)", f -> {
+                    DataFile d = new DataFile(f, true);
+                    d.writeSignal().trackChunks();
+                    return d;
+                }),
                 new Subject("volatile cache", f -> new VolatileDataStore(new DataFile(f, true))),
                 new Subject("instrumented", f -> new InstrumentedDataStore(new DataFile(f, true))));
     }

@@ -7,9 +7,7 @@ import org.thinfs.core.pool.WriteSignal;
 import org.thinfs.fs.model.PeriodicCommit;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -154,7 +152,7 @@ final class WriteBehind implements Runnable, AutoCloseable {
         long runStart = -1;
         long runEnd = -1;
         int started = 0;
-        Iterable<Long> candidates = rescan ? new ArrayList<>(waiting) : toLongs(written);
+        long[] candidates = rescan ? waiting.stream().mapToLong(Long::longValue).toArray() : written;
         for (long c : candidates) {
             Long last = startedAt.get(c);
             if (last != null && now - last < HOT_NANOS) {
@@ -177,14 +175,6 @@ final class WriteBehind implements Runnable, AutoCloseable {
             startWriteback(runStart, runEnd);
         }
         return started;
-    }
-
-    private static List<Long> toLongs(long[] a) {
-        List<Long> l = new ArrayList<>(a.length);
-        for (long x : a) {
-            l.add(x);
-        }
-        return l;
     }
 
     /** sync_file_range(WRITE) of chunks [from, to); false (and fallen back to full flushes) when refused. */
