@@ -18,11 +18,12 @@ public final class DataFile extends ChannelDataStore {
      * every later small write into a folio walks all of its buffer heads, in the write and again in the writeback the
      * write-behind starts within milliseconds. Measured on a mount (fio 4 KiB O_DIRECT random writes after a fill of
      * 1 MiB writes): 68 us per write, against 42 us after a fill of 64 KiB writes and 37 us after 16 KiB; again in
-     * session 15 (`mountsmall.sh`, three rounds): 16-20k writes/s after 64 KiB pieces, 12-17k after 1 MiB.
+     * session 15 (three rounds; BENCHMARKS.md): 16-20k writes/s after 64 KiB pieces, 12-17k after 1 MiB.
      *
      * <p>With no write-behind (thinfs serve) the writeback comes only with a commit, once a second, and the pieces cost
      * more than they save: an NBD copy of 1 GiB into fresh blocks (nbdcopy, 256 KiB requests) took 861-965 ms in
-     * 64 KiB pieces and 649-697 ms in one pwrite per request (four rounds each, the same jar, memory prefaulted),
+     * 64 KiB pieces and 649-697 ms in one pwrite per request (four rounds each, the same jar, memory prefaulted;
+     * the fourth in one pwrite: 959),
      * while 4 KiB random writes afterwards showed no difference beyond the noise; a plain file filled in 64 KiB,
      * 256 KiB or 1 MiB writes took 4 KiB random writes with an fdatasync every 2000 at the same rate. Writes in place
      * always go in one pwrite ({@link #writeInPlace}).

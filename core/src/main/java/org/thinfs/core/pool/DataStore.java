@@ -22,7 +22,8 @@ public interface DataStore extends Closeable {
 
     /**
      * {@link #write}, into blocks that were written before (a write in place, nothing provisioned or copied), so the
-     * store may use larger pieces than for fresh blocks (DataFile#WRITE_BYTES says why fresh blocks get small ones).
+     * store may use larger pieces than for fresh blocks (DataFile#WRITE_BYTES says when and why fresh blocks get
+     * small ones).
      */
     default void writeInPlace(long pos, ByteBuffer src) {
         write(pos, src);

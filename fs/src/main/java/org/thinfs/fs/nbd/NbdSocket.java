@@ -79,6 +79,26 @@ final class NbdSocket implements Closeable {
         channel.register(writable, SelectionKey.OP_WRITE);
     }
 
+    /**
+     * Whether no byte waits to be read on the socket now; false when that cannot be known without reading (before
+     * {@link #pollForRequests}, and over TLS, whose session may hold bytes already taken off the socket). The
+     * thread holding the connection's reading turn only, as its reads. Never throws: a socket or selector closed
+     * meanwhile answers false, and the next read or write finds it closed.
+     */
+    boolean quietNow() {
+        Selector s = readable;
+        if (s == null || tls != null) {
+            return false;
+        }
+        try {
+            int ready = s.selectNow();
+            s.selectedKeys().clear();
+            return ready == 0;
+        } catch (IOException | java.nio.channels.ClosedSelectorException e) {
+            return false;
+        }
+    }
+
     /** Reads some bytes into {@code b}, the start of a message; -1 at the end of the stream. */
     int read(ByteBuffer b) throws IOException {
         return read(b, false);

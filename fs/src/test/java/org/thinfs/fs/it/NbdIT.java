@@ -100,6 +100,24 @@ class NbdIT {
     }
 
     @Test
+    void fioReadsBackWhatItWroteAtDepthOneAndEight() throws Exception {
+        // At depth 1 the thread that read a request keeps the connection's reading turn while it handles it
+        // (NbdTransmission#keepsTurn); at depth 8 the turn passes on, and fio's queue filling and draining moves a
+        // connection between the two. Every block written must read back (fio's checksums, verify_fatal).
+        try (MountedPool p = mounted()) {
+            p.sh("truncate -s 32M f").ok();
+            for (int depth : new int[] {1, 8}) {
+                String bs = depth == 1 ? "4k" : "64k";
+                Sh.bash(tmp, "fio --name=v --ioengine=nbd --uri='" + uri("f") + "' --rw=randwrite --bs=" + bs
+                        + " --iodepth=" + depth + " --size=32M --io_size=8M --verify=crc32c --verify_fatal=1"
+                        + " --do_verify=1 --randseed=" + depth + " --output=/dev/null").ok();
+            }
+            Sh.bash(tmp, "qemu-io -f raw -c 'flush' '" + uri("f") + "'").ok();
+        }
+        assertEquals(0, ThinTools.check(tmp.resolve("pool/metadata")).exitCode());
+    }
+
+    @Test
     void aSnapshotExportRefusesWritesAndFuseAndNbdSeeTheSameBytes() throws Exception {
         try (MountedPool p = mounted()) {
             p.sh("truncate -s 32M v && dd if=/dev/urandom of=v bs=64k count=50 conv=notrunc status=none "

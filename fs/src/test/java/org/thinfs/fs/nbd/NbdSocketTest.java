@@ -44,6 +44,26 @@ class NbdSocketTest {
     }
 
     @Test
+    void quietNowSaysWhetherBytesWaitWithoutTakingThemAndFalseOnceClosed() throws Exception {
+        assertTrue(server.quietNow(), "nothing sent yet");
+        client.write(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (server.quietNow()) {
+            assertTrue(System.nanoTime() < deadline, "three bytes sent, never seen");
+            Thread.sleep(1);
+        }
+        assertFalse(server.quietNow(), "still waiting: asking took nothing");
+        ByteBuffer b = ByteBuffer.allocate(3);
+        while (b.hasRemaining()) {
+            server.read(b);
+        }
+        assertArrayEquals(new byte[] {1, 2, 3}, b.array());
+        assertTrue(server.quietNow(), "all read");
+        server.close();
+        assertFalse(server.quietNow(), "closed: not known quiet, and no exception");
+    }
+
+    @Test
     void everyByteArrivesInOrderWhetherTheReaderPollsOrSleeps() throws Exception {
         Random rnd = new Random(7);
         for (int round = 0; round < 40; round++) {
