@@ -22,11 +22,10 @@ public final class DataFile extends ChannelDataStore {
      *
      * <p>With no write-behind (thinfs serve) the writeback comes only with a commit, once a second, and the pieces cost
      * more than they save: an NBD copy of 1 GiB into fresh blocks (nbdcopy, 256 KiB requests) took 861-965 ms in
-     * 64 KiB pieces and 649-697 ms in one pwrite per request (four rounds each, the same jar, memory prefaulted;
-     * the fourth in one pwrite: 959),
-     * while 4 KiB random writes afterwards showed no difference beyond the noise; a plain file filled in 64 KiB,
-     * 256 KiB or 1 MiB writes took 4 KiB random writes with an fdatasync every 2000 at the same rate. Writes in place
-     * always go in one pwrite ({@link #writeInPlace}).
+     * 64 KiB pieces and 649-697 ms in one pwrite per request (four rounds each, the same jar, memory prefaulted; the
+     * fourth in one pwrite took 959), while 4 KiB random writes afterwards showed no difference beyond the noise; a
+     * plain file filled in 64 KiB, 256 KiB or 1 MiB writes took 4 KiB random writes with an fdatasync every 2000 at
+     * the same rate. Writes in place always go in one pwrite ({@link #writeInPlace}).
      */
     static final int WRITE_BYTES = Math.max(4096, Integer.getInteger("thinfs.dataWriteBytes", 64 << 10));
     /** A block device: its size is fixed (grown only by growing the device: lvextend, losetup -c). */
