@@ -166,8 +166,10 @@ final class NbdTransmission {
      * next request costs no hand-off. Passing the turn on wakes another thread of the connection, which then finds
      * the socket quiet and polls or sleeps on it; at queue depth 1 that wake-up, and the poll on the CPU the client
      * needs, is per request (strace of 4 KiB writes at depth 1: 3.1 futex calls and 2.9 reads per request, nbdkit 2
-     * and 2). Reads and writes only: a flush or trim may take a commit's time, and a request that arrives meanwhile
-     * is read only after it (the protocol allows that; a deeper queue passes the turn as before).
+     * and 2). A request the client sends while one is handled under a kept turn is read when that one ends (the
+     * protocol allows serving in order), and finding it there passes the turn on again. So only reads and writes
+     * keep it: a flush or trim may last a commit. A write that waits for space (when-full=wait) holds this
+     * connection's next requests with it, never another connection's.
      */
     private boolean keepsTurn(Request r) {
         return KEEP_TURN && (r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE) && handling.get() == 1
