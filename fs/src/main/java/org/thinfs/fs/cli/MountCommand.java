@@ -48,7 +48,8 @@ final class MountCommand implements Callable<Integer> {
     boolean foreground;
 
     @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
-            description = "How often changes are committed (default: ${DEFAULT-VALUE}); fsync commits at once.")
+            description = "How long a change waits for its commit at most (default: ${DEFAULT-VALUE}), timed "
+                    + "from the first change since the last commit; fsync commits at once.")
     Duration commitInterval;
 
     @Option(names = "--metadata-cache", defaultValue = "64M", converter = Sizes.class,

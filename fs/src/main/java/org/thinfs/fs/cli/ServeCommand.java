@@ -63,7 +63,8 @@ final class ServeCommand implements Callable<Integer> {
     boolean readOnly;
 
     @Option(names = "--commit-interval", defaultValue = "1s", converter = Durations.class,
-            description = "How often changes are committed (default: ${DEFAULT-VALUE}); NBD flush commits at once.")
+            description = "How long a change waits for its commit at most (default: ${DEFAULT-VALUE}), timed "
+                    + "from the first change since the last commit; NBD flush commits at once.")
     Duration commitInterval;
 
     @Override

@@ -23,6 +23,12 @@ final class CatalogCommit {
     private final Object names;
     private volatile boolean dirty;
     /**
+     * When {@link #dirty} was last set from clear ({@code System.nanoTime()}): the periodic commit is due an interval
+     * after it (see {@link #nanosUntilDue}). Set before {@code dirty}, so a reader that sees {@code dirty} sees a time
+     * at least that recent.
+     */
+    private volatile long dirtySince = System.nanoTime();
+    /**
      * Only times changed (a write in place): worth a commit on fsync and at close, and from the periodic commit at
      * most every {@link #TIMES_ONLY_NANOS}, so a steady overwrite workload is not committed every interval for its
      * mtime alone, and a crash loses at most that much of it.
@@ -50,9 +56,38 @@ final class CatalogCommit {
         }
     }
 
-    /** Records a change, so the next commit covers it. */
+    /**
+     * Records a change, so the next commit covers it. Reads first: a write path that marks every request pays a
+     * volatile read, not a store, once the pool is dirty. Skipping the store is safe: a commit clears {@code dirty}
+     * before it writes anything, so a change made before this read saw it set is in that commit or a later one.
+     */
     void mark() {
+        if (!dirty) {
+            setDirty();
+        }
+    }
+
+    private void setDirty() {
+        dirtySince = System.nanoTime();
         dirty = true;
+    }
+
+    /**
+     * How long until the periodic commit is due, in nanoseconds (0 or less: now; Long.MAX_VALUE: nothing to commit).
+     * A change is due {@code intervalNanos} after the first change since the last commit, as jbd2 times a
+     * transaction from its start: every change is durable within the interval, and a burst of writes shorter than
+     * the interval after an idle spell is committed once, after it, instead of being held up by a data flush in
+     * its middle. Times alone are due {@link #TIMES_ONLY_NANOS} after the last commit.
+     */
+    long nanosUntilDue(long intervalNanos) {
+        long now = System.nanoTime();
+        if (dirty) {
+            return dirtySince + intervalNanos - now;
+        }
+        if (timesDirty) {
+            return lastCommitNanos + TIMES_ONLY_NANOS - now;
+        }
+        return Long.MAX_VALUE;
     }
 
     /** Records a change of times only (see {@link #timesDirty}). */
@@ -71,7 +106,7 @@ final class CatalogCommit {
         if (!dirty && !(timesDirty && System.nanoTime() - lastCommitNanos >= TIMES_ONLY_NANOS)) {
             return;
         }
-        dirty = true;
+        mark();                          // times alone, or a change: commitUnderNames commits either
         // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
         // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
         // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
@@ -140,7 +175,7 @@ final class CatalogCommit {
             }
             pool.commitPreFlushed(catalogFlush);
         } catch (IOException | RuntimeException e) {
-            dirty = true;
+            setDirty();                 // tried again an interval from now
             throw e;
         }
     }
@@ -152,7 +187,7 @@ final class CatalogCommit {
      */
     void sync(boolean withTimes) throws IOException {
         if (withTimes && timesDirty && timesLog == null) {
-            dirty = true;                // no catalog to hold a log beside: a commit stores what it can
+            mark();                      // no catalog to hold a log beside: a commit stores what it can
         }
         ThinPool.PendingFlush inPlace = null;
         if (dirty) {
@@ -211,7 +246,7 @@ final class CatalogCommit {
     /** Commits whatever is pending, times included (unmount). */
     void commitAll() throws IOException {
         if (timesDirty) {
-            dirty = true;
+            mark();
         }
         commit();
     }

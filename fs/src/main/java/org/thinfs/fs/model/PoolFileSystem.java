@@ -461,6 +461,11 @@ public final class PoolFileSystem implements Closeable {
         return commits.isDirty();
     }
 
+    /** Nanoseconds until a periodic commit with this interval is due (0 or less: now; Long.MAX_VALUE: none is). */
+    long nanosUntilCommitDue(long intervalNanos) {
+        return commits.nanosUntilDue(intervalNanos);
+    }
+
     /** Records a change made directly on a device, so the next commit covers it. */
     public void markDirty() {
         commits.mark();

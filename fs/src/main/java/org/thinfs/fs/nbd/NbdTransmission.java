@@ -129,34 +129,39 @@ final class NbdTransmission {
 
     private void serveQuietly() {
         try {
-            while (true) {
-                Request r;
-                synchronized (in) {
-                    while (true) {
-                        if (ended) {
-                            return;
-                        }
-                        try {
-                            r = next();
-                        } catch (IOException | RuntimeException e) {
-                            ended = true;
-                            throw e;
-                        }
-                        if (r == null) {
-                            ended = true;
-                            return;
-                        }
-                        handling.incrementAndGet();
-                        if (!keepsTurn(r)) {
-                            break;
-                        }
-                        serve(r);
-                    }
-                }
+            for (Request r = take(); r != null; r = take()) {
                 serve(r);
             }
         } catch (IOException | RuntimeException e) {
             fail(e);
+        }
+    }
+
+    /**
+     * Takes the reading turn and returns the next request to serve with the turn passed on, or null once the
+     * connection has ended. Requests that keep the turn ({@link #keepsTurn}) are served here, turn in hand.
+     */
+    private Request take() throws IOException {
+        synchronized (in) {
+            while (!ended) {
+                Request r;
+                try {
+                    r = next();
+                } catch (IOException | RuntimeException e) {
+                    ended = true;
+                    throw e;
+                }
+                if (r == null) {
+                    ended = true;
+                    return null;
+                }
+                handling.incrementAndGet();
+                if (!keepsTurn(r)) {
+                    return r;
+                }
+                serve(r);
+            }
+            return null;
         }
     }
 
