@@ -29,12 +29,13 @@ final class CatalogCommit {
      */
     private volatile long dirtySince = System.nanoTime();
     /**
-     * Only times changed (a write in place): worth a commit on fsync and at close, and from the periodic commit at
-     * most every {@link #TIMES_ONLY_NANOS}, so a steady overwrite workload is not committed every interval for its
-     * mtime alone, and a crash loses at most that much of it.
+     * Only times changed (a write in place): saved on fsync and at close, and by the periodic commit at most every
+     * {@link #TIMES_ONLY_NANOS}, so a steady overwrite workload is not committed every interval for its mtime alone,
+     * and a crash loses at most that much of it.
      */
     private volatile boolean timesDirty;
-    private volatile long lastCommitNanos = System.nanoTime();
+    /** When the times were last made durable (a commit, or the times log). */
+    private volatile long timesSavedNanos = System.nanoTime();
     static final long TIMES_ONLY_NANOS = 30_000_000_000L;
     /** Where an fsync that changed times only puts them (null for a pool without a catalog). */
     private final TimesLog timesLog;
@@ -77,7 +78,7 @@ final class CatalogCommit {
      * A change is due {@code intervalNanos} after the first change since the last commit, as jbd2 times a
      * transaction from its start: every change is durable within the interval, and a burst of writes shorter than
      * the interval after an idle spell is committed once, after it, instead of being held up by a data flush in
-     * its middle. Times alone are due {@link #TIMES_ONLY_NANOS} after the last commit.
+     * its middle. Times alone are due {@link #TIMES_ONLY_NANOS} after they were last saved.
      */
     long nanosUntilDue(long intervalNanos) {
         long now = System.nanoTime();
@@ -85,7 +86,7 @@ final class CatalogCommit {
             return dirtySince + intervalNanos - now;
         }
         if (timesDirty) {
-            return lastCommitNanos + TIMES_ONLY_NANOS - now;
+            return timesSavedNanos + TIMES_ONLY_NANOS - now;
         }
         return Long.MAX_VALUE;
     }
@@ -103,15 +104,41 @@ final class CatalogCommit {
      * transaction N with its own catalog slot intact.
      */
     void commit() throws IOException {
-        if (!dirty && !(timesDirty && System.nanoTime() - lastCommitNanos >= TIMES_ONLY_NANOS)) {
-            return;
+        commit(TIMES_ONLY_NANOS);
+    }
+
+    /** {@link #commit()}, with times alone saved once they are {@code timesAfterNanos} old (tests shorten it). */
+    void commit(long timesAfterNanos) throws IOException {
+        if (!dirty) {
+            if (!timesDirty || System.nanoTime() - timesSavedNanos < timesAfterNanos) {
+                return;
+            }
+            if (timesLog != null) {
+                saveTimes();
+                return;
+            }
         }
-        mark();                          // times alone, or a change: commitUnderNames commits either
+        mark();                          // a change, or times alone with no log to hold them: a commit
         // The bulk of the data written since the last commit reaches the disk here, outside the monitor: under
         // heavy writes this flush takes hundreds of milliseconds, and getattr, open and mkdir must not wait for it.
         // The commit below then only flushes what arrived in between, under the pool's gate, not under this monitor.
         pool.preFlush();
         commitNow();
+    }
+
+    /**
+     * Times alone, from the periodic commit: they go to the times log, with no data flush. None is owed: no mapping
+     * changed since the committed transaction (a change would have made the pool dirty), so no metadata points at
+     * unflushed data, and data written in place is made durable by fsync, which flushes it (a saved mtime says when
+     * a volume changed, not that the change reached the disk). A full data flush here held the writers of a steady
+     * overwrite workload every 30 s for as long as the host took to write everything they had left dirty.
+     */
+    private void saveTimes() throws IOException {
+        synchronized (names) {
+            if (!dirty && timesDirty) {  // a change made meanwhile is committed, times and all, an interval after it
+                logTimesUnderNames();
+            }
+        }
     }
 
     /**
@@ -151,7 +178,7 @@ final class CatalogCommit {
         }
         dirty = false;
         timesDirty = false;
-        lastCommitNanos = System.nanoTime();
+        timesSavedNanos = System.nanoTime();
         try {
             Runnable catalogFlush = null;
             if (catalogDir != null) {
@@ -226,6 +253,7 @@ final class CatalogCommit {
             throw new FsException(Code.EROFS, "the pool is read-only: " + pool.readOnlyReason());
         }
         timesDirty = false;              // cleared first: a time changed while the log is written marks it again
+        timesSavedNanos = System.nanoTime();
         try {
             timesLog.write(doc, pool.committedTransactionId());
         } catch (IOException | RuntimeException e) {

@@ -439,6 +439,11 @@ public final class PoolFileSystem implements Closeable {
         commits.commit();
     }
 
+    /** {@link #commit()}, with times alone saved once they are {@code timesAfterNanos} old (tests shorten it). */
+    void commit(long timesAfterNanos) throws IOException {
+        commits.commit(timesAfterNanos);
+    }
+
     /** fsync: everything acknowledged so far becomes durable, the volumes' times too. */
     public void sync() throws IOException {
         commits.sync(true);

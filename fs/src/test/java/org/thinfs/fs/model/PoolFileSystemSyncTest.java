@@ -141,6 +141,40 @@ class PoolFileSystemSyncTest {
     }
 
     /**
+     * The periodic commit saves times alone (writes in place) in the times log once they are old enough: no data
+     * flush, no metadata commit, and a copy of the pool's files taken right after (what a crash leaves) has them.
+     */
+    @Test
+    void thePeriodicCommitSavesTimesAloneWithoutADataFlush() throws Exception {
+        CountingDataFile data = new CountingDataFile(dir.resolve("data"));
+        ThinPool pool = newPool(data);
+        long mtime;
+        try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
+            PoolFileSystem.Handle h = newVolume(fs);
+            fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
+            fs.sync();
+            long committed = pool.transactionId();
+            int flushes = data.flushes.get();
+            Thread.sleep(2);
+            fs.write(h, 5, ByteBuffer.wrap(new byte[]{1}));                  // in place: the times change
+            fs.commit();
+            assertTrue(fs.timesPending(), "times alone wait 30 s");
+            assertTrue(fs.nanosUntilCommitDue(1_000_000_000L) > 1_000_000_000L, "and are not due yet");
+            fs.commit(0);
+            assertFalse(fs.timesPending(), "saved once old enough");
+            assertEquals(flushes, data.flushes.get(), "without a data flush");
+            assertEquals(committed, pool.transactionId(), "or a metadata commit");
+            assertEquals(Long.MAX_VALUE, fs.nanosUntilCommitDue(1_000_000_000L));
+            mtime = fs.getattr("/v").mtimeNs();
+            copyPool(dir, dir.resolve("crash"));
+        }
+        Path copy = dir.resolve("crash");
+        try (PoolFileSystem fs = PoolFileSystem.open(openPool(copy), copy)) {
+            assertEquals(mtime, fs.getattr("/v").mtimeNs(), "the saved times survive a crash");
+        }
+    }
+
+    /**
      * A full fsync after writes in place makes the volume's times durable without a commit: a copy of the pool's
      * files taken right after it (what a crash leaves) opens with the fsynced mtime. A log torn by a crash (its
      * CRC fails) falls back to the previous fsync's slot; a later commit supersedes both; garbage in a slot never
