@@ -17,7 +17,8 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * The volumes' times made durable by an {@code fsync} that changed nothing else, without a metadata commit.
+ * The volumes' times made durable by an {@code fsync} that changed nothing else, without a metadata commit (and by
+ * the periodic commit when only times have changed for 30 s: CatalogCommit#saveTimes).
  *
  * <p>Why: a full {@code fsync} must make a file's times durable (POSIX; and a backup tool that trusts mtime would skip
  * a volume whose data changed if a crash rolled its mtime back). Written through a commit, that costs a catalog slot,
