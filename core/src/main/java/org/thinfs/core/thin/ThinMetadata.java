@@ -11,12 +11,10 @@ import org.thinfs.core.btree.BTree;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
 import org.thinfs.core.format.Layout;
-import org.thinfs.core.format.SpaceMapRoot;
 import org.thinfs.core.format.Superblock;
 import org.thinfs.core.io.BlockDevice;
 import org.thinfs.core.io.BlockManager;
 import org.thinfs.core.sm.disk.DiskSpaceMap;
-import org.thinfs.core.tm.TransactionManager;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -36,37 +34,21 @@ import java.util.SortedSet;
  *                      └─ held_root          optional superblock copy                  {@link MetadataSnapshot}
  * </pre>
  *
- * <p>State of one transaction: the two trees (each holding its working root), both space maps, and
- * {@link #state} (time, transaction id, held root, flags). {@link #committed} is the superblock last written; it
- * is immutable and swapped only by a commit, so an abort rebuilds everything from it.
- *
- * <p>Every change goes into blocks free in the committed state; {@link #commit()} publishes them by writing the
- * superblock last. A failure in the middle of an operation leaves the in-memory state unusable: call
- * {@link #abort()} to return to the last commit.
+ * <p>The state of one transaction and the order of its commit live in {@link MetadataTransaction}. Every change goes
+ * into blocks free in the committed state; {@link #commit()} publishes them by writing the superblock last. A failure
+ * in the middle of an operation leaves the in-memory state unusable: call {@link #abort()} to return to the last
+ * commit.
  *
  * <p>Not thread-safe: {@code ThinPool} serializes access under its metadata lock.
  */
 public final class ThinMetadata implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(ThinMetadata.class);
 
-    private final BlockManager bm;
-    private final boolean writable;
-    /** Most entries of a new mapping or details tree node: BTree.FULL_NODES, or small for tests of deep trees. */
-    private final int nodeEntries;
-    private Superblock committed;
-    private DiskSpaceMap metadataSpace;
-    private DiskSpaceMap dataSpace;
-    private TransactionManager tm;
-    private MappingTree mappings;
-    private DetailsTree details;
-    private TransactionState state;
-    private boolean changed;
+    private final MetadataTransaction tx;
     private final BlockSharing sharing = new BlockSharing(this);
 
-    private ThinMetadata(BlockManager bm, boolean writable, int nodeEntries) {
-        this.bm = bm;
-        this.writable = writable;
-        this.nodeEntries = nodeEntries;
+    private ThinMetadata(MetadataTransaction tx) {
+        this.tx = tx;
     }
 
     // ---------------------------------------------------------------- format and open
@@ -93,13 +75,8 @@ public final class ThinMetadata implements Closeable {
         }
         BlockManager bm = new BlockManager(device, cacheBlocks, true);
         long metaBlocks = Math.min(bm.nrBlocks(), Layout.MAX_METADATA_BLOCKS);
-        ThinMetadata md = new ThinMetadata(bm, true, nodeEntries);
-        md.use(MetadataStructures.format(bm, metaBlocks, nrDataBlocks, nodeEntries));
-        md.state = new TransactionState(0, 0, 0, 0);
-        md.committed = new Superblock(0, 0, new byte[16], Layout.MAGIC, Layout.VERSION, 0, 0, 0,
-                SpaceMapRoot.NONE, SpaceMapRoot.NONE, 0, 0, dataBlockSectors, Layout.METADATA_BLOCK_SECTORS,
-                metaBlocks, 0, 0, 0);
-        md.changed = true;
+        ThinMetadata md = new ThinMetadata(MetadataTransaction.format(bm, metaBlocks, nrDataBlocks, dataBlockSectors,
+                nodeEntries));
         md.commit();
         LOG.info("formatted metadata on {}: {} metadata blocks, {} data blocks of {} sectors", device, metaBlocks,
                 nrDataBlocks, dataBlockSectors);
@@ -109,26 +86,7 @@ public final class ThinMetadata implements Closeable {
     /** Opens formatted metadata, validating the superblock as the kernel does. */
     public static ThinMetadata open(BlockDevice device, boolean writable, int cacheBlocks) {
         BlockManager bm = new BlockManager(device, cacheBlocks, writable);
-        ThinMetadata md = new ThinMetadata(bm, writable, BTree.FULL_NODES);
-        md.load(SuperblockIO.read(bm, writable));
-        return md;
-    }
-
-    /** Rebuilds every piece of transaction state from a committed superblock. */
-    private void load(Superblock sb) {
-        use(MetadataStructures.open(bm, sb, nodeEntries));
-        committed = sb;
-        state = TransactionState.of(sb);
-        changed = false;
-        sharing.forget();
-    }
-
-    private void use(MetadataStructures s) {
-        tm = s.tm();
-        metadataSpace = s.metadataSpace();
-        dataSpace = s.dataSpace();
-        mappings = s.mappings();
-        details = s.details();
+        return new ThinMetadata(MetadataTransaction.open(bm, writable, BTree.FULL_NODES));
     }
 
     /**
@@ -136,31 +94,31 @@ public final class ThinMetadata implements Closeable {
      * large device calls this in a loop, one metadata operation per call, so other devices' I/O runs in between.
      */
     public boolean freePending(int budget) {
-        if (!mappings.hasPendingFrees()) {
+        if (!tx.mappings.hasPendingFrees()) {
             return true;
         }
         requireWritable();
-        changed = true;
-        return mappings.freePending(budget);
+        tx.changed = true;
+        return tx.mappings.freePending(budget);
     }
 
     // ---------------------------------------------------------------- devices
 
     public SortedSet<Long> deviceIds() {
-        return mappings.deviceIds();
+        return tx.mappings.deviceIds();
     }
 
     public boolean exists(long id) {
-        return mappings.exists(id);
+        return tx.mappings.exists(id);
     }
 
     public DeviceDetails details(long id) {
-        DeviceDetails d = details.get(id);
+        DeviceDetails d = tx.details.get(id);
         if (d != null) {
             return d;
         }
         if (exists(id)) {
-            throw new CorruptMetadataException(details.root(), "device " + id
+            throw new CorruptMetadataException(tx.details.root(), "device " + id
                     + " is in the mapping tree but has no details");
         }
         throw new NoSuchDeviceException(id);
@@ -168,18 +126,19 @@ public final class ThinMetadata implements Closeable {
 
     public void createThin(long id) {
         checkNewDevice(id);
-        mappings.addEmptyDevice(id);
-        putDetails(id, new DeviceDetails(0, state.transactionId(), state.time(), state.time()));
+        tx.mappings.addEmptyDevice(id);
+        putDetails(id, new DeviceDetails(0, tx.state.transactionId(), tx.state.time(), tx.state.time()));
     }
 
     /** An O(1) snapshot: {@code id} shares {@code origin}'s tree; the pool's time advances by one. */
     public void createSnapshot(long id, long origin) {
         checkNewDevice(id);
         DeviceDetails od = details(origin);
-        mappings.addSharedDevice(id, origin);
-        state = state.nextTime();
-        putDetails(origin, od.withSnapshottedTime(state.time()));
-        putDetails(id, new DeviceDetails(od.mappedBlocks(), state.transactionId(), state.time(), state.time()));
+        tx.mappings.addSharedDevice(id, origin);
+        tx.state = tx.state.nextTime();
+        putDetails(origin, od.withSnapshottedTime(tx.state.time()));
+        int now = tx.state.time();
+        putDetails(id, new DeviceDetails(od.mappedBlocks(), tx.state.transactionId(), now, now));
     }
 
     /** Deletes a device; its blocks are freed by {@link #freePending} (and at the latest by the next commit). */
@@ -188,9 +147,9 @@ public final class ThinMetadata implements Closeable {
         if (!exists(id)) {
             throw new NoSuchDeviceException(id);
         }
-        mappings.removeDevice(id);
-        details.remove(id);
-        changed = true;
+        tx.mappings.removeDevice(id);
+        tx.details.remove(id);
+        tx.changed = true;
     }
 
     /** For restoring a dump into freshly formatted metadata; see {@link RestoreSink}. */
@@ -203,12 +162,12 @@ public final class ThinMetadata implements Closeable {
 
     /** The block_time value mapped at {@code vblock}, or -1. */
     public long lookup(long id, long vblock) {
-        return mappings.lookup(id, vblock);
+        return tx.mappings.lookup(id, vblock);
     }
 
     /** The highest mapped virtual block of device {@code id}, or -1 when it maps none. */
     public long lastMappedBlock(long id) {
-        return mappings.lastMappedBlock(id);
+        return tx.mappings.lastMappedBlock(id);
     }
 
     /** Receives mappings in virtual block order. */
@@ -219,7 +178,7 @@ public final class ThinMetadata implements Closeable {
 
     /** Visits every mapping of device {@code id} with virtual block in [from, to). */
     public void lookupRange(long id, long from, long to, MappingVisitor visitor) {
-        mappings.lookupRange(id, from, to, visitor);
+        tx.mappings.lookupRange(id, from, to, visitor);
     }
 
     /**
@@ -227,7 +186,7 @@ public final class ThinMetadata implements Closeable {
      * the {@code max}-th, so the cost follows what is mapped, never the width of the range.
      */
     public List<Long> mappedBlocks(long id, long from, long to, int max) {
-        return mappings.mappedBlocks(id, from, to, max);
+        return tx.mappings.mappedBlocks(id, from, to, max);
     }
 
     /**
@@ -235,7 +194,7 @@ public final class ThinMetadata implements Closeable {
      * block at 2i+1. Like {@link #mappedBlocks}, the walk stops after the last one it returns.
      */
     public long[] mappings(long id, long from, long to, int max) {
-        return mappings.mappings(id, from, to, max);
+        return tx.mappings.mappings(id, from, to, max);
     }
 
     /**
@@ -246,13 +205,7 @@ public final class ThinMetadata implements Closeable {
      */
     public boolean insert(long id, long vblock, long dataBlock) {
         requireWritable();
-        boolean added = mappings.insert(id, vblock, BlockTime.pack(dataBlock, state.time()));
-        if (added) {
-            DeviceDetails d = details(id);
-            details.put(id, d.withMappedBlocks(d.mappedBlocks() + 1));
-        }
-        changed = true;
-        return added;
+        return insertStamped(id, vblock, dataBlock, tx.state.time());
     }
 
     /** Block sharing between devices outside snapshots (copy_file_range, copies by ordinary tools). */
@@ -263,85 +216,86 @@ public final class ThinMetadata implements Closeable {
 
     /** Advances the pool's time by one (a snapshot, or sharing that must count as one); returns the new time. */
     int advanceTime() {
-        state = state.nextTime();
-        return state.time();
+        tx.state = tx.state.nextTime();
+        return tx.state.time();
     }
 
     /** Writes a mapping with an explicit stamp; the caller keeps the data block's count right. */
     boolean insertStamped(long id, long vblock, long dataBlock, int time) {
-        boolean added = mappings.insert(id, vblock, BlockTime.pack(dataBlock, time));
+        boolean added = tx.mappings.insert(id, vblock, BlockTime.pack(dataBlock, time));
         if (added) {
             DeviceDetails d = details(id);
-            details.put(id, d.withMappedBlocks(d.mappedBlocks() + 1));
+            tx.details.put(id, d.withMappedBlocks(d.mappedBlocks() + 1));
         }
-        changed = true;
+        tx.changed = true;
         return added;
     }
 
     /** Unmaps {@code vblock}, releasing its data block; returns whether it was mapped. */
     public boolean remove(long id, long vblock) {
         requireWritable();
-        if (!mappings.remove(id, vblock)) {
+        if (!tx.mappings.remove(id, vblock)) {
             return false;
         }
         DeviceDetails d = details(id);
-        details.put(id, d.withMappedBlocks(d.mappedBlocks() - 1));
-        changed = true;
+        tx.details.put(id, d.withMappedBlocks(d.mappedBlocks() - 1));
+        tx.changed = true;
         return true;
     }
 
     // ---------------------------------------------------------------- pool state
 
     public int time() {
-        return state.time();
+        return tx.state.time();
     }
 
     public long transactionId() {
-        return state.transactionId();
+        return tx.state.transactionId();
     }
 
     /** As the kernel's set_transaction_id message: refused unless {@code expectedOld} is the current id. */
     public void setTransactionId(long expectedOld, long newId) {
         requireWritable();
-        if (expectedOld != state.transactionId()) {
-            throw new ChangeRefusedException("transaction id is " + state.transactionId() + ", not " + expectedOld);
+        if (expectedOld != tx.state.transactionId()) {
+            throw new ChangeRefusedException("transaction id is " + tx.state.transactionId() + ", not "
+                    + expectedOld);
         }
-        state = state.withTransactionId(newId);
-        changed = true;
+        tx.state = tx.state.withTransactionId(newId);
+        tx.changed = true;
     }
 
     public int dataBlockSectors() {
-        return committed.dataBlockSize();
+        return tx.committed.dataBlockSize();
     }
 
     public DiskSpaceMap dataSpace() {
-        return dataSpace;
+        return tx.dataSpace;
     }
 
     public DiskSpaceMap metadataSpace() {
-        return metadataSpace;
+        return tx.metadataSpace;
     }
 
     public Superblock committedSuperblock() {
-        return committed;
+        return tx.committed;
     }
 
     public long heldRoot() {
-        return state.heldRoot();
+        return tx.state.heldRoot();
     }
 
     public boolean isWritable() {
-        return writable;
+        return tx.writable;
     }
 
     public boolean hasUncommittedChanges() {
-        return changed;
+        return tx.changed;
     }
 
     /** Grows the data space map to {@code nrBlocks}; shrinking is refused. */
     public void resizeData(long nrBlocks) {
         requireWritable();
-        long cur = dataSpace.nrBlocks();
+        long cur = tx.dataSpace.nrBlocks();
         if (nrBlocks < cur) {
             throw new ChangeRefusedException("cannot shrink the data space from " + cur + " to " + nrBlocks
                     + " blocks");
@@ -349,15 +303,15 @@ public final class ThinMetadata implements Closeable {
         if (nrBlocks > Layout.MAX_DATA_BLOCK + 1) {
             throw new IllegalArgumentException("at most 2^40 data blocks");
         }
-        dataSpace.extend(nrBlocks - cur);
-        changed = true;
+        tx.dataSpace.extend(nrBlocks - cur);
+        tx.changed = true;
     }
 
     /** Grows the metadata space map to {@code nrBlocks} (the device must already be that large). */
     public void resizeMetadata(long nrBlocks) {
         requireWritable();
-        long cur = metadataSpace.nrBlocks();
-        long dev = bm.refreshSize();
+        long cur = tx.metadataSpace.nrBlocks();
+        long dev = tx.bm.refreshSize();
         if (nrBlocks < cur) {
             throw new ChangeRefusedException("cannot shrink the metadata space from " + cur + " to " + nrBlocks
                     + " blocks");
@@ -365,8 +319,8 @@ public final class ThinMetadata implements Closeable {
         if (nrBlocks > dev) {
             throw new ChangeRefusedException("the metadata device holds only " + dev + " blocks, not " + nrBlocks);
         }
-        metadataSpace.extend(Math.min(nrBlocks, Layout.MAX_METADATA_BLOCKS) - cur);
-        changed = true;
+        tx.metadataSpace.extend(Math.min(nrBlocks, Layout.MAX_METADATA_BLOCKS) - cur);
+        tx.changed = true;
     }
 
     // ---------------------------------------------------------------- metadata snapshot
@@ -374,26 +328,27 @@ public final class ThinMetadata implements Closeable {
     /** Takes the metadata snapshot that thin_dump -m reads (FORMAT.md 12). Commits first. */
     public void reserveMetadataSnapshot() {
         requireWritable();
-        if (state.heldRoot() != 0) {
-            throw new ChangeRefusedException("a metadata snapshot is already held (block " + state.heldRoot() + ")");
+        if (tx.state.heldRoot() != 0) {
+            throw new ChangeRefusedException("a metadata snapshot is already held (block " + tx.state.heldRoot()
+                    + ")");
         }
-        changed = true;
+        tx.changed = true;
         commit();
-        state = state.withHeldRoot(MetadataSnapshot.reserve(tm, committed));
+        tx.state = tx.state.withHeldRoot(MetadataSnapshot.reserve(tx.tm, tx.committed));
         // The committed roots are shared with the snapshot now: the next change must shadow from the top again.
-        mappings.endTransaction();
-        changed = true;
+        tx.mappings.endTransaction();
+        tx.changed = true;
     }
 
     /** Drops the metadata snapshot and everything only it referenced. */
     public void releaseMetadataSnapshot() {
         requireWritable();
-        if (state.heldRoot() == 0) {
+        if (tx.state.heldRoot() == 0) {
             throw new ChangeRefusedException("no metadata snapshot is held");
         }
-        MetadataSnapshot.release(tm, state.heldRoot(), mappings, details);
-        state = state.withHeldRoot(0);
-        changed = true;
+        MetadataSnapshot.release(tx.tm, tx.state.heldRoot(), tx.mappings, tx.details);
+        tx.state = tx.state.withHeldRoot(0);
+        tx.changed = true;
     }
 
     // ---------------------------------------------------------------- commit
@@ -416,44 +371,23 @@ public final class ThinMetadata implements Closeable {
     public void commit(Runnable beforeSuperblock) {
         requireWritable();
         freePending(Integer.MAX_VALUE);
-        if (!changed) {
-            return;
-        }
-        // A failure here leaves the previous transaction on disk (its superblock is not overwritten until the last
-        // step); the caller logs it once and aborts (ThinPool's MetadataGuard).
-        details.writeBack();
-        SpaceMapRoot data = dataSpace.commit();
-        SpaceMapRoot meta = metadataSpace.commit();
-        bm.flush();
-        beforeSuperblock.run();
-        Superblock sb = committed.withCommitState(state.flags(), state.time(), state.transactionId(),
-                state.heldRoot(), data, meta, mappings.root(), details.root());
-        SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
-        committed = sb;
-        tm.endTransaction();
-        dataSpace.markCommitted();
-        metadataSpace.markCommitted();
-        mappings.endTransaction();
-        changed = false;
-        bm.trim();
+        tx.commit(beforeSuperblock);
     }
 
     /** Forgets every uncommitted change and reloads the last committed state from disk. */
     public void abort() {
-        bm.discardAll();
-        load(SuperblockIO.read(bm, writable));
+        tx.abort();
+        sharing.forget();
     }
 
     /** Releases cache blocks above the limit; call between operations. */
     public void trimCache() {
-        bm.trim();
+        tx.bm.trim();
     }
 
     /** Sets NEEDS_CHECK in the superblock at once, outside a commit, as the kernel does after a metadata failure. */
     public void setNeedsCheck() {
-        Superblock sb = committed.withFlags(committed.flags() | Layout.FLAG_NEEDS_CHECK);
-        SuperblockIO.write(bm, sb, Layout.SUPERBLOCK_LOCATION);
-        committed = sb;
+        tx.setNeedsCheck();
     }
 
     /** Clears NEEDS_CHECK (after a clean check), leaving everything else of the superblock as it is. */
@@ -467,13 +401,13 @@ public final class ThinMetadata implements Closeable {
 
     @Override
     public void close() throws IOException {
-        bm.close();
+        tx.bm.close();
     }
 
     // ---------------------------------------------------------------- for MetadataRestore
 
     MappingTree mappingTree() {
-        return mappings;
+        return tx.mappings;
     }
 
     void checkNewDevice(long id) {
@@ -487,23 +421,23 @@ public final class ThinMetadata implements Closeable {
     }
 
     void putDetails(long id, DeviceDetails d) {
-        details.put(id, d);
-        changed = true;
+        tx.details.put(id, d);
+        tx.changed = true;
     }
 
     /** A dump's header: uuid (first 16 bytes) and version now, the rest with the next commit. */
     void adoptHeader(byte[] uuid, int version, TransactionState restored) {
-        Superblock c = committed;
-        committed = new Superblock(c.flags(), c.blocknr(), Arrays.copyOf(uuid, 16), c.magic(), version,
+        Superblock c = tx.committed;
+        tx.committed = new Superblock(c.flags(), c.blocknr(), Arrays.copyOf(uuid, 16), c.magic(), version,
                 c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
                 c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
                 c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
-        state = restored;
-        changed = true;
+        tx.state = restored;
+        tx.changed = true;
     }
 
     private void requireWritable() {
-        if (!writable) {
+        if (!tx.writable) {
             throw new MetadataReadOnlyException("the metadata was opened read-only");
         }
     }

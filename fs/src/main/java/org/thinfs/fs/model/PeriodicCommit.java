@@ -51,18 +51,21 @@ public final class PeriodicCommit implements AutoCloseable {
      * a failed one (a read-only pool fails every time), a whole interval.
      */
     private void check() {
-        long floor = TimeUnit.MILLISECONDS.toNanos(1);
-        if (fs.nanosUntilCommitDue(intervalNanos) <= 0) {
-            try {
+        long floor = intervalNanos;     // unless the commit below succeeds or is not due
+        try {
+            if (fs.nanosUntilCommitDue(intervalNanos) <= 0) {
                 fs.commit();
                 floor = intervalNanos / 4;
-            } catch (IOException | RuntimeException e) {
-                LOG.error("periodic commit failed: {}", e.getMessage());
-                floor = intervalNanos;
+            } else {
+                floor = TimeUnit.MILLISECONDS.toNanos(1);
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.error("periodic commit failed: {}", e.getMessage());
+        } finally {
+            // Even an Error out of the commit (which the executor would swallow) leaves the next check scheduled.
+            long wait = fs.nanosUntilCommitDue(intervalNanos);
+            scheduleCheck(Math.max(Math.min(wait, intervalNanos), floor));
         }
-        long wait = fs.nanosUntilCommitDue(intervalNanos);
-        scheduleCheck(Math.max(Math.min(wait, intervalNanos), floor));
     }
 
     private void scheduleCheck(long delayNanos) {
