@@ -63,4 +63,21 @@ class DirectBufferPoolTest {
         pool.release(out.get(0));
         assertThrows(IllegalStateException.class, () -> pool.release(ByteBuffer.allocateDirect(16)));
     }
+
+    @Test
+    void lendsTheBufferMostRecentlyGivenBackAndEveryBufferIsPageAligned() {
+        DirectBufferPool pool = new DirectBufferPool(3, 100_000);
+        ByteBuffer a = pool.acquire();
+        ByteBuffer b = pool.acquire();
+        ByteBuffer c = pool.acquire();
+        for (ByteBuffer x : List.of(a, b, c)) {
+            assertEquals(0, x.alignmentOffset(0, AlignedBuffers.PAGE), "a pool buffer starts on a page boundary");
+            assertEquals(100_000, x.capacity());
+        }
+        pool.release(a);
+        pool.release(b);
+        pool.release(c);
+        assertSame(c, pool.acquire(), "last in, first out: the buffer still in the CPU's caches");
+        assertSame(b, pool.acquire());
+    }
 }

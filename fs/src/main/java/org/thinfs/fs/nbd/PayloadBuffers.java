@@ -1,7 +1,9 @@
 package org.thinfs.fs.nbd;
 
+import org.thinfs.core.io.AlignedBuffers;
+
 import java.nio.ByteBuffer;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 
 /**
  * Direct buffers for request payloads and read replies, reused across requests and connections of one server.
@@ -12,6 +14,10 @@ import java.util.concurrent.ArrayBlockingQueue;
  * and gives it back after its reply is written. Free lists hold at most {@link #CACHED_BYTES} per size, so what
  * stays allocated while idle is bounded; what is in use is bounded by the server's payload budget (NbdExports).
  * Larger requests (up to the protocol's 32 MiB) get a buffer of their own.
+ *
+ * <p>Buffers are page-aligned ({@link AlignedBuffers} says why) and reused last in, first out: the buffer a request
+ * takes is the one the last request gave back, still in the CPU's caches and TLB. Taken first in, first out, 1 MiB
+ * reads at depth 1 went round 16 buffers and cost 25% more CPU in the kernel's copy into them (session 17).
  */
 final class PayloadBuffers {
     private static final int MIN_SHIFT = 12;
@@ -19,11 +25,11 @@ final class PayloadBuffers {
     private static final int CACHED_BYTES = 16 << 20;
 
     @SuppressWarnings("unchecked")
-    private final ArrayBlockingQueue<ByteBuffer>[] free = new ArrayBlockingQueue[MAX_SHIFT - MIN_SHIFT + 1];
+    private final LinkedBlockingDeque<ByteBuffer>[] free = new LinkedBlockingDeque[MAX_SHIFT - MIN_SHIFT + 1];
 
     PayloadBuffers() {
         for (int s = MIN_SHIFT; s <= MAX_SHIFT; s++) {
-            free[s - MIN_SHIFT] = new ArrayBlockingQueue<>(Math.max(2, CACHED_BYTES >> s));
+            free[s - MIN_SHIFT] = new LinkedBlockingDeque<>(Math.max(2, CACHED_BYTES >> s));
         }
     }
 
@@ -31,11 +37,11 @@ final class PayloadBuffers {
     ByteBuffer acquire(int length) {
         int shift = shiftFor(length);
         if (shift > MAX_SHIFT) {
-            return ByteBuffer.allocateDirect(length);
+            return AlignedBuffers.allocate(length);
         }
-        ByteBuffer b = free[shift - MIN_SHIFT].poll();
+        ByteBuffer b = free[shift - MIN_SHIFT].pollFirst();
         if (b == null) {
-            b = ByteBuffer.allocateDirect(1 << shift);
+            b = AlignedBuffers.allocate(1 << shift);
         }
         return b.clear().limit(length);
     }
@@ -49,7 +55,7 @@ final class PayloadBuffers {
         if (Integer.bitCount(cap) != 1 || cap < 1 << MIN_SHIFT || cap > 1 << MAX_SHIFT) {
             return;                                  // a large request's own buffer: the GC frees it
         }
-        free[Integer.numberOfTrailingZeros(cap) - MIN_SHIFT].offer(b);
+        free[Integer.numberOfTrailingZeros(cap) - MIN_SHIFT].offerFirst(b);
     }
 
     private static int shiftFor(int length) {
