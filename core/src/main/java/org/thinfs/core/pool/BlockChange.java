@@ -2,6 +2,7 @@ package org.thinfs.core.pool;
 
 import org.thinfs.core.OutOfDataSpaceException;
 import org.thinfs.core.ThinfsException;
+import org.thinfs.core.format.BlockTime;
 
 import java.nio.ByteBuffer;
 
@@ -96,17 +97,13 @@ final class BlockChange {
         try {
             device.requireLive();
             io.metadata().requireWritable();   // as change()'s plan, which refuses on a pool gone read-only
-            io.metadata().read(md -> {
-                int snapTime = md.details(device.id()).snapshottedTime();
-                md.lookupRange(device.id(), block, block + 1, (vblock, dataBlock, time) -> {
-                    source[0] = dataBlock;
-                    action[0] = time < snapTime ? COPY : IN_PLACE;
-                });
-                return null;
-            });
-            if (action[0] != IN_PLACE) {
-                return false;
+            long[] found = io.metadata().read(md -> new long[] {md.lookup(device.id(), block),
+                    md.details(device.id()).snapshottedTime()});
+            if (found[0] == -1 || BlockTime.time(found[0]) < found[1]) {
+                return false;                       // unmapped (provision) or shared since a snapshot (copy)
             }
+            source[0] = BlockTime.dataBlock(found[0]);
+            action[0] = IN_PLACE;
             decide.run(target, source, action);
             if (action[0] != IN_PLACE) {
                 return false;
