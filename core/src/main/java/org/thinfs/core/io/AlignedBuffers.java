@@ -5,11 +5,10 @@ import java.nio.ByteBuffer;
 /**
  * Direct buffers that start on a page boundary, for data copied to and from files and sockets.
  *
- * <p>Why: {@code ByteBuffer.allocateDirect} returns malloc's pointer, which for a buffer this large is 16 bytes into
- * a fresh mapping. The kernel's copies between the page cache and such a buffer (every pread and pwrite of a data
- * block) run with a misaligned destination or source, and on the machine of BENCHMARKS.md (session 17) that made
- * an NBD server's 1 MiB reads cost 30% more CPU than nbdkit's into an aligned buffer; page-aligned, they cost less
- * than nbdkit's.
+ * <p>Why: {@code ByteBuffer.allocateDirect} returns malloc's pointer, which for a large buffer is 16 bytes into a
+ * fresh mapping. The kernel's copies between the page cache and such a buffer (every pread and pwrite of a data
+ * block) run with a misaligned destination or source: on the machine of BENCHMARKS.md (session 17), an NBD server's
+ * 1 MiB reads at depth 1 cost it a quarter less CPU once its reused buffers were page-aligned.
  */
 public final class AlignedBuffers {
     public static final int PAGE = 4096;
