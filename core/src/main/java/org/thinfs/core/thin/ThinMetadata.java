@@ -354,9 +354,8 @@ public final class ThinMetadata implements Closeable {
     // ---------------------------------------------------------------- commit
 
     /**
-     * Publishes the current state: details, then the data space map, then the metadata space map, then every
-     * dirty block is written and flushed, then the superblock is written and flushed. The caller must have made
-     * the data device durable first.
+     * Publishes the current state, superblock last ({@link MetadataTransaction#commit} says in what order). The caller
+     * must have made the data device durable first.
      */
     public void commit() {
         commit(() -> { });

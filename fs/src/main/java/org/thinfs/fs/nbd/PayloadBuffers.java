@@ -17,7 +17,8 @@ import java.util.concurrent.LinkedBlockingDeque;
  *
  * <p>Buffers are page-aligned ({@link AlignedBuffers} says why) and reused last in, first out: the buffer a request
  * takes is the one the last request gave back, still in the CPU's caches and TLB. Taken first in, first out, 1 MiB
- * reads at depth 1 went round 16 buffers and cost 25% more CPU in the kernel's copy into them (session 17).
+ * reads at depth 1 went round 16 buffers and the server spent a quarter more CPU, the extra in the kernel's copy
+ * into them (session 17).
  */
 final class PayloadBuffers {
     private static final int MIN_SHIFT = 12;
