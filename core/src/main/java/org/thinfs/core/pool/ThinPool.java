@@ -22,7 +22,9 @@ import java.util.function.Consumer;
  * A thin pool: a metadata file in the dm-thin format plus a data file of fixed-size data blocks. This class is the
  * pool's one public model: devices, snapshots, deletes, resizes, commits and events. Its parts, each with one job:
  * {@link PoolFiles} (creating and opening the files), {@link MetadataGuard} (the metadata lock and the switch to
- * read-only), {@link Committer} (flush, commit, punching freed blocks) and {@link ThinDevice} (a volume's I/O).
+ * read-only), {@link Committer} (flush, commit, punching freed blocks), {@link DeviceChanges} (creating, snapshotting,
+ * rolling back and deleting devices), {@link PoolSpace} (usage, growth, low-space warnings) and {@link ThinDevice}
+ * (a volume's I/O).
  *
  * <p>Lock order, complete; a thread only ever takes them downwards:
  * <ol>
@@ -48,8 +50,6 @@ public final class ThinPool implements Closeable {
     private final DataStore data;
     private final Committer committer;
     private final IoContext io;
-    /** The metadata file, when the pool was opened by path (needed to grow it); null otherwise. */
-    private final Path metadataPath;
     /** How the pool is named in messages. */
     private final String name;
     private final long blockSize;
@@ -69,6 +69,7 @@ public final class ThinPool implements Closeable {
     private volatile ZeroWrites zeroWrites = ZeroWrites.KEEP;
     private final CopySharing copies;
     private final DeviceChanges devices;
+    private final PoolSpace space;
 
     /**
      * What a write that found no free data block does next, called on the writer's thread with no pool lock held
@@ -82,7 +83,6 @@ public final class ThinPool implements Closeable {
     /** For PoolFiles: the pool over formatted, opened metadata and its data store, which it now owns. */
     ThinPool(ThinMetadata md, DataStore data, Path metadataPath, String name, PoolOptions options) {
         this.data = data;
-        this.metadataPath = metadataPath;
         this.name = name;
         this.blockSize = (long) md.dataBlockSectors() * Layout.SECTOR_SIZE;
         Committer[] late = new Committer[1]; // the guard's rollback reaches the committer made after it
@@ -94,24 +94,12 @@ public final class ThinPool implements Closeable {
         this.io = new IoContext(gate, new BlockLocks(), metadata, data, committer);
         this.copies = new CopySharing(io, blockSize);
         this.devices = new DeviceChanges(gate, metadata, bases, handles, committer);
+        this.space = new PoolSpace(gate, metadata, data, committer, metadataPath, name, blockSize, this::commit,
+                this::publish);
         if (!options.readOnly()) {
-            watchSpace(md, options.lowWaterBlocks());
+            space.watch(md, options.lowWaterBlocks());
             committer.punchFreeSpace();
         }
-    }
-
-    /** Freed blocks go to the committer; low free space is logged (AutoExtender turns it into events). */
-    private void watchSpace(ThinMetadata md, long lowWaterBlocks) {
-        md.dataSpace().setFreeListener(committer::freed);
-        long low = lowWaterBlocks > 0 ? lowWaterBlocks : md.dataSpace().nrBlocks() / 20;
-        md.dataSpace().setThreshold(low, () -> LOG.warn(
-                "pool {} is running out of data space: {} of {} data blocks free", name,
-                md.dataSpace().nrFree(), md.dataSpace().nrBlocks()));
-        long metaLow = Math.max(16, md.metadataSpace().nrBlocks() / 20);
-        md.metadataSpace().setThreshold(metaLow, () -> LOG.warn(
-                "pool {} is running out of metadata space: {} of {} blocks free; grow it with "
-                        + "'thinfs resize --metadata'", name, md.metadataSpace().nrFree(),
-                md.metadataSpace().nrBlocks()));
     }
 
     /**
@@ -468,49 +456,17 @@ public final class ThinPool implements Closeable {
     }
 
     public PoolUsage usage() {
-        return metadata.read(md -> new PoolUsage(blockSize, md.dataSpace().nrBlocks(), md.dataSpace().nrAllocated(),
-                md.metadataSpace().nrBlocks(), md.metadataSpace().nrAllocated(), md.transactionId(), md.time()));
+        return space.usage();
     }
 
-    /** Grows the data space to {@code newDataBlocks} (the data file is extended as needed). */
+    /** Grows the data space to {@code newDataBlocks} (the data file is extended as needed); committed. */
     public void resizeData(long newDataBlocks) {
-        gate.writeLock().lock();
-        try {
-            // The data store first: a device too small refuses here, before the metadata says a word about it.
-            data.ensureSize(newDataBlocks * blockSize);
-            long oldBlocks = metadata.change(md -> {
-                long before = md.dataSpace().nrBlocks();
-                md.resizeData(newDataBlocks);
-                return before;
-            });
-            if (committer.tracksZeros() && newDataBlocks > oldBlocks) {
-                committer.punchAndRecord(oldBlocks, newDataBlocks); // new and free; the gate keeps them from use
-            }
-        } finally {
-            gate.writeLock().unlock();
-        }
-        commit();
-        PoolUsage u = usage();
-        publish(new PoolEvent(PoolEvent.Kind.EXTENDED, "data", "data space grown to " + newDataBlocks + " blocks",
-                u.dataBlocksUsed(), u.dataBlocks()));
+        space.resizeData(newDataBlocks);
     }
 
-    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed). */
+    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed); committed. */
     public void resizeMetadata(long newMetadataBlocks) throws IOException {
-        gate.writeLock().lock();
-        try {
-            PoolFiles.growMetadataFile(metadataPath, name, newMetadataBlocks);
-            metadata.change(md -> {
-                md.resizeMetadata(newMetadataBlocks);
-                return null;
-            });
-        } finally {
-            gate.writeLock().unlock();
-        }
-        commit();
-        PoolUsage u = usage();
-        publish(new PoolEvent(PoolEvent.Kind.EXTENDED, "metadata", "metadata space grown to " + newMetadataBlocks
-                + " blocks", u.metadataBlocksUsed(), u.metadataBlocks()));
+        space.resizeMetadata(newMetadataBlocks);
     }
 
     public boolean isReadOnly() {

@@ -50,9 +50,9 @@ final class BookmarkCommands {
             req.put("delete", delete);
             PoolOps.run(Pools.requirePool(dir), req, fs -> {
                 if (delete) {
-                    fs.deleteBookmark(n);
+                    fs.snapshots().deleteBookmark(n);
                 } else {
-                    fs.bookmark(set, n);
+                    fs.snapshots().bookmark(set, n);
                 }
                 return null;
             });
@@ -75,7 +75,7 @@ final class BookmarkCommands {
             PoolDir pool = Pools.requirePool(dir);
             Map<String, Catalog.Bookmark> marks;
             try (PoolFileSystem fs = Pools.openFileSystem(pool, true)) {
-                marks = fs.bookmarks();
+                marks = fs.snapshots().bookmarks();
             }
             ObjectMapper mapper = new ObjectMapper();
             ArrayNode list = mapper.createArrayNode();

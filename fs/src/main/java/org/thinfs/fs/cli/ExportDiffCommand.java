@@ -85,13 +85,13 @@ final class ExportDiffCommand implements Callable<Integer> {
             throw new Main.UsageError("a bookmark base is #NAME/VOLUME, not '" + base + "'");
         }
         String name = base.substring(1, slash);
-        Catalog.BookmarkVolume v = fs.bookmarkFor(name, base.substring(slash + 1), target);
+        Catalog.BookmarkVolume v = fs.snapshots().bookmarkFor(name, base.substring(slash + 1), target);
         BlockDelta.Scan delta = BlockDelta.writtenSince(fs.pool(), b.id, v.since);
         try (OutputStream os = out.equals("-") ? System.out
                 : new BufferedOutputStream(Files.newOutputStream(Path.of(out)), 1 << 20)) {
             DiffExporter.Stats s = format.equals("rbd")
                     ? org.thinfs.core.diff.RbdDiff.export(fs.pool(), delta, b.id, b.size,
-                            fromSnap != null ? fromSnap : fs.bookmarks().get(name).set,
+                            fromSnap != null ? fromSnap : fs.snapshots().bookmarks().get(name).set,
                             toSnap != null ? toSnap : setOf(target), os)
                     : DiffExporter.export(fs.pool(), delta, b.id, b.size, v.identity == null ? "" : v.identity,
                             fs.identity(target), os);

@@ -26,9 +26,9 @@ final class HoldCommands {
         req.put("tag", tag);
         PoolOps.run(Pools.requirePool(dir), req, fs -> {
             if (op.equals("hold")) {
-                fs.hold(set, tag);
+                fs.snapshots().hold(set, tag);
             } else {
-                fs.release(set, tag);
+                fs.snapshots().release(set, tag);
             }
             return null;
         });
@@ -87,7 +87,7 @@ final class HoldCommands {
         public Integer call() throws Exception {
             JsonNode r = PoolOps.run(Pools.requirePool(dir), ControlProtocol.request("holds"), fs -> {
                 ObjectNode o = JSON.createObjectNode();
-                o.set("holds", JSON.valueToTree(fs.holds()));
+                o.set("holds", JSON.valueToTree(fs.snapshots().holds()));
                 return o;
             });
             JsonNode holds = r.path("holds");

@@ -51,7 +51,7 @@ final class PruneCommand implements Callable<Integer> {
         req.put("dryRun", dryRun);
         ObjectMapper mapper = new ObjectMapper();
         JsonNode r = PoolOps.run(Pools.requirePool(dir), req, fs -> {
-            var plan = fs.prune(policy, match, dryRun, ZoneId.systemDefault());
+            var plan = fs.snapshots().prune(policy, match, dryRun, ZoneId.systemDefault());
             ObjectNode o = mapper.createObjectNode();
             plan.remove().forEach(o.putArray("removed")::add);
             plan.held().forEach(o.putArray("held")::add);

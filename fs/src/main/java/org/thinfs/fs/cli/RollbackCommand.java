@@ -45,7 +45,7 @@ final class RollbackCommand implements Callable<Integer> {
             req.put("snapshot", keepAs);
         }
         PoolOps.run(pool, req, fs -> {
-            fs.rollback(set, volumes, force, keepAs);
+            fs.snapshots().rollback(set, volumes, force, keepAs);
             return null;
         });
         System.out.println((keepAs != null ? "kept the current state as snapshots/" + keepAs + "; " : "")

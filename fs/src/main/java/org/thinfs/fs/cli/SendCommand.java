@@ -72,7 +72,7 @@ final class SendCommand implements Callable<Integer> {
             req.put("name", snapshot);
             req.putArray("volumes").add(volume);
             PoolOps.run(pool, req, fs -> {
-                fs.snapshot(snapshot, List.of(volume));
+                fs.snapshots().take(snapshot, List.of(volume));
                 return null;
             });
         }
@@ -193,7 +193,7 @@ final class SendCommand implements Callable<Integer> {
     /** The newest bookmark of VOLUME whose set the image has (the set itself gone here), or null. */
     private Catalog.Bookmark bookmarkIn(PoolFileSystem fs, List<String> remote) {
         Catalog.Bookmark best = null;
-        for (Catalog.Bookmark b : fs.bookmarks().values()) {
+        for (Catalog.Bookmark b : fs.snapshots().bookmarks().values()) {
             if (b.volumes.containsKey(volume) && remote.contains(b.set) && (best == null || b.created > best.created)) {
                 best = b;
             }

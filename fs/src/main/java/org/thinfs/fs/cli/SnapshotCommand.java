@@ -60,7 +60,7 @@ final class SnapshotCommand implements Callable<Integer> {
             } else {
                 LivePool.offline(pool, () -> {
                     try (PoolFileSystem fs = Pools.openFileSystem(pool, false)) {
-                        fs.snapshot(name, volumes, description, type, post);
+                        fs.snapshots().take(name, volumes, description, type, post);
                     }
                 });
             }

@@ -74,24 +74,24 @@ final class ControlHandler {
                 case "bookmark" -> {
                     JsonNode del = req.get("delete");
                     if (del != null && del.asBoolean()) {
-                        fs.deleteBookmark(ControlProtocol.text(req, "name"));
+                        fs.snapshots().deleteBookmark(ControlProtocol.text(req, "name"));
                     } else {
-                        fs.bookmark(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "name"));
+                        fs.snapshots().bookmark(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "name"));
                     }
                     yield ControlProtocol.ok();
                 }
                 case "hold" -> {
-                    fs.hold(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
+                    fs.snapshots().hold(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
                     yield ControlProtocol.ok();
                 }
                 case "release" -> {
-                    fs.release(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
+                    fs.snapshots().release(ControlProtocol.text(req, "set"), ControlProtocol.text(req, "tag"));
                     yield ControlProtocol.ok();
                 }
                 case "receive" -> receive(req);
                 case "holds" -> {
                     ObjectNode r = ControlProtocol.ok();
-                    r.set("holds", ControlProtocol.JSON.valueToTree(fs.holds()));
+                    r.set("holds", ControlProtocol.JSON.valueToTree(fs.snapshots().holds()));
                     yield r;
                 }
                 default -> throw new ControlProtocol.BadRequest("unknown op '" + op + "'");
@@ -127,7 +127,7 @@ final class ControlHandler {
         if (type != null && !type.isNull() && !type.isTextual() || pre != null && !pre.isNull() && !pre.isTextual()) {
             throw new ControlProtocol.BadRequest("'type' and 'pre' must be text");
         }
-        fs.snapshot(name, volumes(req), d == null || d.isNull() ? null : d.asText(),
+        fs.snapshots().take(name, volumes(req), d == null || d.isNull() ? null : d.asText(),
                 type == null || type.isNull() ? null : type.asText(), pre == null || pre.isNull() ? null : pre.asText());
         LOG.info("snapshot set {} taken over the control socket", name);
         return ControlProtocol.ok();
@@ -158,7 +158,7 @@ final class ControlHandler {
             throw new ControlProtocol.BadRequest("'snapshot' must be the name of a new snapshot set");
         }
         List<String> volumes = volumes(req);
-        fs.rollback(set, volumes, force != null && force.asBoolean(), keep == null || keep.isNull() ? null
+        fs.snapshots().rollback(set, volumes, force != null && force.asBoolean(), keep == null || keep.isNull() ? null
                 : keep.asText());
         LOG.info("rolled {} back to snapshot set {} over the control socket", volumes.isEmpty() ? "every volume"
                 : volumes, set);
@@ -172,7 +172,7 @@ final class ControlHandler {
         if (match != null && !match.isTextual() || dry != null && !dry.isBoolean()) {
             throw new ControlProtocol.BadRequest("'match' must be a pattern and 'dryRun' true or false");
         }
-        var plan = fs.prune(policy, match == null ? "*" : match.asText(), dry != null && dry.asBoolean(),
+        var plan = fs.snapshots().prune(policy, match == null ? "*" : match.asText(), dry != null && dry.asBoolean(),
                 java.time.ZoneId.systemDefault());
         if (!(dry != null && dry.asBoolean()) && !plan.remove().isEmpty()) {
             LOG.info("pruned snapshot sets {} over the control socket (held, kept: {})", plan.remove(), plan.held());

@@ -91,11 +91,11 @@ final class SnapshotScheduler {
         if (auto.containsKey(name)) {
             return;                                    // one this second already
         }
-        fs.snapshot(name, List.of(), "taken every " + s.everyText(), "auto", null);
+        fs.snapshots().take(name, List.of(), "taken every " + s.everyText(), "auto", null);
         events.accept(PoolEvent.of(PoolEvent.Kind.SNAPSHOT, "took snapshots/" + name + " (every " + s.everyText()
                 + ")"));
         if (!s.keep().isEmpty()) {
-            var plan = fs.prune(Retention.parse(s.keep()), SnapshotSchedule.PREFIX + "*", false, zone);
+            var plan = fs.snapshots().prune(Retention.parse(s.keep()), SnapshotSchedule.PREFIX + "*", false, zone);
             for (String removed : plan.remove()) {
                 events.accept(PoolEvent.of(PoolEvent.Kind.PRUNED, "removed snapshots/" + removed + " (keep "
                         + s.keep() + ")"));
@@ -121,7 +121,7 @@ final class SnapshotScheduler {
         if (oldest == null) {
             return;
         }
-        fs.removeSnapshotSet(oldest);
+        fs.snapshots().remove(oldest);
         events.accept(PoolEvent.of(PoolEvent.Kind.PRUNED, "removed snapshots/" + oldest + ": data " + data
                 + "% and metadata " + meta + "% used, prune-at " + pruneAt + "%"));
     }

@@ -17,7 +17,8 @@ import java.util.Map;
  *
  * <p>The one model every front end calls (the FUSE adapter, the control socket, the commands): {@link Namespace}
  * holds the names and changes them, {@link VolumeIo} moves data of open volumes, {@link CatalogCommit} makes both
- * durable together. A namespace change is committed before its call returns, as dm-thin commits after every pool
+ * durable together; {@link #snapshots()} and {@link #volumes()} group the snapshot-set and by-name volume operations
+ * that programs call. A namespace change is committed before its call returns, as dm-thin commits after every pool
  * message; data is durable on {@link #sync} or at the next periodic {@link #commit}.
  *
  * <p>Locks, in order: the namespace monitor (Namespace), then the pool's (ThinPool: gate, block locks, metadata
@@ -31,7 +32,6 @@ public final class PoolFileSystem implements Closeable {
     private final VolumeIo io;
     private final CatalogCommit commits;
 
-    /** Attributes of a path. */
     /** Attributes of a path; uid and gid -1 mean the mounting user's, times are nanoseconds since the epoch. */
     public record Attr(boolean directory, long size, long bytesUsed, int mode, long uid, long gid, long atimeNs,
                        long mtimeNs, long ctimeNs, int nlink) {
@@ -64,12 +64,11 @@ public final class PoolFileSystem implements Closeable {
         }
     }
 
-    /** Space of the pool for statfs, in bytes. */
     /** Space of the pool for statfs, in bytes, and its files: thin devices in use and the most it can have. */
     public record Space(long total, long free, long blockSize, long files, long maxFiles) {
     }
 
-    private final SnapshotWorkflows workflows;
+    private final SnapshotSets snapshots;
     private final VolumeAttributes attributes;
     private final VolumeLifecycle lifecycle;
     /** Told the device ids whose bytes changed under open handles (rollback): the FUSE front end drops its pages. */
@@ -78,7 +77,7 @@ public final class PoolFileSystem implements Closeable {
     private PoolFileSystem(ThinPool pool, Namespace names) {
         this.pool = pool;
         this.names = names;
-        this.workflows = new SnapshotWorkflows(names);
+        this.snapshots = new SnapshotSets(pool, names, id -> cacheInvalidator.accept(id));
         this.attributes = new VolumeAttributes(names);
         this.lifecycle = new VolumeLifecycle(this, names, attributes);
         this.commits = names.commits();
@@ -127,104 +126,14 @@ public final class PoolFileSystem implements Closeable {
         commits.commitChange();
     }
 
-    /**
-     * {@code thinfs snapshot POOL NAME [VOLUME...]}: the snapshot set {@code snapshots/NAME} of the named volumes
-     * (all when {@code volumes} is empty), in one metadata step as {@link #mkdir} takes it.
-     */
-    public void snapshot(String set, List<String> volumes) {
-        snapshot(set, volumes, null);
-    }
-
-    /** As {@link #snapshot(String, List)}, recording what the set is for (null: nothing). */
-    public void snapshot(String set, List<String> volumes, String description) {
-        snapshot(set, volumes, description, null, null);
-    }
-
-    /** As above, of a type: "auto" (the schedule), "pre", or "post" closing pre set {@code pre} (snapper's pairs). */
-    public void snapshot(String set, List<String> volumes, String description, String type, String pre) {
-        names.snapshotSets().take(set, volumes.isEmpty() ? null : volumes, description, type, pre);
-        commits.commitChange();
-    }
-
-    /**
-     * {@code thinfs rollback}: the named volumes of set {@code set} (all when empty) get the snapshot's bytes and size
-     * in place, keeping name and device id; committed before it returns. See SnapshotWorkflows#rollback.
-     */
-    public void rollback(String set, List<String> volumes, boolean force, String keepAs) {
-        List<Long> ids = workflows.rollback(set, volumes, force, keepAs);
-        pool.freeDeleted();                            // the old trees, outside the namespace's monitor
-        commits.commitChange();
-        ids.forEach(cacheInvalidator::accept);
-    }
-
     /** Registers what drops cached pages of a device whose bytes changed under its open handles. */
     public void setCacheInvalidator(java.util.function.LongConsumer invalidator) {
         cacheInvalidator = invalidator;
     }
 
-    /** {@code thinfs hold}: tag {@code tag} keeps set {@code set} from removal; committed before it returns. */
-    public void hold(String set, String tag) {
-        workflows.hold(set, tag);
-        commits.commitChange();
-    }
-
-    public void release(String set, String tag) {
-        workflows.release(set, tag);
-        commits.commitChange();
-    }
-
-    /**
-     * {@code thinfs prune}: removes the snapshot sets matching {@code glob} that {@code policy} does not keep, held
-     * sets never (dry run: removes nothing); committed before it returns.
-     */
-    public SnapshotWorkflows.PrunePlan prune(Retention policy, String glob, boolean dryRun, java.time.ZoneId zone) {
-        SnapshotWorkflows.PrunePlan plan = workflows.planPrune(policy, glob, zone);
-        if (!dryRun) {
-            for (String set : plan.remove()) {
-                removeSet(set);
-            }
-            commits.commitChange();
-        }
-        return plan;
-    }
-
-    /** Removes snapshot set {@code set} whole (refused for a held set); committed before it returns. */
-    public void removeSnapshotSet(String set) {
-        removeSet(set);
-        commits.commitChange();
-    }
-
-    /** Removes snapshot set {@code set} and its members, as rm -r does (one member at a time, then the set). */
-    private void removeSet(String set) {
-        for (String v : workflows.members(set)) {
-            names.unlink("/" + FsPath.SNAPSHOTS + "/" + set + "/" + v);
-        }
-        names.rmdir("/" + FsPath.SNAPSHOTS + "/" + set);
-    }
-
-    /** {@code thinfs bookmark}: keeps what incrementals from set {@code set} need; committed before it returns. */
-    public void bookmark(String set, String name) {
-        workflows.bookmark(set, name);
-        commits.commitChange();
-    }
-
-    public void deleteBookmark(String name) {
-        workflows.deleteBookmark(name);
-        commits.commitChange();
-    }
-
-    public java.util.SortedMap<String, Catalog.Bookmark> bookmarks() {
-        return workflows.bookmarks();
-    }
-
-    /** The bookmark volume an incremental to {@code target} starts from, checked (SnapshotWorkflows#bookmarkFor). */
-    public Catalog.BookmarkVolume bookmarkFor(String name, String volume, String target) {
-        return workflows.bookmarkFor(name, volume, target);
-    }
-
-    /** Held snapshot sets and their tags. */
-    public java.util.SortedMap<String, java.util.SortedSet<String>> holds() {
-        return workflows.holds();
+    /** Snapshot sets: take, roll back to, hold, prune, bookmark; each change committed before it returns. */
+    public SnapshotSets snapshots() {
+        return snapshots;
     }
 
     public void rmdir(String path) {
@@ -361,12 +270,6 @@ public final class PoolFileSystem implements Closeable {
     public void setReceived(Handle h, String identity) {
         h.entry.received = identity == null || identity.isEmpty() ? null : identity;
         commits.mark();
-    }
-
-    /** Adds {@code volume} to existing snapshot set {@code set}; committed before it returns. */
-    public void snapshotInto(String set, String volume) {
-        names.snapshotSets().addTo(set, volume);
-        commits.commitChange();
     }
 
     /** Records that a bulk tool (import-diff) changed an open volume's bytes: its mtime and ctime move. */

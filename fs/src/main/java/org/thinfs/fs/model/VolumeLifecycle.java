@@ -118,7 +118,7 @@ public final class VolumeLifecycle {
     /** Removes snapshot set {@code set} whole; refused for a held set. */
     public void deleteSnapshot(String set) {
         Names.check(set);
-        fs.removeSnapshotSet(set);
+        fs.snapshots().remove(set);
     }
 
     /**

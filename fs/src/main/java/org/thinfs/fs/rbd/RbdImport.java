@@ -58,9 +58,9 @@ public final class RbdImport {
             fs.release(target);
         }
         if (setExists) {
-            fs.snapshotInto(h.toSnap(), volume);     // another volume's import made the set: join it
+            fs.snapshots().addTo(h.toSnap(), volume);     // another volume's import made the set: join it
         } else if (snapshot) {
-            fs.snapshot(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
+            fs.snapshots().take(h.toSnap(), java.util.List.of(volume));   // this volume only, as rbd snaps one image
         }
         return h;
     }

@@ -35,7 +35,7 @@ public record RbdReceive(RbdTool rbd, String image, String volume, boolean head,
             }
         }
         if (since != null && force) {
-            fs.rollback(since, List.of(volume), true, null);
+            fs.snapshots().rollback(since, List.of(volume), true, null);
         }
         List<String> todo = since == null ? remote : remote.subList(remote.indexOf(since) + 1, remote.size());
         List<String> done = new ArrayList<>();

@@ -118,7 +118,7 @@ class NamespaceModelTest {
                                 }
                             }
                             expect(sets.containsKey(set) ? FsException.Code.EEXIST : null, where, () -> {
-                                fs.snapshot(set, some);
+                                fs.snapshots().take(set, some);
                                 TreeMap<String, Vol> taken = new TreeMap<>();
                                 (some.isEmpty() ? volumes.keySet() : some).forEach(n -> taken.put(n, volumes.get(n)));
                                 sets.put(set, taken);
