@@ -1,18 +1,12 @@
 package org.thinfs.fs.model;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.Catalog.SnapshotSet;
 import org.thinfs.fs.model.FsException.Code;
-import org.thinfs.fs.model.PoolFileSystem.Attr;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -21,16 +15,13 @@ import java.util.TreeMap;
  * change to them (create, snapshot, link, rename over, delete, truncate). Its monitor is the namespace lock, the
  * first lock of the order (namespace, then the pool's gate, block locks, metadata lock; see ThinPool); data I/O
  * never takes it (VolumeIo). Changes mark {@link CatalogCommit}; making them durable is the caller's next step.
- * Snapshot sets are taken by {@link SnapshotSetTaker} and worked with by {@link SnapshotWorkflows}, under the same
- * monitor.
+ * Snapshot sets are taken by {@link SnapshotSetTaker} and worked with by {@link SnapshotWorkflows}, and what stat
+ * and readdir see is read by {@link NameListing}, all under the same monitor.
  */
 final class Namespace {
-    private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
-
     private final ThinPool pool;
     /** Where the catalog lives; null for a foreign pool (kernel or LVM), whose names are not ours to store. */
     private final Path catalogDir;
-    private final long blockSize;
     /** Guarded by this. */
     private final Catalog.Document doc;
     /** Devices the metadata holds that the catalog does not name. Guarded by this. */
@@ -48,6 +39,7 @@ final class Namespace {
     private final BaseImages bases;
     /** Takes snapshot sets (mkdir snapshots/NAME, thinfs snapshot). */
     private final SnapshotSetTaker sets = new SnapshotSetTaker(this);
+    private final NameListing listing;
 
     /**
      * How many times a name was taken from a device (delete, rename, a set removed); volatile so that a front end
@@ -58,11 +50,11 @@ final class Namespace {
     Namespace(ThinPool pool, Path catalogDir, Catalog.Document doc) {
         this.pool = pool;
         this.catalogDir = catalogDir;
-        this.blockSize = pool.dataBlockSize();
         this.doc = doc;
         this.commits = new CatalogCommit(pool, catalogDir, doc, this);
         this.open = new OpenVolumes(this, pool, doc);
         this.bases = new BaseImages(pool);
+        this.listing = new NameListing(this, pool, catalogDir == null);
         reconcile();
         synchronized (this) {
             bases.attachAll(doc);
@@ -193,64 +185,14 @@ final class Namespace {
         return CatalogReconcile.extentOf(pool, id);
     }
 
-    public synchronized Attr getattr(String path) {
-        FsPath p = FsPath.parse(path);
-        switch (p.kind()) {
-            case ROOT:
-                return dir(0755, 2 + (catalogDir == null ? 0 : 2));
-            case SNAPSHOTS_DIR:
-                requireCatalog(p);
-                return dir(0755, 2 + doc.snapshots.size());
-            case LOST_FOUND_DIR:
-                requireCatalog(p);
-                return dir(0755, 2);
-            case SNAPSHOT_SET:
-                SnapshotSet s = set(p.set());
-                long created = s.created * 1_000_000;
-                return new Attr(true, 0, 0, 0555, -1, -1, created, created, created, 2);
-            default:
-                return attrOf(entry(p), p.kind() == FsPath.Kind.SNAPSHOT_VOLUME, 1);
-        }
+    /** What stat and readdir see. */
+    NameListing listing() {
+        return listing;
     }
 
-    /** Attributes of an open volume; one that was removed while open has no link left. */
-    synchronized Attr getattr(Handle h) {
-        boolean orphan = doc.orphans.contains(h.device.id());
-        return attrOf(h.entry, h.readOnly, orphan ? 0 : 1);
-    }
-
-    private Attr attrOf(Entry e, boolean snapshotMember, int nlink) {
-        long used = pool.details(e.id).mappedBlocks() * blockSize;
-        return new Attr(false, e.size, used, snapshotMember ? e.mode & 0444 : e.mode, e.uid, e.gid, e.atimeNs,
-                e.mtimeNs, e.ctimeNs, nlink);
-    }
-
-    private static Attr dir(int mode, int nlink) {
-        long now = Catalog.nowNs();
-        return new Attr(true, 0, 0, mode, -1, -1, now, now, now, nlink);
-    }
-
-    public synchronized List<String> list(String path) {
-        FsPath p = FsPath.parse(path);
-        List<String> out = new ArrayList<>();
-        switch (p.kind()) {
-            case ROOT -> {
-                if (catalogDir != null) {
-                    out.add(FsPath.SNAPSHOTS);
-                    out.add(FsPath.LOST_FOUND);
-                }
-                out.addAll(doc.volumes.keySet());
-            }
-            case SNAPSHOTS_DIR -> out.addAll(doc.snapshots.keySet());
-            case LOST_FOUND_DIR -> lost.keySet().forEach(id -> out.add("dev-" + id));
-            case SNAPSHOT_SET -> out.addAll(set(p.set()).volumes.keySet());
-            case VOLUME, SNAPSHOT_VOLUME, LOST_DEVICE -> {
-                entry(p);
-                throw new FsException(Code.ENOTDIR, path + " is a volume");
-            }
-            default -> throw new FsException(Code.ENOENT, path);
-        }
-        return out;
+    /** The ids of the lost devices, ascending; the caller holds this object's monitor. */
+    java.util.Set<Long> lostIds() {
+        return java.util.Collections.unmodifiableSet(lost.keySet());
     }
 
     SnapshotSet set(String name) {
@@ -276,12 +218,6 @@ final class Namespace {
             throw new FsException(Code.ENOENT, "no such volume");
         }
         return e;
-    }
-
-    private void requireCatalog(FsPath p) {
-        if (catalogDir == null) {
-            throw new FsException(Code.ENOENT, "a foreign pool has no " + p.kind());
-        }
     }
 
     void requireNames() {

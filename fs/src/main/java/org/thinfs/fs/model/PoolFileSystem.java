@@ -97,16 +97,16 @@ public final class PoolFileSystem implements Closeable {
     // ---------------------------------------------------------------- names
 
     public Attr getattr(String path) {
-        return names.getattr(path);
+        return names.listing().getattr(path);
     }
 
     /** Attributes of an open volume, also after it was removed while open. */
     public Attr getattr(Handle h) {
-        return names.getattr(h);
+        return names.listing().getattr(h);
     }
 
     public List<String> list(String path) {
-        return names.list(path);
+        return names.listing().list(path);
     }
 
     /** Creates an empty volume (size 0) at a top-level name, owned by the mounting user. */

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The transmission phase of one connection, served as nbdkit serves it: {@link #THREADS} threads take turns
  * reading a request off the socket (one at a time, under {@link #in}), and the one that read it handles it and
- * writes its reply (whole, under {@link #out}), possibly out of order as the protocol allows. No hand-off between
+ * writes its reply (whole, by {@link NbdReplies}), possibly out of order as the protocol allows. No hand-off between
  * threads on the way, so a request at queue depth 1 costs one wake-up, and a deeper queue is served by as many
  * threads at once. Payloads and read replies live in reused direct buffers ({@link PayloadBuffers}).
  *
@@ -39,8 +39,8 @@ final class NbdTransmission {
     private final boolean baseAllocation;
     /** Held by the one thread reading a request (header and payload) off the socket. */
     private final Object in = new Object();
-    /** Held while a reply is written, so replies never interleave. */
-    private final Object out = new Object();
+    /** Writes the replies, each whole (so they never interleave). */
+    private final NbdReplies replies;
     /** The request header, read under {@link #in}. */
     private final ByteBuffer header = ByteBuffer.allocate(28);
     /** Set under {@link #in} when the client is done (EOF, DISC) or the stream broke: no thread reads again. */
@@ -72,6 +72,7 @@ final class NbdTransmission {
         this.structured = structured;
         this.baseAllocation = baseAllocation;
         this.requests = new NbdRequests(fs, export, buffers);
+        this.replies = new NbdReplies(ch, structured);
         this.fs = fs;
         this.namesSeen = export.namesAtOpen();
     }
@@ -231,12 +232,12 @@ final class NbdTransmission {
                 if (type == Nbd.CMD_WRITE) {
                     if (length > Nbd.MAX_PAYLOAD) {
                         Wire.skip(ch, length);
-                        simple(cookie, Nbd.EINVAL, null);
+                        replies.simple(cookie, Nbd.EINVAL, null);
                         continue;
                     }
                     if (!acquire((int) length)) {
                         Wire.skip(ch, length);
-                        fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
+                        replies.error(cookie, Nbd.ENOMEM);
                         continue;
                     }
                     payload = buffers.acquire((int) length);
@@ -249,7 +250,7 @@ final class NbdTransmission {
                     }
                     payload.flip();
                 } else if (type == Nbd.CMD_READ && length <= Nbd.MAX_PAYLOAD && !acquire((int) length)) {
-                    fail(new Request(flags, type, cookie, offset, 0, null), Nbd.ENOMEM);
+                    replies.error(cookie, Nbd.ENOMEM);
                     continue;
                 }
                 handedOn = true;
@@ -302,7 +303,7 @@ final class NbdTransmission {
         try {
             int err = exportGone() ? Nbd.EIO : requests.check(r, structured, baseAllocation);
             if (err != 0) {
-                fail(r, err);
+                replies.error(r.cookie(), err);
                 return;
             }
             failed = false;
@@ -311,7 +312,7 @@ final class NbdTransmission {
                 case Nbd.CMD_BLOCK_STATUS -> blockStatus(r);
                 default -> {
                     requests.change(r);
-                    simple(r.cookie(), 0, null);
+                    replies.simple(r.cookie(), 0, null);
                 }
             }
         } catch (IOException e) {
@@ -321,7 +322,7 @@ final class NbdTransmission {
             failed = true;
             int err = NbdErrors.of(e, export.name());
             try {
-                fail(r, err);
+                replies.error(r.cookie(), err);
             } catch (IOException gone) {
                 closeQuietly();
             }
@@ -337,40 +338,18 @@ final class NbdTransmission {
         if (!structured || (r.flags() & Nbd.CMD_FLAG_DF) != 0) {
             ByteBuffer data = requests.read(r.offset(), (int) r.length());
             try {
-                if (structured) {
-                    chunk(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, r.offset(), data);
-                } else {
-                    simple(r.cookie(), 0, data);
-                }
+                replies.data(r.cookie(), r.offset(), data);
             } finally {
                 buffers.release(data);
             }
             return;
         }
-        // Structured: holes go as hole chunks (no bytes on the wire), data as data chunks, the last one flagged
-        // done, all in one gathering write; bytes and holes come from one lookup of the mappings. The data is read
-        // before the reply lock is taken, so requests of one connection read in parallel; what is held meanwhile is
-        // bounded by the in-flight limit (the request's length was acquired for it).
+        // Structured: holes and data from one lookup of the mappings, in one reply. The data is read before the reply
+        // lock is taken, so requests of one connection read in parallel; what is held meanwhile is bounded by the
+        // in-flight limit (the request's length was acquired for it).
         NbdRequests.Sparse sparse = requests.readSparse(r.offset(), (int) r.length());
         try {
-            List<NbdRequests.Extent> extents = sparse.extents();
-            List<ByteBuffer> reply = new ArrayList<>(3 * extents.size());
-            for (int i = 0; i < extents.size(); i++) {
-                NbdRequests.Extent e = extents.get(i);
-                int flags = i == extents.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
-                int len = (int) (e.end() - e.start());
-                if (e.hole()) {
-                    ByteBuffer p = ByteBuffer.allocate(12).putLong(e.start()).putInt(len);
-                    addChunk(reply, r.cookie(), flags, Nbd.REPLY_TYPE_OFFSET_HOLE, p.flip(), null);
-                } else {
-                    addChunk(reply, r.cookie(), flags, Nbd.REPLY_TYPE_OFFSET_DATA,
-                            ByteBuffer.allocate(8).putLong(e.start()).flip(),
-                            sparse.bytes().slice((int) (e.start() - r.offset()), len));
-                }
-            }
-            synchronized (out) {
-                Wire.writeAll(ch, reply.toArray(new ByteBuffer[0]));
-            }
+            replies.sparse(r.cookie(), r.offset(), sparse.extents(), sparse.bytes());
         } finally {
             buffers.release(sparse.bytes());
         }
@@ -378,61 +357,7 @@ final class NbdTransmission {
 
     private void blockStatus(Request r) throws IOException {
         int max = (r.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0 ? 1 : 4096;
-        var extents = requests.extents(r.offset(), r.offset() + r.length(), max);
-        ByteBuffer p = ByteBuffer.allocate(4 + 8 * extents.size());
-        p.putInt(Nbd.BASE_ALLOCATION_ID);
-        for (NbdRequests.Extent e : extents) {
-            p.putInt((int) (e.end() - e.start())).putInt(e.hole() ? Nbd.STATE_HOLE | Nbd.STATE_ZERO : 0);
-        }
-        synchronized (out) {
-            chunkLocked(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_BLOCK_STATUS, p.flip(), null);
-        }
-    }
-
-    private void fail(Request r, int err) throws IOException {
-        if (structured) {
-            ByteBuffer p = ByteBuffer.allocate(6).putInt(err).putShort((short) 0);
-            synchronized (out) {
-                chunkLocked(r.cookie(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, p.flip(), null);
-            }
-        } else {
-            simple(r.cookie(), err, null);
-        }
-    }
-
-    private void simple(long cookie, int err, ByteBuffer data) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(16).putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(err).putLong(cookie).flip();
-        synchronized (out) {
-            if (data == null || err != 0) {
-                Wire.writeAll(ch, h);
-            } else {
-                Wire.writeAll(ch, h, data);
-            }
-        }
-    }
-
-    private void chunk(long cookie, int flags, int type, long offset, ByteBuffer data) throws IOException {
-        synchronized (out) {
-            chunkLocked(cookie, flags, type, ByteBuffer.allocate(8).putLong(offset).flip(), data);
-        }
-    }
-
-    private void chunkLocked(long cookie, int flags, int type, ByteBuffer head, ByteBuffer data) throws IOException {
-        List<ByteBuffer> reply = new ArrayList<>(3);
-        addChunk(reply, cookie, flags, type, head, data);
-        Wire.writeAll(ch, reply.toArray(new ByteBuffer[0]));
-    }
-
-    /** Appends a structured reply chunk (header, its fixed part, its data if any) to {@code reply}. */
-    private static void addChunk(List<ByteBuffer> reply, long cookie, int flags, int type, ByteBuffer head,
-                                 ByteBuffer data) {
-        int len = head.remaining() + (data == null ? 0 : data.remaining());
-        reply.add(ByteBuffer.allocate(20).putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags)
-                .putShort((short) type).putLong(cookie).putInt(len).flip());
-        reply.add(head);
-        if (data != null) {
-            reply.add(data);
-        }
+        replies.blockStatus(r.cookie(), requests.extents(r.offset(), r.offset() + r.length(), max));
     }
 
     private void closeQuietly() {
