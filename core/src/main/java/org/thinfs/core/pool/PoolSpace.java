@@ -88,7 +88,7 @@ final class PoolSpace {
                 + " blocks", u.dataBlocksUsed(), u.dataBlocks()));
     }
 
-    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed); committed. */
+    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file grows as needed); committed. */
     void resizeMetadata(long newMetadataBlocks) throws IOException {
         gate.writeLock().lock();
         try {

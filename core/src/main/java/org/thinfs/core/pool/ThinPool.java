@@ -464,7 +464,7 @@ public final class ThinPool implements Closeable {
         space.resizeData(newDataBlocks);
     }
 
-    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file is extended as needed); committed. */
+    /** Grows the metadata space to {@code newMetadataBlocks} 4 KiB blocks (the file grows as needed); committed. */
     public void resizeMetadata(long newMetadataBlocks) throws IOException {
         space.resizeMetadata(newMetadataBlocks);
     }
