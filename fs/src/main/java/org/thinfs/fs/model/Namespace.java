@@ -62,7 +62,7 @@ final class Namespace {
     }
 
     /** What takes snapshot sets, and adds volumes to them. */
-    SnapshotSetTaker snapshotSets() {
+    SnapshotSetTaker setTaker() {
         return sets;
     }
 
@@ -119,7 +119,7 @@ final class Namespace {
         return commits;
     }
 
-    /** The catalog document, for SnapshotWorkflows, which holds this object's monitor while it uses it. */
+    /** The catalog document, for SnapshotWorkflows and NameListing, which hold this monitor while they use it. */
     Catalog.Document doc() {
         return doc;
     }

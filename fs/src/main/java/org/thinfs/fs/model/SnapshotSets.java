@@ -35,23 +35,21 @@ public final class SnapshotSets {
      * (all when {@code volumes} is empty), in one metadata step as {@code mkdir snapshots/NAME} takes it.
      */
     public void take(String set, List<String> volumes) {
-        take(set, volumes, null);
+        take(set, volumes, null, null, null);
     }
 
-    /** As {@link #take(String, List)}, recording what the set is for (null: nothing). */
-    public void take(String set, List<String> volumes, String description) {
-        take(set, volumes, description, null, null);
-    }
-
-    /** As above, of a type: "auto" (the schedule), "pre", or "post" closing pre set {@code pre} (snapper's pairs). */
+    /**
+     * As {@link #take(String, List)}, recording what the set is for ({@code description}, null: nothing) and its
+     * type: "auto" (the schedule), "pre", or "post" closing pre set {@code pre} (snapper's pairs); null: none.
+     */
     public void take(String set, List<String> volumes, String description, String type, String pre) {
-        names.snapshotSets().take(set, volumes.isEmpty() ? null : volumes, description, type, pre);
+        names.setTaker().take(set, volumes.isEmpty() ? null : volumes, description, type, pre);
         commits.commitChange();
     }
 
     /** Adds {@code volume} to existing snapshot set {@code set} (an import joining a set another import made). */
     public void addTo(String set, String volume) {
-        names.snapshotSets().addTo(set, volume);
+        names.setTaker().addTo(set, volume);
         commits.commitChange();
     }
 

@@ -60,7 +60,7 @@ final class SnapshotWorkflows {
             if (keepAs != null) {
                 // Committed on its own first: a metadata failure in the rollback below returns the metadata to the
                 // last commit, which must then hold this set as the catalog does.
-                ns.snapshotSets().take(keepAs, names, null, null, null);
+                ns.setTaker().take(keepAs, names, null, null, null);
                 ns.commits().commitChange();
             }
             ns.pool().rollback(pairs);
