@@ -1,5 +1,6 @@
 package org.thinfs.fs.bench;
 
+import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
@@ -30,10 +31,25 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class PassthroughFuse extends PinnedThreadsFuseFS {
     private static final String NAME = "/disk";
+    private static final int O_RDWR = 2;
+
+    /** libc's fallocate, for the fallocate requests a loop device sends (mkfs's zero ranges). */
+    public interface LibC {
+        int open(String path, int flags);
+
+        int fallocate(int fd, int mode, long offset, long len);
+    }
+
+    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
     private final FileChannel file;
+    private final int fd;
 
     PassthroughFuse(Path backing) throws IOException {
         this.file = FileChannel.open(backing, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.fd = LIBC.open(backing.toString(), O_RDWR);
+        if (fd < 0) {
+            throw new IOException("cannot open " + backing);
+        }
     }
 
     @Override
@@ -124,6 +140,12 @@ public final class PassthroughFuse extends PinnedThreadsFuseFS {
         } catch (IOException e) {
             return -ErrorCodes.EIO();
         }
+    }
+
+    /** Passed on as it came: the ceiling for a loop device's zero ranges and discards. */
+    @Override
+    public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
+        return LIBC.fallocate(fd, mode, off, length) == 0 ? 0 : -ErrorCodes.EOPNOTSUPP();
     }
 
     @Override

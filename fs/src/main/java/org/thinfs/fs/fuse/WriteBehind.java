@@ -190,14 +190,17 @@ final class WriteBehind implements Runnable, AutoCloseable {
     /**
      * Runs the write-behind on a thread of its own: it waits for a write, lets {@code periodMs} of writes or
      * {@link #GATHER_BYTES} gather, whichever comes first, starts their writeback, and waits again. Without a signal
-     * from the store, runs every {@code periodMs} on {@code timer} instead. A period of 0 or less: no write-behind.
+     * from the store, runs every {@code periodMs} on {@code timer} instead (null: not at all). A period of 0 or less:
+     * no write-behind.
      */
     void start(WriteSignal writes, long periodMs, PeriodicCommit timer) {
         if (periodMs <= 0) {
             return;
         }
         if (writes == null) {
-            timer.alsoEvery(periodMs, "write-behind flush", this);
+            if (timer != null) {                        // none for the warm-up's scratch pool
+                timer.alsoEvery(periodMs, "write-behind flush", this);
+            }
             return;
         }
         writes.trackChunks();

@@ -220,7 +220,9 @@ public final class Catalog {
      * {@link Written#makeDurable}.
      */
     static void write(Path dir, Document doc) throws IOException {
-        writeSlot(dir, doc).makeDurable();
+        try (SlotFiles files = new SlotFiles(dir)) {
+            writeSlot(files, doc).makeDurable();
+        }
     }
 
     /** Slot files are written in whole multiples of this, so a catalog that changes a little keeps its file's size. */
@@ -235,23 +237,21 @@ public final class Catalog {
      * padded with spaces (which a JSON reader skips) to the file's current size when that is close, so the file
      * neither shrinks nor grows: no truncate, no block allocation, and the flush has only the data to write.
      */
-    static Written writeSlot(Path dir, Document doc) throws IOException {
-        Path target = slot(dir, doc.transactionId);
-        boolean created = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+    static Written writeSlot(SlotFiles files, Document doc) throws IOException {
+        Path target = slot(files.dir(), doc.transactionId);
         doc.format = formatFor(doc);
         byte[] json = JSON.writeValueAsBytes(doc);
-        // O_NOFOLLOW: a symbolic link planted in the pool directory is refused, never written through.
-        try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS)) {
-            long old = ch.size();
-            long needed = ((json.length + 1L + SLOT_GRAIN - 1) / SLOT_GRAIN) * SLOT_GRAIN;
-            long length = old >= needed && old <= 2 * needed + SLOT_SLACK ? old : needed;
-            writePadded(ch, length, json);
-            if (old > length) {
-                ch.truncate(length);
-            }
+        // O_NOFOLLOW (SlotFiles): a symbolic link planted in the pool directory is refused, never written through.
+        SlotFiles.Slot slot = files.open(target);
+        FileChannel ch = slot.channel();
+        long old = ch.size();
+        long needed = ((json.length + 1L + SLOT_GRAIN - 1) / SLOT_GRAIN) * SLOT_GRAIN;
+        long length = old >= needed && old <= 2 * needed + SLOT_SLACK ? old : needed;
+        writePadded(ch, length, json);
+        if (old > length) {
+            ch.truncate(length);
         }
-        return new Written(dir, target, created);
+        return new Written(files.dir(), target, ch, slot.created());
     }
 
     /**
@@ -283,12 +283,10 @@ public final class Catalog {
     }
 
     /** A slot written by {@link #writeSlot}, to be made durable before the superblock that names its transaction. */
-    record Written(Path dir, Path file, boolean created) {
+    record Written(Path dir, Path file, FileChannel channel, boolean created) {
         /** fdatasync of the slot (its size too), and of the directory when the slot file is new. */
         void makeDurable() throws IOException {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                ch.force(false);
-            }
+            channel.force(false);
             if (created) {
                 forceDirectory(dir);
             }

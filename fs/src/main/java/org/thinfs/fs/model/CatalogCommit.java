@@ -39,18 +39,24 @@ final class CatalogCommit {
     static final long TIMES_ONLY_NANOS = 30_000_000_000L;
     /** Where an fsync that changed times only puts them (null for a pool without a catalog). */
     private final TimesLog timesLog;
+    /** The catalog's and the times log's slot files, held open (null for a pool without a catalog). */
+    private final SlotFiles slots;
 
     CatalogCommit(ThinPool pool, Path catalogDir, Catalog.Document doc, Object names) {
         this.pool = pool;
         this.catalogDir = catalogDir;
         this.doc = doc;
         this.names = names;
-        this.timesLog = catalogDir == null ? null : TimesLog.open(catalogDir);
+        this.slots = catalogDir == null ? null : new SlotFiles(catalogDir);
+        this.timesLog = slots == null ? null : TimesLog.open(slots);
         if (timesLog != null && !pool.isReadOnly()) {
             try {
                 timesLog.preallocate();
+                slots.openExisting(Catalog.slot(catalogDir, 0), Catalog.slot(catalogDir, 1),
+                        TimesLog.slot(catalogDir, 0), TimesLog.slot(catalogDir, 1));
             } catch (IOException e) {
-                // not needed for correctness: the first log then makes its file itself
+                // not needed for correctness: the first log makes its file itself, and a slot is opened at its
+                // first write when it is not open yet
                 org.slf4j.LoggerFactory.getLogger(CatalogCommit.class)
                         .debug("cannot prepare the times log in {}: {}", catalogDir, e.toString());
             }
@@ -189,7 +195,7 @@ final class CatalogCommit {
                 // rely on that.) So every attempt writes N+1's slot.
                 long next = pool.committedTransactionId() + 1;
                 doc.transactionId = next;
-                Catalog.Written slot = Catalog.writeSlot(catalogDir, doc);
+                Catalog.Written slot = Catalog.writeSlot(slots, doc);
                 pool.setTransactionId(pool.transactionId(), next);
                 // Made durable side by side with the data and metadata flushes, before the superblock.
                 catalogFlush = () -> {
@@ -269,6 +275,13 @@ final class CatalogCommit {
     /** Times changed that no commit has stored yet. */
     boolean timesPending() {
         return timesDirty;
+    }
+
+    /** Closes the slot files (after the last commit). */
+    void close() throws IOException {
+        if (slots != null) {
+            slots.close();
+        }
     }
 
     /** Commits whatever is pending, times included (unmount). */

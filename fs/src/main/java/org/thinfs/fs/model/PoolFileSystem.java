@@ -417,7 +417,11 @@ public final class PoolFileSystem implements Closeable {
             try {
                 pool.close();
             } finally {
-                names.bases().close();
+                try {
+                    names.bases().close();
+                } finally {
+                    commits.close();
+                }
             }
         }
     }

@@ -60,16 +60,20 @@ final class TimesLog {
     }
 
     private final Path dir;
+    /** Where the slots are written (held open). */
+    private final SlotFiles files;
     /** The seq of the last log written or found; the next is one more. Guarded by the namespace monitor. */
     private long seq;
 
-    private TimesLog(Path dir, long seq) {
-        this.dir = dir;
+    private TimesLog(SlotFiles files, long seq) {
+        this.dir = files.dir();
+        this.files = files;
         this.seq = seq;
     }
 
-    /** The log of the pool directory {@code dir}, continuing after the highest seq either slot holds. */
-    static TimesLog open(Path dir) {
+    /** The log of the pool directory of {@code files}, continuing after the highest seq either slot holds. */
+    static TimesLog open(SlotFiles files) {
+        Path dir = files.dir();
         long highest = 0;
         for (int slot = 0; slot < 2; slot++) {
             Body b = readSlot(dir, slot);
@@ -77,7 +81,7 @@ final class TimesLog {
                 highest = Math.max(highest, b.seq);
             }
         }
-        return new TimesLog(dir, highest);
+        return new TimesLog(files, highest);
     }
 
     /**
@@ -132,15 +136,13 @@ final class TimesLog {
         byte[] header = (MAGIC + Long.toHexString(crc.getValue()) + " " + json.length + "\n")
                 .getBytes(StandardCharsets.US_ASCII);
         Path target = slot(dir, (int) (body.seq & 1));
-        boolean created = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
-        try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS)) {
-            long needed = ((header.length + json.length + 1L + GRAIN - 1) / GRAIN) * GRAIN;
-            // never shrinks: no truncate, no block freed and taken again
-            Catalog.writePadded(ch, Math.max(needed, ch.size()), header, json);
-            ch.force(false);
-        }
-        if (created) {
+        SlotFiles.Slot slot = files.open(target);
+        FileChannel ch = slot.channel();
+        long needed = ((header.length + json.length + 1L + GRAIN - 1) / GRAIN) * GRAIN;
+        // never shrinks: no truncate, no block freed and taken again
+        Catalog.writePadded(ch, Math.max(needed, ch.size()), header, json);
+        ch.force(false);
+        if (slot.created()) {
             Catalog.forceDirectory(dir);
         }
         seq = body.seq;
