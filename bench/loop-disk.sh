@@ -92,7 +92,9 @@ rm -rf "$work"; mkdir -p "$work"
 wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 now() { date +%s.%N; }
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# Before each timed step: the page cache dropped, then (steady-memory.sh) the memory it freed touched once, so the
+# step's new page cache is memory the host backs, whichever backing comes after which.
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches; steady_memory_refresh; }
 
 # Makes a fresh image of the backing $1 and sets $file to the file to loop-mount.
 backing_file() {
