@@ -214,6 +214,27 @@ final class BlockChange {
         io.data().write(dataBlock * blockSize, buf);
     }
 
+    /**
+     * The data step of a write in place whose bytes are outside the heap ({@link ThinDevice#writeInPlaceFrom}): one
+     * move per run of target blocks that are next to each other in the data file, in the order of the bytes.
+     */
+    void moveInPlace(long offset, int length, long first, long[] target, ExternalBytes src) {
+        DataStore data = io.data();
+        long within = offset - first * blockSize;
+        int left = length;
+        for (int i = 0; i < target.length && left > 0; ) {
+            int j = i + 1;
+            while (j < target.length && target[j] == target[j - 1] + 1) {
+                j++;
+            }
+            int len = (int) Math.min((j - i) * blockSize - within, left);
+            data.writeInPlaceFrom(target[i] * blockSize + within, len, src);
+            left -= len;
+            within = 0;
+            i = j;
+        }
+    }
+
     void moveData(long offset, ByteBuffer src, long first, long[] target, long[] source, int[] action) {
         DataStore data = io.data();
         DeviceBase base = device.base();

@@ -75,6 +75,11 @@ final class CopySharing {
         return enabled;
     }
 
+    /** Whether a write now might become a share ({@link #shareWholeBlocks}, {@link #afterWrite}): it needs its bytes. */
+    boolean mayShare() {
+        return enabled && recent.active();
+    }
+
     /**
      * After a read of {@code device} from byte {@code offset} into {@code buf} (the bytes at [start, start + len)):
      * remembers every whole block that was mapped ({@code mapped[i]}, block i of the read, -1 for a hole).

@@ -94,6 +94,29 @@ public final class DataFile extends ChannelDataStore {
         write(pos, src, Integer.MAX_VALUE);
     }
 
+    /** In one turn, as {@link #writeInPlace}; the bytes move by {@code src} (a splice from a FUSE request's pipe). */
+    @Override
+    public boolean takesExternalBytes() {
+        return true;
+    }
+
+    @Override
+    public void writeInPlaceFrom(long pos, int length, ExternalBytes src) {
+        wrote(pos, length);
+        if (writeTurn != null) {
+            writeTurn.lock();
+        }
+        try {
+            src.moveTo(pos, length);
+        } catch (IOException e) {
+            throw StorageIOException.of("cannot write the data file " + path + " at byte " + pos, e);
+        } finally {
+            if (writeTurn != null) {
+                writeTurn.unlock();
+            }
+        }
+    }
+
     /** Writes {@code src} at {@code pos} in pwrites of at most {@code piece} bytes that cross no multiple of it. */
     private void write(long pos, ByteBuffer src, long piece) {
         int limit = src.limit();

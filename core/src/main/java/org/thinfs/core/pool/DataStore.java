@@ -29,6 +29,16 @@ public interface DataStore extends Closeable {
         write(pos, src);
     }
 
+    /** Whether {@link #writeInPlaceFrom} works here (a plain data file or device, not an O_DIRECT or test store). */
+    default boolean takesExternalBytes() {
+        return false;
+    }
+
+    /** {@link #writeInPlace} of {@code length} bytes that {@code src} moves into the file itself. */
+    default void writeInPlaceFrom(long pos, int length, ExternalBytes src) {
+        throw new UnsupportedOperationException("this data store takes no external bytes");
+    }
+
     void flush();
 
     default void writeZeros(long pos, long length) {

@@ -190,6 +190,41 @@ public final class ThinDevice {
     }
 
     /**
+     * A write whose bytes {@code src} moves into the data file itself (a splice from a FUSE request's pipe), made
+     * only when it can be made in place: every block it touches mapped and not shared since a snapshot, so no block
+     * is provisioned, copied, shared or unmapped, and nothing needs the bytes in memory (no zero check: zeros over a
+     * mapping are written as data unless the pool unmaps them; no copy sharing while reads are being followed).
+     * Under the same gate and block locks as {@link #write}, through {@link BlockChange#change}.
+     *
+     * @return true when written; false when the write needs {@link #write} (then nothing was done and
+     *     {@code src} was not touched)
+     */
+    public boolean writeInPlaceFrom(long offset, int length, ExternalBytes src) {
+        checkRange(offset, length);
+        if (length <= 0 || !io.data().takesExternalBytes() || pool.zeroWrites() == ZeroWrites.UNMAP
+                || pool.copies().mayShare()) {
+            return false;
+        }
+        long first = offset / blockSize;
+        long last = (offset + length - 1) / blockSize;
+        boolean[] declined = new boolean[1];
+        io.metadata().requireWritable();
+        blocks.change(first, last, (target, source, action) -> {
+            for (int a : action) {
+                declined[0] |= a != BlockChange.IN_PLACE;
+            }
+            if (declined[0]) {
+                java.util.Arrays.fill(action, BlockChange.SKIP);   // allocates nothing, moves nothing
+            }
+        }, (target, source, action) -> {
+            if (!declined[0]) {
+                blocks.moveInPlace(offset, length, first, target, src);
+            }
+        });
+        return !declined[0];
+    }
+
+    /**
      * Provisions every unmapped block that [offset, offset + length) touches, mapped to zeroed data blocks (to a copy
      * of the base image's block on a volume over one: the bytes read stay the same), so that
      * later writes there never need space (fallocate mode 0 and KEEP_SIZE); mapped blocks keep their bytes. Refused

@@ -69,6 +69,7 @@ public final class Mounter {
             throws IOException {
         ThinFuse fuse = new ThinFuse(fs, uid, gid);
         fuse.setRequestStats(stats);
+        fuse.spliceWritesInto(dataFile);
         PeriodicCommit committer = PeriodicCommit.start(fs, commitInterval);
         // Write-behind: namespace changes commit before they return, and a commit must first flush the data its
         // mappings point at. Starting the data file's writeback every few milliseconds while data is written keeps

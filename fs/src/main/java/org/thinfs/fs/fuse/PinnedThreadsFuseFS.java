@@ -7,6 +7,7 @@ import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.thinfs.core.pool.ExternalBytes;
 import ru.serce.jnrfuse.FuseException;
 import ru.serce.jnrfuse.FuseStubFS;
 
@@ -39,6 +40,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     private static final Logger LOG = LoggerFactory.getLogger(PinnedThreadsFuseFS.class);
     private static final int EINTR = 4;
+    private static final int ENOENT = 2;
     private static final int ENODEV = 19;
     /** sizeof(struct fuse_buf) on LP64: size_t size, int flags, void *mem, int fd, off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
@@ -171,10 +173,24 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         long workerBufSize = bufSize;
         InitChannel initChannel = init;
         RawRequests raw = new RawRequests(lib.fuse_chan_fd(ch), rawAnswers());
+        SpliceReceiver.Target spliceTarget = rawAnswers().servesData() ? SpliceReceiver.Target.open(spliceTarget())
+                : null;
+        if (spliceTarget != null) {
+            SpliceReceiver.allowPipesOf(SpliceReceiver.pipeBytes(workerBufSize));
+        }
         AtomicBoolean failed = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> work(lib, rt, se, ch, workerBufSize, initChannel, raw, failed), "fuse-" + i);
+            SpliceReceiver splice = SpliceReceiver.create(lib.fuse_chan_fd(ch), spliceTarget, workerBufSize);
+            Thread t = new Thread(() -> {
+                try {
+                    work(lib, rt, se, ch, workerBufSize, initChannel, raw, splice, failed);
+                } finally {
+                    if (splice != null) {
+                        splice.close();
+                    }
+                }
+            }, "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -184,6 +200,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 joinUninterruptibly(t);
             }
         } finally {
+            if (spliceTarget != null) {
+                spliceTarget.close();
+            }
             synchronized (channelLock) {
                 channel = null;                         // no notification may use the channel once it is freed
             }
@@ -212,15 +231,44 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     }
 
     private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, InitChannel init,
-                      RawRequests raw, AtomicBoolean failed) {
+                      RawRequests raw, SpliceReceiver splice, AtomicBoolean failed) {
         Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
         touchEveryPage(mem, bufSize);
         Pointer reply = Memory.allocateDirect(rt, RawRequests.REPLY_ROOM, true);
         Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
         Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
         while (lib.fuse_session_exited(se) == 0) {
-            armReceive(buf, chp, mem, bufSize, ch);
-            int res = lib.fuse_session_receive_buf(se, buf, chp);
+            int res;
+            if (splice != null) {
+                // What libfuse2's receive does with a read, by splice (SpliceReceiver); libfuse2 then sees the
+                // request in the buffer exactly as its own read would have left it.
+                try {
+                    res = splice.receive(mem, bufSize);
+                    if (res == -EINTR || res == -ENOENT) {
+                        continue;                       // ENOENT: the request was interrupted before it was read
+                    }
+                    if (res > 0 && splice.pending() > 0) {
+                        noteRequestNode(mem);
+                        if (raw.answerSplicedWrite(mem, res, splice, reply)) {
+                            continue;
+                        }
+                        splice.readRest();              // the pool wants the bytes in memory: as any request
+                    }
+                } catch (IllegalStateException e) {
+                    // The pipe's contents are unknown now; no request can be read through it. End the mount as a
+                    // failed read does, so no request waits for a worker that is gone.
+                    if (failed.compareAndSet(false, true)) {
+                        LOG.error("reading a FUSE request failed: {}; unmounting {}", e.getMessage(), mountPoint);
+                        lib.fuse_session_exit(se);
+                        umount();
+                    }
+                    return;
+                }
+                armReceive(buf, chp, mem, Math.max(res, 0), ch);
+            } else {
+                armReceive(buf, chp, mem, bufSize, ch);
+                res = lib.fuse_session_receive_buf(se, buf, chp);
+            }
             if (res == -EINTR) {
                 continue;
             }
@@ -273,6 +321,22 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         chp.putPointer(0, ch);
     }
 
+    /**
+     * The pool's data file, for writes spliced straight from {@code /dev/fuse} into it (SpliceReceiver), or null
+     * for none. Asked once, when the session starts.
+     */
+    protected Path spliceTarget() {
+        return null;
+    }
+
+    /**
+     * A write whose {@code size} bytes {@code src} moves into the data file itself: the bytes written, a negative
+     * errno, or {@link RawRequests#DECLINED} (nothing done) when it must be made from memory.
+     */
+    protected int writeHandleFrom(long fh, long offset, int size, ExternalBytes src) {
+        return RawRequests.DECLINED;
+    }
+
     /** Remembers the node of the request in {@code mem} for this worker (fuse_in_header: len, opcode, unique, node). */
     static void noteRequestNode(Pointer mem) {
         REQUEST_NODE.get()[0] = mem.getLong(16);
@@ -304,6 +368,11 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             @Override
             public int write(long fh, long offset, ByteBuffer src) {
                 return writeHandle(fh, offset, src);
+            }
+
+            @Override
+            public int writeFrom(long fh, long offset, int size, ExternalBytes src) {
+                return writeHandleFrom(fh, offset, size, src);
             }
 
             @Override

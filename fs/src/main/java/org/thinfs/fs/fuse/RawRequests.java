@@ -2,6 +2,7 @@ package org.thinfs.fs.fuse;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
+import org.thinfs.core.pool.ExternalBytes;
 
 import java.nio.ByteBuffer;
 
@@ -48,6 +49,8 @@ final class RawRequests {
     static final int OUT_HEADER = 16;
     /** fuse_read_in and fuse_write_in. */
     static final int IO_IN = 40;
+    /** {@link Answers#writeFrom}'s answer when the write must be made from memory instead. */
+    static final int DECLINED = Integer.MIN_VALUE;
     /** Room a worker's reply buffer needs (every reply but a read's, which goes out of the request buffer). */
     static final int REPLY_ROOM = 64;
 
@@ -67,6 +70,14 @@ final class RawRequests {
 
         /** write all of {@code src}: the bytes written. */
         int write(long fh, long offset, ByteBuffer src);
+
+        /**
+         * write of {@code size} bytes that {@code src} moves into the data file itself: the bytes written, or
+         * {@link #DECLINED} (nothing done, {@code src} untouched) when the write needs its bytes in memory.
+         */
+        default int writeFrom(long fh, long offset, int size, ExternalBytes src) {
+            return DECLINED;
+        }
 
         /** fallocate: 0. */
         int fallocate(long fh, int mode, long offset, long length);
@@ -146,6 +157,38 @@ final class RawRequests {
                     NativeBuffers.wrap(mem.address() + IN_HEADER + IO_IN, (int) size));
         } catch (RuntimeException | Error e) {
             result = bug(FUSE_WRITE, e);
+        }
+        sendSize(mem.getLong(8), result, reply);
+        return true;
+    }
+
+    /**
+     * A write whose header is in {@code mem} and whose payload is still in {@code payload}'s pipe: answered when the
+     * pool makes it in place from the pipe; false (the payload untouched, still in the pipe) otherwise. A write that
+     * fails part way is answered with its error and the rest of its payload dropped, so the pipe is empty after.
+     */
+    boolean answerSplicedWrite(Pointer mem, int length, SpliceReceiver payload, Pointer reply) {
+        long size = mem.getInt(IN_HEADER + 16) & 0xFFFF_FFFFL;
+        if (!data || IN_HEADER + IO_IN + size != length || size != payload.pending()) {
+            return false;
+        }
+        long result;
+        try {
+            result = answers.writeFrom(mem.getLong(IN_HEADER), mem.getLong(IN_HEADER + 8), (int) size, payload);
+        } catch (RuntimeException | Error e) {
+            result = bug(FUSE_WRITE, e);
+        }
+        if (result == DECLINED) {
+            if (payload.pending() != size) {
+                throw new IllegalStateException("a declined write moved part of its payload");
+            }
+            return false;
+        }
+        if (payload.pending() > 0) {
+            payload.discardRest();
+            if (result >= 0) {
+                result = bug(FUSE_WRITE, new IllegalStateException("a write left " + size + " bytes unmoved"));
+            }
         }
         sendSize(mem.getLong(8), result, reply);
         return true;

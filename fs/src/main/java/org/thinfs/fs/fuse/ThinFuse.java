@@ -5,6 +5,7 @@ import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
 import org.thinfs.core.io.DirectBufferPool;
+import org.thinfs.core.pool.ExternalBytes;
 import org.thinfs.fs.model.FsException;
 import org.thinfs.fs.model.PoolFileSystem;
 import org.thinfs.fs.model.PoolFileSystem.Handle;
@@ -39,6 +40,9 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     private final OpenFiles files = new OpenFiles();
     private final long uid;
     private final long gid;
+
+    /** The data file large writes are spliced into, or null (see {@link #spliceWritesInto}). */
+    private volatile java.nio.file.Path spliceTarget;
 
     public ThinFuse(PoolFileSystem fs, long uid, long gid) {
         this.fs = fs;
@@ -257,6 +261,33 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     @Override
     protected int fallocateHandle(long fh, int mode, long offset, long length) {
         return call("fallocate", fh, false, () -> allocate(handle(fh), mode, offset, length));
+    }
+
+    /** Large writes made in place are spliced from /dev/fuse into {@code dataFile} (SpliceReceiver); null: none. */
+    void spliceWritesInto(java.nio.file.Path dataFile) {
+        this.spliceTarget = dataFile;
+    }
+
+    @Override
+    protected java.nio.file.Path spliceTarget() {
+        return fs.pool().isReadOnly() ? null : spliceTarget;
+    }
+
+    /** As {@link #writeHandle}, counted the same way; a declined write is not counted (its retry from memory is). */
+    @Override
+    protected int writeHandleFrom(long fh, long offset, int size, ExternalBytes src) {
+        int r;
+        try {
+            if (!fs.writeInPlaceFrom(handle(fh), offset, size, src)) {
+                return RawRequests.DECLINED;
+            }
+            r = size;
+            stats.spliced(size);
+        } catch (RuntimeException | Error e) {
+            r = Errno.of("write", files.describe(fh), e);
+        }
+        stats.done("write", r > 0 ? r : 0, r < 0);
+        return r;
     }
 
     private int writeFrom(Handle h, long offset, ByteBuffer src) {

@@ -8,4 +8,8 @@ public interface RequestStats {
     RequestStats NONE = (op, bytes, failed) -> { };
 
     void done(String op, long bytes, boolean failed);
+
+    /** A write's {@code bytes} went from the request into the data file without a copy through the daemon (splice). */
+    default void spliced(long bytes) {
+    }
 }

@@ -301,6 +301,11 @@ public final class PoolFileSystem implements Closeable {
         io.write(h, offset, src);
     }
 
+    /** A write whose bytes {@code src} moves itself, when it can be made in place; see VolumeIo#writeInPlaceFrom. */
+    public boolean writeInPlaceFrom(Handle h, long offset, int length, org.thinfs.core.pool.ExternalBytes src) {
+        return io.writeInPlaceFrom(h, offset, length, src);
+    }
+
     /** lseek SEEK_DATA ({@code data}) or SEEK_HOLE; see VolumeIo#seek. */
     public long seek(Handle h, long offset, boolean data) {
         return io.seek(h, offset, data);

@@ -2,6 +2,7 @@ package org.thinfs.fs.model;
 
 import org.thinfs.core.NoSuchDeviceException;
 import org.thinfs.core.OutOfDataSpaceException;
+import org.thinfs.core.pool.ExternalBytes;
 import org.thinfs.core.pool.PoolUsage;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
@@ -88,6 +89,33 @@ final class VolumeIo {
         } else {
             commits.touch();
         }
+    }
+
+    /**
+     * {@link #write} of {@code length} bytes that {@code src} moves into the data file itself, when the device can
+     * take them in place (ThinDevice#writeInPlaceFrom); false (nothing done, {@code src} untouched) otherwise.
+     */
+    boolean writeInPlaceFrom(Handle h, long offset, int length, ExternalBytes src) {
+        if (h.readOnly) {
+            throw new FsException(Code.EROFS, "snapshot volumes are read-only");
+        }
+        forgetReceivedImage(h);
+        boolean done;
+        try {
+            done = h.device.writeInPlaceFrom(offset, length, src);
+        } catch (NoSuchDeviceException e) {
+            throw new FsException(Code.ENOENT, "the volume was deleted");
+        }
+        if (done) {
+            boolean grew = h.entry.extendTo(offset + length);
+            h.entry.dataChanged(Catalog.nowNs());
+            if (grew) {
+                commits.mark();
+            } else {
+                commits.touch();
+            }
+        }
+        return done;
     }
 
     /**
