@@ -144,13 +144,17 @@ public final class PoolMetrics {
             bytes = Counter.builder().name("thinfs_" + prefix + "_bytes_total")
                     .help("Bytes " + what + " reads and writes moved, by operation.").labelNames("pool", "op")
                     .withoutExemplars().register(r);
-            spliced = Counter.builder().name("thinfs_" + prefix + "_spliced_bytes_total")
-                    .help("Bytes of " + what + " writes moved from the request into the data file by splice(2), not"
-                            + " copied through the daemon.").labelNames("pool").withoutExemplars().register(r);
+            // Only the FUSE front splices (SpliceReceiver); no series for a front that never could.
+            spliced = !prefix.equals("fuse") ? null : Counter.builder().name("thinfs_fuse_spliced_bytes_total")
+                    .help("Bytes of FUSE writes moved from the request into the data file by splice(2), not copied"
+                            + " through the daemon.").labelNames("pool").withoutExemplars().register(r);
         }
 
         @Override
         public void spliced(long moved) {
+            if (spliced == null) {
+                return;
+            }
             CounterDataPoint p = splicedPoint;
             if (p == null) {
                 p = spliced.labelValues(pool);          // the same point on every call; a race only looks it up twice

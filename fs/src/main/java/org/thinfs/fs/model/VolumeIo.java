@@ -80,6 +80,11 @@ final class VolumeIo {
         } catch (NoSuchDeviceException e) {
             throw new FsException(Code.ENOENT, "the volume was deleted");
         }
+        written(h, end, mapped);
+    }
+
+    /** After a write that ended at {@code end} and changed {@code mapped} mappings: size, times, commit due. */
+    private void written(Handle h, long end, int mapped) {
         // A write in place changes neither mappings nor the catalog: no commit is due for it (fsync flushes its
         // data through sync()), so a steady overwrite workload is not fsynced every commit interval.
         boolean grew = h.entry.extendTo(end);
@@ -107,13 +112,7 @@ final class VolumeIo {
             throw new FsException(Code.ENOENT, "the volume was deleted");
         }
         if (done) {
-            boolean grew = h.entry.extendTo(offset + length);
-            h.entry.dataChanged(Catalog.nowNs());
-            if (grew) {
-                commits.mark();
-            } else {
-                commits.touch();
-            }
+            written(h, offset + length, 0);      // in place: no mapping changed
         }
         return done;
     }
