@@ -243,16 +243,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
                 // What libfuse2's receive does with a read, by splice (SpliceReceiver); libfuse2 then sees the
                 // request in the buffer exactly as its own read would have left it.
                 try {
-                    res = splice.receive(mem, bufSize);
-                    if (res == -EINTR || res == -ENOENT) {
+                    res = splice.next(raw, mem, bufSize, reply);
+                    if (res == -EINTR || res == -ENOENT || res == SpliceReceiver.ANSWERED) {
                         continue;                       // ENOENT: the request was interrupted before it was read
-                    }
-                    if (res > 0 && splice.pending() > 0) {
-                        noteRequestNode(mem);
-                        if (raw.answerSplicedWrite(mem, res, splice, reply)) {
-                            continue;
-                        }
-                        splice.readRest();              // the pool wants the bytes in memory: as any request
                     }
                 } catch (IllegalStateException e) {
                     // The pipe's contents are unknown now; no request can be read through it. End the mount as a

@@ -40,6 +40,8 @@ final class SpliceReceiver implements ExternalBytes, AutoCloseable {
     private static final int F_SETPIPE_SZ = 1031;
     private static final int SPLICE_F_MOVE = 1;
     private static final int EINTR = 4;
+    /** What {@link #next} returns for a request it answered itself (no errno is this negative). */
+    static final int ANSWERED = Integer.MIN_VALUE;
 
     /** libc calls for the pipe and the splices. */
     public interface Libc {
@@ -193,6 +195,24 @@ final class SpliceReceiver implements ExternalBytes, AutoCloseable {
             readRest();                                     // not a write after all: the rest as usual
         }
         return (int) n;
+    }
+
+    /**
+     * Takes the next request as a worker does: a large write that the pool makes in place is answered here, its
+     * payload spliced on into the data file ({@link #ANSWERED}); any other request, and a write the pool declines, is
+     * left whole in {@code mem} for the caller to answer, and its length returned (or a negative errno, as
+     * {@link #receive}). The warm-up drives this same method, so a mount's first large write does not run it cold.
+     */
+    int next(RawRequests raw, Pointer mem, long bufSize, Pointer reply) {
+        int res = receive(mem, bufSize);
+        if (res > 0 && pending > 0) {
+            PinnedThreadsFuseFS.noteRequestNode(mem);
+            if (raw.answerSplicedWrite(mem, res, this, reply)) {
+                return ANSWERED;
+            }
+            readRest();                                     // the pool wants the bytes in memory: as any request
+        }
+        return res;
     }
 
     /** Bytes of the current request's payload still in the pipe (0: the request is all in the buffer). */

@@ -5,7 +5,13 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * How the warm-up reaches a scratch file system: as the kernel's requests do. Each call lays a request out in native
@@ -22,11 +28,16 @@ final class WarmupRequests implements AutoCloseable {
     /** Enough calls for the JIT to compile a method (a few hundred). */
     private static final int LOOP_CALLS = 1000;
 
-    /** libc calls for the sink the replies go to. */
+    /** A spliced write's room: a 512 KiB write (what a loop device sends) fits a pipe of the default 1 MiB limit. */
+    private static final int SPLICE_CAPACITY = (512 << 10) + 4096;
+
+    /** libc calls for the sink the replies go to, and the file the spliced writes come from. */
     public interface Libc {
         int open(String path, int flags);
 
         int close(int fd);
+
+        long lseek(int fd, long offset, int whence);
     }
 
     private static final class Lib {
@@ -43,9 +54,20 @@ final class WarmupRequests implements AutoCloseable {
     private final ByteBuffer direct;
     private final int sink;
     private final RawRequests raw;
+    /** Where spliced writes come from: a file holding one request at a time (/dev/fuse gives one per read). */
+    private final Path spliceRequest;
+    private final FileChannel spliceRequestChannel;
+    private final int spliceRequestFd;
+    private final SpliceReceiver.Target spliceTarget;
+    private final SpliceReceiver splice;
+    private final ByteBuffer spliceBytes;
     private long unique = 1;
 
-    WarmupRequests(ThinFuse fuse) {
+    /**
+     * Requests to {@code fuse}; with {@code scratchDir} and {@code dataFile} (or null: none), large writes also come
+     * by splice, as a mount's workers take them ({@link SpliceReceiver#next}), moved into {@code dataFile}.
+     */
+    WarmupRequests(ThinFuse fuse, Path scratchDir, Path dataFile) throws IOException {
         this.fuse = fuse;
         this.answers = fuse.rawAnswers();
         Runtime rt = Runtime.getSystemRuntime();
@@ -62,6 +84,51 @@ final class WarmupRequests implements AutoCloseable {
         for (int i = 0; i < LOOP_CALLS; i++) {
             PinnedThreadsFuseFS.armReceive(fuseBuf, chp, mem, CAPACITY, mem);
             PinnedThreadsFuseFS.noteRequestNode(mem);
+        }
+        SpliceReceiver.Target target = raw == null || scratchDir == null ? null : SpliceReceiver.Target.open(dataFile);
+        int requestFd = -1;
+        SpliceReceiver receiver = null;
+        if (target != null) {
+            spliceRequest = scratchDir.resolve("spliced-request");
+            spliceRequestChannel = FileChannel.open(spliceRequest, StandardOpenOption.CREATE,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            requestFd = Lib.C.open(spliceRequest.toString(), 0);
+            receiver = requestFd < 0 ? null : SpliceReceiver.create(requestFd, target, SPLICE_CAPACITY);
+        } else {
+            spliceRequest = null;
+            spliceRequestChannel = null;
+        }
+        this.spliceRequestFd = requestFd;
+        this.spliceTarget = target;
+        this.splice = receiver;
+        this.spliceBytes = receiver == null ? null
+                : ByteBuffer.allocateDirect(SPLICE_CAPACITY).order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * A write of {@code size} bytes (at most 512 KiB) taken the way a worker takes one by splice: answered with its
+     * payload spliced into the data file when the pool makes it in place, else read into memory and answered as any
+     * write. Without splicing, as {@link #write}.
+     */
+    void splicedWrite(long fh, long offset, byte[] bytes, int size, long stamp) throws IOException {
+        int head = RawRequests.IN_HEADER + RawRequests.IO_IN;
+        if (splice == null || head + size > SPLICE_CAPACITY) {
+            write(fh, offset, bytes, size, stamp);
+            return;
+        }
+        ByteBuffer b = spliceBytes.clear();
+        // fuse_in_header, then fuse_write_in (fh, offset, size, write flags, lock owner, flags, padding), then bytes
+        b.putInt(head + size).putInt(RawRequests.FUSE_WRITE).putLong(unique++).putLong(0).putLong(0).putLong(0);
+        b.putLong(fh).putLong(offset).putInt(size).putInt(0).putLong(0).putInt(0).putInt(0);
+        b.putLong(stamp).put(bytes, 8, size - 8).flip();
+        spliceRequestChannel.truncate(0);
+        while (b.hasRemaining()) {
+            spliceRequestChannel.write(b, b.position());    // the file's offset is the buffer's
+        }
+        Lib.C.lseek(spliceRequestFd, 0, 0);
+        int length = splice.next(raw, mem, SPLICE_CAPACITY, reply);
+        if (length > 0) {
+            raw.answer(mem, length, SPLICE_CAPACITY, reply);
         }
     }
 
@@ -141,7 +208,20 @@ final class WarmupRequests implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void close() throws IOException {
+        if (splice != null) {
+            splice.close();
+        }
+        if (spliceRequestFd >= 0) {
+            Lib.C.close(spliceRequestFd);
+        }
+        if (spliceTarget != null) {
+            spliceTarget.close();
+        }
+        if (spliceRequestChannel != null) {
+            spliceRequestChannel.close();
+            Files.deleteIfExists(spliceRequest);
+        }
         if (sink >= 0) {
             Lib.C.close(sink);
         }
