@@ -2,7 +2,6 @@ package org.thinfs.fs.fuse;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.thinfs.core.pool.ExternalBytes;
 import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
@@ -12,10 +11,8 @@ import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -114,28 +111,20 @@ public final class Warmup {
             fs.truncate("/b", VOLUME);
             PoolFileSystem.Handle a = fs.open("/a", true);
             PoolFileSystem.Handle b = fs.open("/b", true);
-            try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0), dir, data);
-                 FileChannel dataChannel = FileChannel.open(data, StandardOpenOption.WRITE)) {
+            try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0), dir, data)) {
                 long fhA = requests.fuse().adopt(a, "/a", 2);
                 long fhB = requests.fuse().adopt(b, "/b", 3);
                 SplittableRandom rnd = new SplittableRandom(rounds);
                 byte[] noise = new byte[1 << 20];
                 new java.util.Random(rnd.nextLong()).nextBytes(noise);
                 ByteBuffer buf = ByteBuffer.allocateDirect(65536);
-                // A spliced write's path through the engine (SpliceReceiver), its bytes written from noise.
-                ExternalBytes spliced = (pos, length) -> {
-                    ByteBuffer src = ByteBuffer.wrap(noise, 0, length);
-                    for (long p = pos; src.hasRemaining(); ) {
-                        p += dataChannel.write(src, p);
-                    }
-                };
                 for (int pass = 0; pass < 2; pass++) {  // the second once the compiler caught up (see above)
                     long now = System.nanoTime();
                     long end = pass == 0 ? deadline : now + BUDGET_MS * 1_000_000;
                     // A quarter at most; the second pass's fsyncs map blocks of the volume's second half.
                     fsyncs(requests, fhA, noise, rnd, block, pass == 0 ? 0 : VOLUME / block / 2, now + (end - now) / 4);
                     for (int r = 0; r < (pass == 0 ? ROUNDS : SECOND_ROUNDS) && System.nanoTime() < end; r++) {
-                        round(fs, requests, fhA, fhB, a, buf, noise, rnd, block, spliced);
+                        round(fs, requests, fhA, fhB, a, buf, noise, rnd, block);
                         rounds++;
                     }
                     awaitIdleCompiler();
@@ -162,8 +151,8 @@ public final class Warmup {
      * copies, the fallocate modes, lseek; and what NBD adds (reads that report holes) and commits.
      */
     private static void round(PoolFileSystem fs, WarmupRequests requests, long fhA, long fhB,
-                              PoolFileSystem.Handle a, ByteBuffer buf, byte[] noise, SplittableRandom rnd, long block,
-                              ExternalBytes spliced) throws IOException {
+                              PoolFileSystem.Handle a, ByteBuffer buf, byte[] noise, SplittableRandom rnd, long block)
+            throws IOException {
         int[] sizes = {4096, 65536, 131072, 1 << 20};
         for (int size : sizes) {
             long at = rnd.nextLong(VOLUME / size) * size;
@@ -186,9 +175,6 @@ public final class Warmup {
         boolean sharing = fs.pool().copySharing();
         fs.pool().setCopySharing(false);
         try {
-            long inPlace = rnd.nextLong(VOLUME / (1 << 20)) * (1 << 20);
-            requests.write(fhA, inPlace, noise, 1 << 20, rnd.nextLong());
-            fs.writeInPlaceFrom(a, inPlace, 1 << 20, spliced);     // now mapped: in place, as a spliced write
             // As a worker takes a large write: into new blocks (declined, read, written as any write), then again
             // once mapped (spliced in place).
             long spliceAt = rnd.nextLong(VOLUME / SPLICED) * SPLICED;

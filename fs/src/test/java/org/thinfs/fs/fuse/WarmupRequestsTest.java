@@ -63,14 +63,11 @@ class WarmupRequestsTest {
                 requests.seek(fh, 0, 3);
                 requests.splicedWrite(fh, 16 * block, largeBytes, large, 1);   // new blocks: read, then written
                 assertEquals(0, spliced.get(), "a write into new blocks is not spliced");
+                assertArrayEquals(stamped(largeBytes, 1), readBack(fs, h, 16 * block, large));
                 requests.splicedWrite(fh, 16 * block, largeBytes, large, 2);   // mapped now: spliced in place
             }
             assertEquals(large, spliced.get(), "the second large write was spliced into the data file");
-            ByteBuffer largeBack = ByteBuffer.allocate(large);
-            fs.read(h, 16 * block, largeBack);
-            byte[] largeExpected = largeBytes.clone();
-            ByteBuffer.wrap(largeExpected).order(java.nio.ByteOrder.nativeOrder()).putLong(0, 2);
-            assertArrayEquals(largeExpected, largeBack.array());
+            assertArrayEquals(stamped(largeBytes, 2), readBack(fs, h, 16 * block, large));
             ByteBuffer back = ByteBuffer.allocate(bytes.length);
             fs.read(h, block, back);
             byte[] expected = bytes.clone();
@@ -80,5 +77,18 @@ class WarmupRequestsTest {
             assertEquals(2 * block + large, fs.getattr(h).bytesUsed(), "the punched block is unmapped");
             fs.release(h);
         }
+    }
+
+    /** {@code bytes} with their first 8 replaced by {@code stamp}, as the warm-up's writes send them. */
+    private static byte[] stamped(byte[] bytes, long stamp) {
+        byte[] b = bytes.clone();
+        ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).putLong(0, stamp);
+        return b;
+    }
+
+    private static byte[] readBack(PoolFileSystem fs, PoolFileSystem.Handle h, long offset, int length) {
+        ByteBuffer back = ByteBuffer.allocate(length);
+        fs.read(h, offset, back);
+        return back.array();
     }
 }
