@@ -171,7 +171,7 @@ public final class Warmup {
         // The spliced writes' engine path and the request loop's: copy sharing, which the reads above woke, turns
         // splicing off for 30 s, so it is off here. Without this a mount's first large write ran both cold
         // (instrumented mkfs.ext4 on a loop device: deciding to decline its first 512 KiB write into new blocks
-        // took 1.6-3.0 ms, the next ones 10-40 us; the call sites of the in-place write were first linked there).
+        // took 1.6-3.0 ms, the next ones 2-50 us; the call sites of the in-place write were first linked there).
         boolean sharing = fs.pool().copySharing();
         fs.pool().setCopySharing(false);
         try {
