@@ -12,7 +12,6 @@ import ru.serce.jnrfuse.FuseException;
 import ru.serce.jnrfuse.FuseStubFS;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +27,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * run), each paying the attach, a new thread object and cold thread-locals. Here the same libfuse2 session API that
  * {@code fuse_main} uses ({@code fuse_mount}, {@code fuse_new}, {@code fuse_session_receive_buf},
  * {@code fuse_session_process_buf}) is driven by {@code threads} long-lived Java threads instead, each with its own
- * request buffer, exactly as libfuse's workers do, but they never come and go.
+ * request buffer, exactly as libfuse's workers do, but they never come and go. This class sets the session up and
+ * tears it down; each thread's request loop is a {@link FuseWorker}.
  *
  * <p>Requests may be larger than libfuse2's 128 KiB: {@link #serve(Path, List, int, int)} amends the INIT reply
  * (see {@link InitReply}), sizes every worker's buffer for the largest write, and raises the mount's readahead to
@@ -39,11 +39,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     private static final Logger LOG = LoggerFactory.getLogger(PinnedThreadsFuseFS.class);
-    private static final int EINTR = 4;
-    private static final int ENOENT = 2;
-    private static final int ENODEV = 19;
-    /** sizeof(struct fuse_buf) on LP64: size_t size, int flags, void *mem, int fd, off_t pos. */
-    private static final int FUSE_BUF_SIZE = 40;
     /** The largest request the kernel sends by default ({@code fuse_max_pages_limit}, 256 pages). */
     public static final int MAX_REQUEST = InitReply.MAX_REQUEST;
     /** flag_utime_omit_ok in the first byte of fuse_operations' flag bits (little-endian bit field order). */
@@ -82,8 +77,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
     }
 
-    /** The node id of the request this worker thread is serving (fuse_in_header.nodeid), for cache invalidation. */
-    private static final ThreadLocal<long[]> REQUEST_NODE = ThreadLocal.withInitial(() -> new long[1]);
     /** libfuse's channel while the session lives; null before and after. Guarded by {@link #channelLock}. */
     private Pointer channel;
     private final Object channelLock = new Object();
@@ -179,12 +172,30 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             SpliceReceiver.allowPipesOf(SpliceReceiver.pipeBytes(workerBufSize));
         }
         AtomicBoolean failed = new AtomicBoolean();
+        FuseWorker.Mount workerMount = new FuseWorker.Mount() {
+            @Override
+            public void endAfterFailure(String why) {
+                LOG.error("reading a FUSE request failed: {}; unmounting {}", why, mountPoint);
+                lib.fuse_session_exit(se);
+                umount();
+            }
+
+            @Override
+            public void initAnswered(int negotiated) {
+                requestSize = negotiated;
+                LOG.info("FUSE requests of up to {} KiB on {}", negotiated / 1024, mountPoint);
+                if (negotiated > InitReply.DEFAULT_MAX_REQUEST) {
+                    BdiReadahead.raise(mountPoint, negotiated);
+                }
+            }
+        };
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
             SpliceReceiver splice = SpliceReceiver.create(lib.fuse_chan_fd(ch), spliceTarget, workerBufSize);
             Thread t = new Thread(() -> {
                 try {
-                    work(lib, rt, se, ch, workerBufSize, initChannel, raw, splice, failed);
+                    new FuseWorker(lib, rt, se, ch, workerBufSize, initChannel, raw, splice, failed, workerMount)
+                            .run();
                 } finally {
                     if (splice != null) {
                         splice.close();
@@ -217,104 +228,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
     }
 
     /**
-     * Writes one byte in each page of a new request buffer, so its pages exist before the first request. malloc
-     * hands out a buffer this large as fresh anonymous pages that are only mapped on first touch; untouched, the
-     * first large write a worker receives pays a page fault per 4 KiB inside the kernel's copy into the buffer (a
-     * 512 KiB write took 225-300 us to arrive instead of 75-85 us; traced with sys_exit_read against
-     * fuse_request_send). The kernel hands requests to the workers in turn, so without this a mkfs's few large
-     * writes each land in a cold buffer. 16 workers of 1 MiB cost 16 MiB of resident memory.
-     */
-    private static void touchEveryPage(Pointer mem, long size) {
-        for (long at = 0; at < size; at += 4096) {
-            mem.putByte(at, (byte) 0);
-        }
-    }
-
-    private void work(LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize, InitChannel init,
-                      RawRequests raw, SpliceReceiver splice, AtomicBoolean failed) {
-        Pointer mem = Memory.allocateDirect(rt, (int) bufSize);
-        touchEveryPage(mem, bufSize);
-        Pointer reply = Memory.allocateDirect(rt, RawRequests.REPLY_ROOM, true);
-        Pointer buf = Memory.allocateDirect(rt, FUSE_BUF_SIZE, true);
-        Pointer chp = Memory.allocateDirect(rt, rt.addressSize(), true);
-        while (lib.fuse_session_exited(se) == 0) {
-            int res;
-            if (splice != null) {
-                // What libfuse2's receive does with a read, by splice (SpliceReceiver); libfuse2 then sees the
-                // request in the buffer exactly as its own read would have left it.
-                try {
-                    res = splice.next(raw, mem, bufSize, reply);
-                    if (res == -EINTR || res == -ENOENT || res == SpliceReceiver.ANSWERED) {
-                        continue;                       // ENOENT: the request was interrupted before it was read
-                    }
-                } catch (IllegalStateException e) {
-                    // The pipe's contents are unknown now; no request can be read through it. End the mount as a
-                    // failed read does, so no request waits for a worker that is gone.
-                    if (failed.compareAndSet(false, true)) {
-                        LOG.error("reading a FUSE request failed: {}; unmounting {}", e.getMessage(), mountPoint);
-                        lib.fuse_session_exit(se);
-                        umount();
-                    }
-                    return;
-                }
-                armReceive(buf, chp, mem, Math.max(res, 0), ch);
-            } else {
-                armReceive(buf, chp, mem, bufSize, ch);
-                res = lib.fuse_session_receive_buf(se, buf, chp);
-            }
-            if (res == -EINTR) {
-                continue;
-            }
-            if (res <= 0) {
-                // 0: the kernel ended the connection (unmounted). Below 0: a real error; end the mount so every
-                // other worker's read returns too.
-                if (res < 0 && res != -ENODEV && failed.compareAndSet(false, true)) {
-                    LOG.error("reading a FUSE request failed: errno {}; unmounting {}", -res, mountPoint);
-                    lib.fuse_session_exit(se);
-                    umount();
-                }
-                return;
-            }
-            noteRequestNode(mem);
-            if (raw.answer(mem, res, bufSize, reply)) {
-                continue;
-            }
-            boolean amendInit = false;
-            if (init != null && mem.getInt(4) == InitReply.FUSE_INIT) {
-                ByteBuffer request = ByteBuffer.allocate(InitReply.IN_HEADER_SIZE + 16);
-                byte[] head = request.array();
-                mem.get(0, head, 0, Math.min(head.length, res));
-                amendInit = InitReply.kernelOffersMaxPages(request);
-                if (!amendInit) {
-                    LOG.info("the kernel offers no FUSE_MAX_PAGES (before Linux 4.20): requests stay at 128 KiB");
-                }
-            }
-            lib.fuse_session_process_buf(se, buf, amendInit ? init.pointer() : chp.getPointer(0));
-            if (amendInit) {
-                requestSize = init.negotiated();
-                LOG.info("FUSE requests of up to {} KiB on {}", requestSize / 1024, mountPoint);
-                if (requestSize > InitReply.DEFAULT_MAX_REQUEST) {
-                    BdiReadahead.raise(mountPoint, requestSize);
-                }
-            }
-        }
-    }
-
-    /**
-     * What a worker does before each read of a request: a fresh {@code struct fuse_buf} pointing at its buffer, and
-     * the channel pointer. Its own method so the warm-up can run it ({@link Warmup}): the jnr calls in it are
-     * compiled only after a few hundred requests, and were compiled in the middle of a user's first mkfs.
-     */
-    static void armReceive(Pointer buf, Pointer chp, Pointer mem, long bufSize, Pointer ch) {
-        buf.putLong(0, bufSize);
-        buf.putInt(8, 0);
-        buf.putPointer(16, mem);
-        buf.putInt(24, 0);
-        buf.putLong(32, 0);
-        chp.putPointer(0, ch);
-    }
-
-    /**
      * The pool's data file, for writes spliced straight from {@code /dev/fuse} into it (SpliceReceiver), or null
      * for none. Asked once, when the session starts.
      */
@@ -328,11 +241,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
      */
     protected int writeHandleFrom(long fh, long offset, int size, ExternalBytes src) {
         return RawRequests.DECLINED;
-    }
-
-    /** Remembers the node of the request in {@code mem} for this worker (fuse_in_header: len, opcode, unique, node). */
-    static void noteRequestNode(Pointer mem) {
-        REQUEST_NODE.get()[0] = mem.getLong(16);
     }
 
     /** The requests the loop answers itself (RawRequests), answered by this file system's handle methods. */
@@ -428,7 +336,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
 
     /** The kernel's node id of the file the current request (on this worker thread) is about. */
     protected static long requestNodeId() {
-        return REQUEST_NODE.get()[0];
+        return FuseWorker.requestNodeId();
     }
 
     /**
@@ -464,32 +372,6 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A {@code struct fuse_args} over copies of {@code argv}; the memory lives as long as this object. */
-    private static final class NativeArgs {
-        final Pointer struct;
-        @SuppressWarnings({"unused", "FieldCanBeLocal"}) // keeps the strings' native memory alive
-        private final List<Pointer> strings = new ArrayList<>();
-        @SuppressWarnings({"unused", "FieldCanBeLocal"})
-        private final Pointer vector;
-
-        NativeArgs(Runtime rt, List<String> argv) {
-            int ptr = rt.addressSize();
-            vector = Memory.allocateDirect(rt, (argv.size() + 1) * ptr, true);
-            for (int i = 0; i < argv.size(); i++) {
-                byte[] b = argv.get(i).getBytes(StandardCharsets.UTF_8);
-                Pointer s = Memory.allocateDirect(rt, b.length + 1, true);
-                s.put(0, b, 0, b.length);
-                strings.add(s);
-                vector.putPointer((long) i * ptr, s);
-            }
-            // struct fuse_args { int argc; char **argv; int allocated; }
-            struct = Memory.allocateDirect(rt, 3 * ptr, true);
-            struct.putInt(0, argv.size());
-            struct.putPointer(ptr, vector);
-            struct.putInt(2L * ptr, 0);
         }
     }
 }

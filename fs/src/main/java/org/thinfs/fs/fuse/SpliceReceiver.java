@@ -206,7 +206,7 @@ final class SpliceReceiver implements ExternalBytes, AutoCloseable {
     int next(RawRequests raw, Pointer mem, long bufSize, Pointer reply) {
         int res = receive(mem, bufSize);
         if (res > 0 && pending > 0) {
-            PinnedThreadsFuseFS.noteRequestNode(mem);
+            FuseWorker.noteRequestNode(mem);
             if (raw.answerSplicedWrite(mem, res, this, reply)) {
                 return ANSWERED;
             }

@@ -82,8 +82,8 @@ final class WarmupRequests implements AutoCloseable {
         // What a worker does around each request, run here on its own: called from the requests below, these would
         // be inlined into their compiled callers and never compiled for the worker loop, which calls them.
         for (int i = 0; i < LOOP_CALLS; i++) {
-            PinnedThreadsFuseFS.armReceive(fuseBuf, chp, mem, CAPACITY, mem);
-            PinnedThreadsFuseFS.noteRequestNode(mem);
+            FuseWorker.armReceive(fuseBuf, chp, mem, CAPACITY, mem);
+            FuseWorker.noteRequestNode(mem);
         }
         SpliceReceiver.Target target = raw == null || scratchDir == null ? null : SpliceReceiver.Target.open(dataFile);
         int requestFd = -1;
