@@ -40,7 +40,7 @@ public final class BlockDelta {
      * ({@code full}: against nothing) sends every block the image shows through. Unchanged for other targets.
      */
     static Scan overBaseImage(ThinPool pool, long target, boolean full, Scan scan) {
-        org.thinfs.core.pool.DeviceBase image = pool.base(target);
+        org.thinfs.core.pool.DeviceBase image = pool.bases().get(target);
         if (image == null) {
             return scan;
         }
@@ -77,12 +77,12 @@ public final class BlockDelta {
             long[] run = {-1, 0, -1};                    // first block, count, kind (0 changed, 1 removed)
             long cursor = 0;
             while (cursor < endBlock) {
-                long[] m = pool.mappings(target, cursor, endBlock, CHUNK);
+                long[] m = pool.maps().mappings(target, cursor, endBlock, CHUNK);
                 long limit = m.length == 2 * CHUNK ? m[m.length - 2] + 1 : endBlock;
                 long from = cursor;
                 java.util.List<long[]> stamped = new java.util.ArrayList<>();
                 if (m.length > 0) {
-                    pool.forEachMapping(target, from, limit, (v, d, t) -> stamped.add(new long[]{v, t}));
+                    pool.maps().forEachMapping(target, from, limit, (v, d, t) -> stamped.add(new long[]{v, t}));
                 }
                 long next = cursor;
                 for (long[] vt : stamped) {
@@ -134,8 +134,8 @@ public final class BlockDelta {
         Run run = new Run(sink);
         long cursor = 0;
         while (cursor < endBlock) {
-            long[] t = pool.mappings(target, cursor, endBlock, CHUNK);
-            long[] b = base >= 0 ? pool.mappings(base, cursor, endBlock, CHUNK) : new long[0];
+            long[] t = pool.maps().mappings(target, cursor, endBlock, CHUNK);
+            long[] b = base >= 0 ? pool.maps().mappings(base, cursor, endBlock, CHUNK) : new long[0];
             if (t.length == 0 && b.length == 0) {
                 break;
             }

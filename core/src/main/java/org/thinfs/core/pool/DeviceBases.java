@@ -7,11 +7,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * for it (the kernel takes the origin in the thin target's table line), so the owner of the device records (the
  * catalog) attaches each after opening the pool; snapshots and rollbacks carry it from device to device here, so a
  * snapshot of a volume over an image reads what its origin read. Lookups cost one empty check on pools without any.
+ * Obtained from {@link ThinPool#bases()}.
  */
-final class DeviceBases {
+public final class DeviceBases {
     private final ConcurrentHashMap<Long, DeviceBase> byId = new ConcurrentHashMap<>();
 
-    void attach(long id, DeviceBase base) {
+    /**
+     * Makes device {@code id} read its unmapped blocks from {@code base} (null: zeros), as its record says; takes
+     * effect for the next read.
+     */
+    public void attach(long id, DeviceBase base) {
         if (base == null) {
             byId.remove(id);
         } else {
@@ -19,7 +24,8 @@ final class DeviceBases {
         }
     }
 
-    DeviceBase get(long id) {
+    /** The base image device {@code id} reads its unmapped blocks from, or null. */
+    public DeviceBase get(long id) {
         return byId.isEmpty() ? null : byId.get(id);
     }
 
@@ -32,7 +38,8 @@ final class DeviceBases {
         byId.remove(id);
     }
 
-    void limit(long id, long size) {
+    /** Device {@code id} shows no byte of its base image at or past {@code size} from now on (a shrink). */
+    public void limit(long id, long size) {
         byId.computeIfPresent(id, (k, b) -> b.limitedTo(size));
     }
 }

@@ -11,7 +11,7 @@ import java.util.TreeMap;
  *
  * <p>Invariant: every block in the set is free in the current and in the committed space map, and no byte has been
  * written to its range of the data file since the hole punch that put it here: a block leaves the set when it is
- * allocated, whatever for (ThinPool#takeKnownZero), so freeing one needs no check. The set only ever loses blocks
+ * allocated, whatever for (Committer#takeKnownZero), so freeing one needs no check. The set only ever loses blocks
  * except through {@link #add}, which the pool calls right after a successful punch of blocks that are free and
  * that no request can allocate meanwhile (it holds the gate). Losing a block is always safe (it is zeroed when
  * provisioned, as before), so the set is capped and kept only in memory: after a crash or on a pool opened

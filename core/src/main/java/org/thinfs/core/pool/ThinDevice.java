@@ -70,7 +70,7 @@ public final class ThinDevice {
     }
 
     public DeviceDetails details() {
-        return pool.details(id);
+        return pool.maps().details(id);
     }
 
     /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros, or the base image's bytes. */
@@ -398,7 +398,7 @@ public final class ThinDevice {
 
     /** The base image this device reads its unmapped blocks from, or null. */
     public DeviceBase base() {
-        return pool.base(id);
+        return pool.bases().get(id);
     }
 
     /** The data block mapped at virtual block {@code vblock}, or -1 (for tests and tools). */

@@ -23,8 +23,9 @@ import java.util.function.Consumer;
  * pool's one public model: devices, snapshots, deletes, resizes, commits and events. Its parts, each with one job:
  * {@link PoolFiles} (creating and opening the files), {@link MetadataGuard} (the metadata lock and the switch to
  * read-only), {@link Committer} (flush, commit, punching freed blocks), {@link DeviceChanges} (creating, snapshotting,
- * rolling back and deleting devices), {@link PoolSpace} (usage, growth, low-space warnings) and {@link ThinDevice}
- * (a volume's I/O).
+ * rolling back and deleting devices), {@link PoolSpace} (usage, growth, low-space warnings), {@link PoolMaps} (what
+ * the metadata maps), {@link PoolTransaction} (transaction ids, needs_check, the metadata snapshot) and
+ * {@link ThinDevice} (a volume's I/O).
  *
  * <p>Lock order, complete; a thread only ever takes them downwards:
  * <ol>
@@ -70,6 +71,8 @@ public final class ThinPool implements Closeable {
     private final CopySharing copies;
     private final DeviceChanges devices;
     private final PoolSpace space;
+    private final PoolMaps maps;
+    private final PoolTransaction transaction;
 
     /**
      * What a write that found no free data block does next, called on the writer's thread with no pool lock held
@@ -94,6 +97,8 @@ public final class ThinPool implements Closeable {
         this.io = new IoContext(gate, new BlockLocks(), metadata, data, committer);
         this.copies = new CopySharing(io, blockSize);
         this.devices = new DeviceChanges(gate, metadata, bases, handles, committer);
+        this.maps = new PoolMaps(metadata);
+        this.transaction = new PoolTransaction(gate, metadata, data);
         this.space = new PoolSpace(gate, metadata, data, committer, metadataPath, name, blockSize, this::commit,
                 this::publish);
         if (!options.readOnly()) {
@@ -163,21 +168,6 @@ public final class ThinPool implements Closeable {
         }
     }
 
-    /** The block of the held metadata snapshot's superblock, or 0 when none is held. */
-    public long heldMetadataRoot() {
-        return metadata.read(ThinMetadata::heldRoot);
-    }
-
-    /** Whether metadata changed since the last commit. */
-    public boolean hasUncommittedChanges() {
-        return metadata.read(ThinMetadata::hasUncommittedChanges);
-    }
-
-    /** Whether the committed metadata carries the NEEDS_CHECK flag. */
-    public boolean needsCheck() {
-        return metadata.read(md -> md.committedSuperblock().needsCheck());
-    }
-
     /** For ThinDevice#write: a write found the pool full and holds no lock; see {@link FullHandler}. */
     boolean retryAfterFull(long firstFailureNanos) {
         return fullHandler.retryAfterFull(firstFailureNanos);
@@ -240,22 +230,9 @@ public final class ThinPool implements Closeable {
         devices.rollback(pairs);
     }
 
-    /**
-     * Makes device {@code id} read its unmapped blocks from {@code base} (null: zeros), as its record says; see
-     * {@link DeviceBases}.
-     */
-    public void attachBase(long id, DeviceBase base) {
-        bases.attach(id, base);
-    }
-
-    /** The base image device {@code id} reads its unmapped blocks from, or null. */
-    public DeviceBase base(long id) {
-        return bases.get(id);
-    }
-
-    /** Device {@code id} shows no byte of its base image at or past {@code size} from now on (a shrink). */
-    public void limitBase(long id, long size) {
-        bases.limit(id, size);
+    /** Which devices read their unmapped blocks from a base image, and how much of it each shows. */
+    public DeviceBases bases() {
+        return bases;
     }
 
     /**
@@ -299,14 +276,6 @@ public final class ThinPool implements Closeable {
         return handles.computeIfAbsent(id, k -> new ThinDevice(this, io, k));
     }
 
-    /** Visits device {@code id}'s mappings with virtual block in [from, to), in order, under the metadata lock. */
-    public void forEachMapping(long id, long from, long to, ThinMetadata.MappingVisitor visitor) {
-        metadata.read(md -> {
-            md.lookupRange(id, from, to, visitor);
-            return null;
-        });
-    }
-
     /**
      * copy_file_range between devices of this pool: aligned whole blocks are shared, the rest copied (see
      * {@link BlockCopier}). Lengths are the caller's to clip to the source's size.
@@ -315,84 +284,22 @@ public final class ThinPool implements Closeable {
         new BlockCopier(io, blockSize).copy(src, srcOffset, dst, dstOffset, length);
     }
 
-    /** Up to {@code max} mappings of {@code id} in [from, to) as (virtual, data) pairs; see ThinMetadata#mappings. */
-    public long[] mappings(long id, long from, long to, int max) {
-        return metadata.read(md -> md.mappings(id, from, to, max));
-    }
-
-    /** The highest mapped virtual block of device {@code id}, or -1 (one root-to-leaf path, not a walk). */
-    public long lastMappedBlock(long id) {
-        return metadata.read(md -> md.lastMappedBlock(id));
-    }
-
     /**
-     * Feeds every data block device {@code id} maps to {@code sink}, in virtual order: live, in chunks of 4096
-     * mappings under the metadata lock, so writers wait one chunk at a time (a concurrent write may be seen or not);
-     * the cost follows what is mapped. Nothing for a device deleted meanwhile.
+     * The metadata's transaction as dm-thin's pool status and messages show and change it: transaction ids, the
+     * needs_check flag, the held metadata snapshot.
      */
-    public void forEachDataBlock(long id, java.util.function.LongConsumer sink) {
-        long from = 0;
-        while (true) {
-            long start = from;
-            long[] pairs = metadata.read(md -> md.exists(id) ? md.mappings(id, start, Long.MAX_VALUE, 4096) : null);
-            if (pairs == null || pairs.length == 0) {
-                return;
-            }
-            for (int i = 1; i < pairs.length; i += 2) {
-                sink.accept(pairs[i]);
-            }
-            long last = pairs[pairs.length - 2];
-            if (pairs.length < 2 * 4096 || last == Long.MAX_VALUE - 1) {
-                return;
-            }
-            from = last + 1;
-        }
+    public PoolTransaction transaction() {
+        return transaction;
     }
 
-    public DeviceDetails details(long id) {
-        return metadata.read(md -> md.details(id));
-    }
-
-    public long transactionId() {
-        return metadata.read(ThinMetadata::transactionId);
-    }
-
-    /** The transaction id of the superblock last written: what a crash now would reopen. */
-    public long committedTransactionId() {
-        return metadata.read(md -> md.committedSuperblock().transactionId());
+    /** What the metadata maps, read under the metadata lock: mappings, the last mapped block, device details. */
+    public PoolMaps maps() {
+        return maps;
     }
 
     /** Shared block locks taken so far: small in-place writes (BlockChange#changeInPlaceShared); for tests. */
     long sharedBlockLocksTaken() {
         return io.blockLocks().sharedTaken();
-    }
-
-    public void setTransactionId(long expectedOld, long newId) {
-        metadata.change(md -> {
-            md.setTransactionId(expectedOld, newId);
-            return null;
-        });
-    }
-
-    /** Takes the metadata snapshot that {@code thin_dump -m} reads (commits first, as the kernel does). */
-    public void reserveMetadataSnapshot() {
-        gate.writeLock().lock();
-        try {
-            data.flush();
-            metadata.change(md -> {
-                md.reserveMetadataSnapshot();
-                return null;
-            });
-        } finally {
-            gate.writeLock().unlock();
-        }
-    }
-
-    public void releaseMetadataSnapshot() {
-        metadata.change(md -> {
-            md.releaseMetadataSnapshot();
-            return null;
-        });
     }
 
     /**

@@ -60,7 +60,7 @@ class WrittenSinceTest {
                 write(rnd, origin, model);
             }
             pool.createSnapshot(2, 1);
-            int since = pool.details(2).creationTime();
+            int since = pool.maps().details(2).creationTime();
             ThinDevice receiver = pool.createThin(3);
             apply(pool, BlockDelta.between(pool, -1, 2), 2, receiver, format, d.resolve("full"));
             pool.delete(2);                                          // the bookmark outlives its snapshot

@@ -67,7 +67,7 @@ class KernelCheckTest {
             pool.createThin(4);
             pool.device(4).write(0, ByteBuffer.allocate(BLOCK));
             pool.delete(4);
-            pool.setTransactionId(0, 1);
+            pool.transaction().setId(0, 1);
         }
         Map<Long, String> expect = hashes(meta, data, 1, 2, 3);
         Result first = kernelCheck(meta, data, List.of("--verify"), 1, 2, 3);
@@ -89,7 +89,7 @@ class KernelCheckTest {
         PoolRandomTest.thinCheck(meta, "after the kernel changed the pool");
         try (ThinPool pool = ThinPool.open(meta, data, PoolOptions.DEFAULT)) {
             assertEquals(java.util.Set.of(1L, 3L, 5L, 9L), pool.deviceIds());
-            assertEquals(2, pool.transactionId());
+            assertEquals(2, pool.transaction().id());
             byte[] five = read(pool, 5, 0, 1 << 20);
             for (byte b : five) {
                 assertEquals((byte) 0xAB, b);
@@ -146,7 +146,7 @@ class KernelCheckTest {
                 PoolOptions.DEFAULT);
              org.thinfs.core.pool.BaseImage base = org.thinfs.core.pool.BaseImage.open(image)) {
             ThinDevice d1 = pool.createThin(1);
-            pool.attachBase(1, new org.thinfs.core.pool.DeviceBase(base, bytes.length, false));
+            pool.bases().attach(1, new org.thinfs.core.pool.DeviceBase(base, bytes.length, false));
             d1.write(100, ByteBuffer.wrap("copied up from the image".getBytes(StandardCharsets.UTF_8)));
             d1.write(7L * BLOCK, ByteBuffer.wrap(new byte[2 * BLOCK]));           // whole blocks of zeros
             d1.write(20L * BLOCK - 10, ByteBuffer.wrap(new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
@@ -154,7 +154,7 @@ class KernelCheckTest {
             d1.write(30L * BLOCK + 5, ByteBuffer.wrap(new byte[40000]));
             d1.write(40L * BLOCK, ByteBuffer.wrap(new byte[BLOCK]));
             d1.discard(40L * BLOCK, BLOCK);                                        // the image shows again
-            pool.setTransactionId(0, 1);
+            pool.transaction().setId(0, 1);
         }
         Map<Long, String> expect = hashesOverImage(meta, data, image, 1, 2);
         Run r = kernelCheckOnce(meta, data, List.of("1:" + SECTORS + ":origin", "2:" + SECTORS + ":origin",
@@ -191,7 +191,7 @@ class KernelCheckTest {
             throws Exception {
         try (ThinPool pool = ThinPool.open(meta, data, PoolOptions.DEFAULT.withReadOnly(true));
              org.thinfs.core.pool.BaseImage base = org.thinfs.core.pool.BaseImage.open(image)) {
-            pool.attachBase(id, new org.thinfs.core.pool.DeviceBase(base, base.size(), false));
+            pool.bases().attach(id, new org.thinfs.core.pool.DeviceBase(base, base.size(), false));
             return read(pool, id, off, len);
         }
     }

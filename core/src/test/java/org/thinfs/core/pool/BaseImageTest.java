@@ -121,7 +121,7 @@ class BaseImageTest {
                     copyView(snap, a);
                 } else if (kind == 11) {                               // a shrink: the image's tail is gone
                     long keep = rnd.nextInt(SIZE);
-                    pool.limitBase(a, keep);
+                    pool.bases().limit(a, keep);
                     if (views.containsKey((long) a)) {
                         views.get((long) a)[0] = Math.min(views.get((long) a)[0], keep);
                     }
@@ -181,7 +181,7 @@ class BaseImageTest {
                 pool.setZeroWrites(z);
                 long id = 1 + z.ordinal();
                 ThinDevice d = pool.createThin(id);
-                pool.attachBase(id, new DeviceBase(base, image.length, false));
+                pool.bases().attach(id, new DeviceBase(base, image.length, false));
                 d.write(100, ByteBuffer.allocate(BLOCK));              // partial over two unmapped blocks
                 d.write(2 * BLOCK, ByteBuffer.allocate(BLOCK));        // one whole unmapped block
                 byte[] expect = image.clone();
@@ -223,7 +223,7 @@ class BaseImageTest {
     }
 
     private void attach(ThinPool pool, BaseImage base) {
-        views.forEach((id, v) -> pool.attachBase(id, new DeviceBase(base, v[0], v[1] == 1)));
+        views.forEach((id, v) -> pool.bases().attach(id, new DeviceBase(base, v[0], v[1] == 1)));
     }
 
     /** A writable device: 1–3, or a clone made by a snapshot (7–9 are written too: a clone is a snapshot). */

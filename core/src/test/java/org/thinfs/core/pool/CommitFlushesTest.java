@@ -81,7 +81,7 @@ class CommitFlushesTest {
         });
         assertEquals("superblock", events.get(events.size() - 1), events.toString());
         assertTrue(events.containsAll(List.of("data flushed", "catalog flushed")), events.toString());
-        long committed = pool.committedTransactionId();
+        long committed = pool.transaction().committedId();
 
         // A failed flush (data, or the caller's): no superblock, and nothing more is committed on top of it.
         pool.device(1).write(BLOCK, ByteBuffer.wrap(new byte[]{4}));
@@ -90,7 +90,7 @@ class CommitFlushesTest {
         assertThrows(StorageIOException.class, () -> pool.commitPreFlushed(() -> events.add("catalog flushed")));
         assertTrue(events.contains("data flush failed") && !events.contains("superblock"), events.toString());
         assertTrue(pool.isReadOnly());
-        assertEquals(committed, pool.committedTransactionId());
+        assertEquals(committed, pool.transaction().committedId());
 
         data.fail = false;
         ThinPool other = ThinPool.create(new RecordingMetadata(), new SlowData(new DataFile(

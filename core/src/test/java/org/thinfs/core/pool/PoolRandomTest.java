@@ -132,10 +132,10 @@ public class PoolRandomTest {
         org.thinfs.core.tools.PoolDump dump = org.thinfs.core.testing.ThinTools.dumpIr(meta, false);
         assertEquals(pool.deviceIds().size(), dump.devices().size(), where);
         for (org.thinfs.core.tools.DeviceDump d : dump.devices()) {
-            DeviceDetails det = pool.details(d.devId());
+            DeviceDetails det = pool.maps().details(d.devId());
             assertEquals(det.mappedBlocks(), d.mappings().size(), where + ": mappings of device " + d.devId());
             List<long[]> engine = new ArrayList<>();
-            pool.forEachMapping(d.devId(), 0, Long.MAX_VALUE, (v, b, t) -> engine.add(new long[]{v, b, t}));
+            pool.maps().forEachMapping(d.devId(), 0, Long.MAX_VALUE, (v, b, t) -> engine.add(new long[]{v, b, t}));
             for (int i = 0; i < engine.size(); i++) {
                 long[] e = engine.get(i);
                 assertEquals(e[0], d.mappings().origin(i), where);
@@ -184,7 +184,7 @@ public class PoolRandomTest {
                 assertArrayEquals(expect == null ? new byte[BLOCK] : expect, buf.array(),
                         where + ": device " + id + " block " + vb);
             }
-            DeviceDetails det = pool.details(id);
+            DeviceDetails det = pool.maps().details(id);
             assertEquals(mapped, det.mappedBlocks(), where + ": mapped_blocks of device " + id);
         }
         assertEquals(dataBlocks.size(), pool.usage().dataBlocksUsed(),

@@ -79,7 +79,7 @@ class PowerCutTest {
                     if (ids.isEmpty() || what < 5) {
                         pool.createThin(next);
                         if (base != null) {
-                            pool.attachBase(next, new DeviceBase(base, image.length, false));
+                            pool.bases().attach(next, new DeviceBase(base, image.length, false));
                         }
                         model.create(next++);
                     } else if (what < 9 && ids.size() < 6) {
@@ -142,7 +142,7 @@ class PowerCutTest {
                 assertEquals(expect.devices.keySet(), again.deviceIds(), where);
                 for (long id : again.deviceIds()) {
                     if (base != null) {
-                        again.attachBase(id, new DeviceBase(base, image.length, false));
+                        again.bases().attach(id, new DeviceBase(base, image.length, false));
                     }
                 }
                 for (Map.Entry<Long, Map<Long, byte[]>> e : expect.devices.entrySet()) {

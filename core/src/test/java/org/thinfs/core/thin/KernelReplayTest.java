@@ -96,8 +96,8 @@ class KernelReplayTest {
 
     private static void message(ThinPool pool, String[] w) {
         switch (w[1]) {
-            case "set_transaction_id" -> pool.setTransactionId(Long.parseLong(w[2]), Long.parseLong(w[3]));
-            case "reserve_metadata_snap" -> pool.reserveMetadataSnapshot();
+            case "set_transaction_id" -> pool.transaction().setId(Long.parseLong(w[2]), Long.parseLong(w[3]));
+            case "reserve_metadata_snap" -> pool.transaction().reserveMetadataSnapshot();
             default -> throw new IllegalArgumentException("unknown message " + w[1]);
         }
     }

@@ -42,7 +42,7 @@ final class MetadataSnapCommand implements Callable<Integer> {
                         } else {
                             fs.releaseMetadataSnapshot();
                         }
-                        root[0] = fs.pool().heldMetadataRoot();
+                        root[0] = fs.pool().transaction().heldMetadataRoot();
                     }
                 });
             }

@@ -219,7 +219,7 @@ final class ControlHandler {
             default -> throw new ControlProtocol.BadRequest("'action' must be 'hold' or 'release'");
         }
         ObjectNode r = ControlProtocol.ok();
-        r.put("heldMetadataRoot", fs.pool().heldMetadataRoot());
+        r.put("heldMetadataRoot", fs.pool().transaction().heldMetadataRoot());
         return r;
     }
 

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The base images of a pool's volumes: each opened once, read-only, checked against what the catalog recorded
- * when the volume was made, and attached to the devices over it (ThinPool#attachBase). A volume whose image is
+ * when the volume was made, and attached to the devices over it (DeviceBases#attach). A volume whose image is
  * missing or changed (another size, inode or modification time, or another device) is not attached: opening it is
  * refused with one sentence saying what changed, since reading it would mix the volume's blocks with another
  * image's bytes. Everything else in the pool works as before.
@@ -90,7 +90,7 @@ final class BaseImages implements Closeable {
         String changed = changeOf(r);
         if (changed != null) {
             broken.put(id, changed);
-            pool.attachBase(id, null);
+            pool.bases().attach(id, null);
             return;
         }
         try {
@@ -100,17 +100,17 @@ final class BaseImages implements Closeable {
                 open.put(r.path, image);
             }
             broken.remove(id);
-            pool.attachBase(id, new DeviceBase(image, r.limit, r.discardZeros()));
+            pool.bases().attach(id, new DeviceBase(image, r.limit, r.discardZeros()));
         } catch (IOException e) {
             broken.put(id, "cannot open base image " + r.path + ": " + e.getMessage());
-            pool.attachBase(id, null);
+            pool.bases().attach(id, null);
         }
     }
 
     /** Device {@code id} reads no base image. */
     void detach(long id) {
         broken.remove(id);
-        pool.attachBase(id, null);
+        pool.bases().attach(id, null);
     }
 
     /** Refuses device {@code id} when its base image failed its check. */

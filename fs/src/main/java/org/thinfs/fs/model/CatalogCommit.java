@@ -193,10 +193,10 @@ final class CatalogCommit {
                 // into N's slot, before the superblock moves on: a crash then would reopen N with its names gone.
                 // (Such failures turn the pool read-only today, so no attempt follows; the numbering does not
                 // rely on that.) So every attempt writes N+1's slot.
-                long next = pool.committedTransactionId() + 1;
+                long next = pool.transaction().committedId() + 1;
                 doc.transactionId = next;
                 Catalog.Written slot = Catalog.writeSlot(slots, doc);
-                pool.setTransactionId(pool.transactionId(), next);
+                pool.transaction().setId(pool.transaction().id(), next);
                 // Made durable side by side with the data and metadata flushes, before the superblock.
                 catalogFlush = () -> {
                     try {
@@ -261,7 +261,7 @@ final class CatalogCommit {
         timesDirty = false;              // cleared first: a time changed while the log is written marks it again
         timesSavedNanos = System.nanoTime();
         try {
-            timesLog.write(doc, pool.committedTransactionId());
+            timesLog.write(doc, pool.transaction().committedId());
         } catch (IOException | RuntimeException e) {
             timesDirty = true;
             throw e;

@@ -61,7 +61,7 @@ final class CatalogReconcile {
      * of every mapping would pull a 10 M-mapping device's whole tree through the metadata cache in one operation.
      */
     static long extentOf(ThinPool pool, long id) {
-        return (pool.lastMappedBlock(id) + 1) * pool.dataBlockSize();
+        return (pool.maps().lastMappedBlock(id) + 1) * pool.dataBlockSize();
     }
 
     /**

@@ -86,7 +86,7 @@ final class NameListing {
     }
 
     private Attr attrOf(Entry e, boolean snapshotMember, int nlink) {
-        long used = pool.details(e.id).mappedBlocks() * blockSize;
+        long used = pool.maps().details(e.id).mappedBlocks() * blockSize;
         return new Attr(false, e.size, used, snapshotMember ? e.mode & 0444 : e.mode, e.uid, e.gid, e.atimeNs,
                 e.mtimeNs, e.ctimeNs, nlink);
     }

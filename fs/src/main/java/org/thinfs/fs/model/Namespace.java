@@ -98,7 +98,7 @@ final class Namespace {
     synchronized void limitBase(Entry e, long size) {
         if (e.base != null) {
             e.base = e.base.limitedTo(size);
-            pool.limitBase(e.id, size);
+            pool.bases().limit(e.id, size);
         }
     }
 
@@ -178,7 +178,7 @@ final class Namespace {
             return "";
         }
         Entry e = entry(p);
-        return doc.uuid + "/" + e.id + "@" + pool.details(e.id).creationTime();
+        return doc.uuid + "/" + e.id + "@" + pool.maps().details(e.id).creationTime();
     }
 
     private long extentOf(long id) {

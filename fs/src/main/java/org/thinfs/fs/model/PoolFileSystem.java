@@ -90,7 +90,7 @@ public final class PoolFileSystem implements Closeable {
      */
     public static PoolFileSystem open(ThinPool pool, Path catalogDir) throws IOException {
         Catalog.Document doc = catalogDir == null ? new Catalog.Document()
-                : Catalog.read(catalogDir, pool.transactionId());
+                : Catalog.read(catalogDir, pool.transaction().id());
         return new PoolFileSystem(pool, new Namespace(pool, catalogDir, doc));
     }
 
@@ -390,14 +390,14 @@ public final class PoolFileSystem implements Closeable {
      * survives a remount until {@link #releaseMetadataSnapshot}.
      */
     public void holdMetadataSnapshot() throws IOException {
-        pool.reserveMetadataSnapshot();
+        pool.transaction().reserveMetadataSnapshot();
         commits.mark();
         sync();
     }
 
     /** dm-thin's {@code release_metadata_snap}: drops the held copy, committed before this returns. */
     public void releaseMetadataSnapshot() throws IOException {
-        pool.releaseMetadataSnapshot();
+        pool.transaction().releaseMetadataSnapshot();
         commits.mark();
         sync();
     }

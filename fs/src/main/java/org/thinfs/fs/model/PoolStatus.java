@@ -85,20 +85,20 @@ public record PoolStatus(int version, String pool, boolean mounted, boolean live
         if (readOnly != null) {
             warnings.add("the pool is read-only: " + readOnly);
         }
-        boolean needsCheck = tp.needsCheck();
+        boolean needsCheck = tp.transaction().needsCheck();
         if (needsCheck) {
             warnings.add("the metadata is flagged NEEDS_CHECK: run 'thinfs check'");
         }
         return new PoolStatus(VERSION, poolName, mounted, live, u.transactionId(), u.time(), u.dataBlockSize(),
                 u.dataBlocks(), u.dataBlocksUsed(), u.metadataBlocks(), u.metadataBlocksUsed(),
-                live && (fs.isDirty() || tp.hasUncommittedChanges()), readOnly, needsCheck, tp.heldMetadataRoot(),
+                live && (fs.isDirty() || tp.transaction().hasUncommittedChanges()), readOnly, needsCheck, tp.transaction().heldMetadataRoot(),
                 Settings.of(policy, schedule), warnings, volumes, snaps, lost, servedBy);
     }
 
     private static void add(List<Device> into, ThinPool tp, String name, Catalog.Entry e) {
         DeviceDetails d;
         try {
-            d = tp.details(e.id);
+            d = tp.maps().details(e.id);
         } catch (NoSuchDeviceException gone) {
             return; // deleted between the names and the details: not there any more
         }

@@ -109,7 +109,7 @@ final class SnapshotSetTaker {
         Entry member = origin.copy();
         member.id = id;
         member.origin = origin.id;
-        member.originCreated = ns.pool().details(origin.id).creationTime();
+        member.originCreated = ns.pool().maps().details(origin.id).creationTime();
         return member;
     }
 }

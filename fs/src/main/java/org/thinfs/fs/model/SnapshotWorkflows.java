@@ -183,7 +183,7 @@ final class SnapshotWorkflows {
                 Catalog.BookmarkVolume v = new Catalog.BookmarkVolume();
                 v.origin = m.origin;
                 v.originCreated = m.originCreated;
-                v.since = ns.pool().details(m.id).creationTime();
+                v.since = ns.pool().maps().details(m.id).creationTime();
                 v.size = m.size;
                 v.identity = ns.identity(FsPath.SNAPSHOTS + "/" + setName + "/" + e.getKey());
                 b.volumes.put(e.getKey(), v);
@@ -227,7 +227,7 @@ final class SnapshotWorkflows {
             }
             FsPath p = FsPath.parse("/" + target);
             Entry e = ns.entry(p);
-            int created = ns.pool().details(e.id).creationTime();
+            int created = ns.pool().maps().details(e.id).creationTime();
             boolean descends = p.kind() == FsPath.Kind.VOLUME
                     ? e.id == v.origin && created == v.originCreated
                     : p.kind() == FsPath.Kind.SNAPSHOT_VOLUME && e.origin != null && e.origin == v.origin

@@ -124,7 +124,7 @@ public final class VolumeLifecycle {
     /**
      * The volumes (with what each maps, and what only it maps, counted as thin_ls counts over every device of the
      * pool) and the snapshot sets. The names are read in one step; the space figures are live, device by device
-     * (ThinPool#forEachDataBlock), so a volume deleted meanwhile is left out. Cost: every mapping, twice.
+     * (PoolMaps#forEachDataBlock), so a volume deleted meanwhile is left out. Cost: every mapping, twice.
      */
     public Listing list() {
         ThinPool pool = fs.pool();
@@ -141,7 +141,7 @@ public final class VolumeLifecycle {
             return out;
         });
         java.util.Map<Long, Long> alone = org.thinfs.core.tools.ThinLs.exclusiveBlocks(pool.deviceIds(),
-                pool::forEachDataBlock);
+                pool.maps()::forEachDataBlock);
         List<Volume> current = volumes;
         for (Object[] row : named) {
             if (row[1] == null) {
@@ -152,7 +152,7 @@ public final class VolumeLifecycle {
             long id = (Long) row[2];
             long mapped;
             try {
-                mapped = pool.details(id).mappedBlocks() * bs;
+                mapped = pool.maps().details(id).mappedBlocks() * bs;
             } catch (org.thinfs.core.NoSuchDeviceException gone) {
                 continue;                                      // deleted since the names were read
             }

@@ -79,10 +79,10 @@ public final class RbdImport {
         }
         long snap = fs.resolve("snapshots/" + from + "/" + volume).id;
         long vol = fs.resolve(volume).id;
-        long end = fs.pool().lastMappedBlock(vol) + 1;
+        long end = fs.pool().maps().lastMappedBlock(vol) + 1;
         long[] differ = {0};
         BlockDelta.scan(fs.pool(), snap, vol, Math.max(end,
-                fs.pool().lastMappedBlock(snap) + 1), (first, count, kind) -> differ[0] += count);
+                fs.pool().maps().lastMappedBlock(snap) + 1), (first, count, kind) -> differ[0] += count);
         if (differ[0] > 0) {
             throw new Refused("nothing was applied: " + volume + " changed since snapshot " + from + " ("
                     + differ[0]

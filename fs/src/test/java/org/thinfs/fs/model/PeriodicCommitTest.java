@@ -48,12 +48,12 @@ class PeriodicCommitTest {
             fs.truncate("/v", 8L * BLOCK);
             PoolFileSystem.Handle h = fs.open("/v", true);
             assertEquals(Long.MAX_VALUE, fs.nanosUntilCommitDue(interval), "namespace changes commit at once");
-            long committed = pool.transactionId();
+            long committed = pool.transaction().id();
 
             try (PeriodicCommit clock = PeriodicCommit.start(fs, Duration.ofNanos(interval))) {
                 // Idle for most of an interval: on a fixed beat the commit would land 500 ms after the write below.
                 Thread.sleep(1500);
-                assertEquals(committed, pool.transactionId(), "an idle pool is not committed");
+                assertEquals(committed, pool.transaction().id(), "an idle pool is not committed");
                 long written = System.nanoTime();
                 fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));             // provisions: a commit is due
                 long due = fs.nanosUntilCommitDue(interval);
@@ -66,13 +66,13 @@ class PeriodicCommitTest {
                 if (early > 0) {
                     TimeUnit.NANOSECONDS.sleep(early);
                 }
-                assertEquals(committed, pool.transactionId(), "committed before the interval since the write ran out");
+                assertEquals(committed, pool.transaction().id(), "committed before the interval since the write ran out");
 
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);     // a loaded CI machine is slow
-                while (pool.transactionId() == committed && System.nanoTime() < deadline) {
+                while (pool.transaction().id() == committed && System.nanoTime() < deadline) {
                     Thread.sleep(10);
                 }
-                assertEquals(committed + 1, pool.transactionId(), "one commit for both writes");
+                assertEquals(committed + 1, pool.transaction().id(), "one commit for both writes");
                 assertEquals(Long.MAX_VALUE, fs.nanosUntilCommitDue(interval));
             }
         }

@@ -114,7 +114,7 @@ class PoolFileSystemSyncTest {
             fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
             assertTrue(fs.isDirty(), "provisioning changes the mappings");
             fs.sync();
-            long committed = pool.transactionId();
+            long committed = pool.transaction().id();
             assertFalse(fs.isDirty());
 
             int before = data.flushes.get();
@@ -125,17 +125,17 @@ class PoolFileSystemSyncTest {
             assertEquals(before, data.flushes.get(), "the periodic commit has nothing to do for a time alone");
             fs.syncData();
             assertEquals(before + 1, data.flushes.get(), "fdatasync still makes the in-place write durable");
-            assertEquals(committed, pool.transactionId(), "and needs no metadata commit");
+            assertEquals(committed, pool.transaction().id(), "and needs no metadata commit");
             fs.sync();
             assertEquals(before + 2, data.flushes.get(), "fsync flushes the data");
-            assertEquals(committed, pool.transactionId(), "and stores the mtime in the times log, not by a commit");
+            assertEquals(committed, pool.transaction().id(), "and stores the mtime in the times log, not by a commit");
             assertFalse(fs.timesPending());
             assertTrue(Files.exists(dir.resolve("times.1.json")));
 
             fs.write(h, 8L * BLOCK, ByteBuffer.wrap(new byte[]{9}));
             assertTrue(fs.isDirty(), "growing the volume changes the catalog (and provisions a block)");
             fs.sync();
-            assertEquals(committed + 1, pool.transactionId());
+            assertEquals(committed + 1, pool.transaction().id());
             assertEquals(8L * BLOCK + 1, fs.getattr("/v").size());
         }
     }
@@ -153,7 +153,7 @@ class PoolFileSystemSyncTest {
             PoolFileSystem.Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
             fs.sync();
-            long committed = pool.transactionId();
+            long committed = pool.transaction().id();
             int flushes = data.flushes.get();
             Thread.sleep(2);
             fs.write(h, 5, ByteBuffer.wrap(new byte[]{1}));                  // in place: the times change
@@ -163,7 +163,7 @@ class PoolFileSystemSyncTest {
             fs.commit(0);
             assertFalse(fs.timesPending(), "saved once old enough");
             assertEquals(flushes, data.flushes.get(), "without a data flush");
-            assertEquals(committed, pool.transactionId(), "or a metadata commit");
+            assertEquals(committed, pool.transaction().id(), "or a metadata commit");
             assertEquals(Long.MAX_VALUE, fs.nanosUntilCommitDue(1_000_000_000L));
             mtime = fs.getattr("/v").mtimeNs();
             copyPool(dir, dir.resolve("crash"));
@@ -188,7 +188,7 @@ class PoolFileSystemSyncTest {
             PoolFileSystem.Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
             fs.sync();
-            long committed = pool.transactionId();
+            long committed = pool.transaction().id();
             for (int i = 0; i < 3; i++) {
                 Thread.sleep(2);
                 fs.write(h, 10 + i, ByteBuffer.wrap(new byte[]{(byte) i}));
@@ -196,7 +196,7 @@ class PoolFileSystemSyncTest {
                 mtimes[i] = fs.getattr("/v").mtimeNs();
                 copyPool(dir, dir.resolve("crash" + i));
             }
-            assertEquals(committed, pool.transactionId(), "times alone never committed");
+            assertEquals(committed, pool.transaction().id(), "times alone never committed");
             assertTrue(mtimes[0] < mtimes[1] && mtimes[1] < mtimes[2]);
 
             // the fsync of i = 2 wrote slot 1 (seq 3); tear it in the copy taken after it
@@ -217,7 +217,7 @@ class PoolFileSystemSyncTest {
 
             fs.write(h, 2L * BLOCK, ByteBuffer.wrap(new byte[]{7}));            // provisions: a real commit
             fs.sync();
-            assertEquals(committed + 1, pool.transactionId());
+            assertEquals(committed + 1, pool.transaction().id());
         }
         for (int i = 0; i < 3; i++) {
             Path copy = dir.resolve("crash" + i);
@@ -259,7 +259,7 @@ class PoolFileSystemSyncTest {
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
             newVolume(fs);
             fs.sync();
-            committed = pool.transactionId();
+            committed = pool.transaction().id();
             assertEquals(List.of("v"), List.copyOf(Catalog.read(dir, committed).volumes.keySet()));
 
             data.failNextGatedFlush = true;
@@ -275,7 +275,7 @@ class PoolFileSystemSyncTest {
         }
         ThinPool reopened = ThinPool.open(dir.resolve("metadata"), dir.resolve("data"), PoolOptions.DEFAULT);
         try (PoolFileSystem fs = PoolFileSystem.open(reopened, dir)) {
-            assertEquals(committed, reopened.transactionId());
+            assertEquals(committed, reopened.transaction().id());
             assertTrue(fs.list("/").contains("v"));
             assertFalse(fs.list("/").contains("w"), "the change whose commit failed is not there");
         }
