@@ -15,8 +15,9 @@ import java.util.TreeMap;
  * change to them (create, snapshot, link, rename over, delete, truncate). Its monitor is the namespace lock, the
  * first lock of the order (namespace, then the pool's gate, block locks, metadata lock; see ThinPool); data I/O
  * never takes it (VolumeIo). Changes mark {@link CatalogCommit}; making them durable is the caller's next step.
- * Snapshot sets are taken by {@link SnapshotSetTaker} and worked with by {@link SnapshotWorkflows}, and what stat
- * and readdir see is read by {@link NameListing}, all under the same monitor.
+ * Snapshot sets are taken by {@link SnapshotSetTaker} and worked with by {@link SnapshotWorkflows}, what stat
+ * and readdir see is read by {@link NameListing}, and which map holds a name is {@link NameMaps}'s to know, all
+ * under the same monitor.
  */
 final class Namespace {
     private final ThinPool pool;
@@ -24,15 +25,9 @@ final class Namespace {
     private final Path catalogDir;
     /** Guarded by this. */
     private final Catalog.Document doc;
-    /** Devices the metadata holds that the catalog does not name. Guarded by this. */
-    private final TreeMap<Long, Entry> lost = new TreeMap<>();
+    /** Which map holds each name: volumes, snapshot volumes, lost devices, hidden names. Guarded by this. */
+    private final NameMaps nameMaps;
     private final CatalogCommit commits;
-    /**
-     * Open volumes that were removed, under the name libfuse2 gave them ({@code .fuse_hidden...}) until its last
-     * close unlinks that name. Never listed, never in a snapshot set or status; their ids are in the catalog's
-     * orphans, so a crash before the last close frees them at the next open. Guarded by this.
-     */
-    private final Map<String, Entry> hidden = new java.util.HashMap<>();
     /** Open handles and orphans. */
     private final OpenVolumes open;
     /** The base images volumes read their unmapped blocks from. */
@@ -51,6 +46,7 @@ final class Namespace {
         this.pool = pool;
         this.catalogDir = catalogDir;
         this.doc = doc;
+        this.nameMaps = new NameMaps(doc, catalogDir == null);
         this.commits = new CatalogCommit(pool, catalogDir, doc, this);
         this.open = new OpenVolumes(this, pool, doc);
         this.bases = new BaseImages(pool);
@@ -140,20 +136,16 @@ final class Namespace {
 
     /** Whether libfuse holds device {@code id} under a hidden name (it unlinks it itself at its last close). */
     boolean isHidden(long id) {
-        return hidden.values().stream().anyMatch(e -> e.id == id);
+        return nameMaps.isHidden(id);
     }
 
     /** Refuses to take a name out of a held set: holds keep a set whole. */
     void requireUnheld(String setName) {
-        SnapshotSet s = doc.snapshots.get(setName);
-        if (s != null && s.holds != null && !s.holds.isEmpty()) {
-            throw new FsException(Code.EBUSY, "snapshot set " + setName + " is held (" + String.join(", ", s.holds)
-                    + "); 'thinfs release POOL " + setName + " TAG' first");
-        }
+        nameMaps.requireUnheld(setName);
     }
 
     private synchronized void reconcile() {
-        CatalogReconcile.run(pool, doc, catalogDir == null, lost);
+        CatalogReconcile.run(pool, doc, catalogDir == null, nameMaps.lost());
         open.freeOrphansLeftBehind();
     }
 
@@ -192,32 +184,16 @@ final class Namespace {
 
     /** The ids of the lost devices, ascending; the caller holds this object's monitor. */
     java.util.Set<Long> lostIds() {
-        return java.util.Collections.unmodifiableSet(lost.keySet());
+        return java.util.Collections.unmodifiableSet(nameMaps.lost().keySet());
     }
 
     SnapshotSet set(String name) {
-        SnapshotSet s = doc.snapshots.get(name);
-        if (s == null) {
-            throw new FsException(Code.ENOENT, "no snapshot set " + name);
-        }
-        return s;
+        return nameMaps.set(name);
     }
 
     /** The catalog entry of a file path. */
     Entry entry(FsPath p) {
-        Entry e = switch (p.kind()) {
-            case VOLUME -> doc.volumes.get(p.name());
-            case SNAPSHOT_VOLUME -> set(p.set()).volumes.get(p.name());
-            case LOST_DEVICE -> catalogDir == null ? null : lost.get(p.lostId());
-            case HIDDEN -> hidden.get(p.name());
-            case ROOT, SNAPSHOTS_DIR, LOST_FOUND_DIR, SNAPSHOT_SET -> throw new FsException(Code.EISDIR,
-                    "a directory");
-            default -> null;
-        };
-        if (e == null) {
-            throw new FsException(Code.ENOENT, "no such volume");
-        }
-        return e;
+        return nameMaps.entry(p);
     }
 
     void requireNames() {
@@ -313,21 +289,7 @@ final class Namespace {
 
     /** Puts back what {@link #detach} took when the delete failed; under lost+found if its name was taken since. */
     private synchronized void reattach(FsPath p, Entry e) {
-        switch (p.kind()) {
-            case HIDDEN -> hidden.put(p.name(), e);
-            case VOLUME -> {
-                if (doc.volumes.putIfAbsent(p.name(), e) != null) {
-                    lost.put(e.id, e);
-                }
-            }
-            case SNAPSHOT_VOLUME -> {
-                SnapshotSet s = doc.snapshots.get(p.set());
-                if (s == null || s.volumes.putIfAbsent(p.name(), e) != null) {
-                    lost.put(e.id, e);
-                }
-            }
-            default -> lost.put(e.id, e);
-        }
+        nameMaps.putBack(p, e);
     }
 
     synchronized void link(String from, String to) {
@@ -411,23 +373,15 @@ final class Namespace {
      */
     private void hide(FsPath from, String hiddenName, Entry e) {
         removeName(from, e);
-        hidden.put(hiddenName, e);
+        nameMaps.hide(hiddenName, e);
         doc.orphans.add(e.id);
         commits.mark();
     }
 
-    /** Takes the name {@code p} of entry {@code e} out of whichever map holds it; the one place that knows them. */
+    /** Takes the name {@code p} of entry {@code e} out of whichever map holds it (NameMaps), and counts it. */
     private void removeName(FsPath p, Entry e) {
         nameRemovals++;
-        switch (p.kind()) {
-            case VOLUME -> doc.volumes.remove(p.name());
-            case SNAPSHOT_VOLUME -> {
-                requireUnheld(p.set());
-                set(p.set()).volumes.remove(p.name());
-            }
-            case HIDDEN -> hidden.remove(p.name());
-            default -> lost.remove(e.id);
-        }
+        nameMaps.remove(p, e);
     }
 
     /**
@@ -435,7 +389,7 @@ final class Namespace {
      * monitor so no change is half seen; the reader must copy what it keeps.
      */
     synchronized <T> T readNames(java.util.function.BiFunction<Catalog.Document, Map<Long, Entry>, T> reader) {
-        return reader.apply(doc, java.util.Collections.unmodifiableMap(lost));
+        return reader.apply(doc, java.util.Collections.unmodifiableMap(nameMaps.lost()));
     }
 
     /**
@@ -462,7 +416,7 @@ final class Namespace {
     }
 
     synchronized Map<Long, Entry> lostDevices() {
-        return new TreeMap<>(lost);
+        return new TreeMap<>(nameMaps.lost());
     }
 
     private long freeId() {
@@ -471,6 +425,6 @@ final class Namespace {
 
     /** {@code n} thin device ids neither the metadata nor the catalog uses; the caller holds this monitor. */
     long[] freeIds(int n) {
-        return CatalogReconcile.freeIds(pool, doc, lost, n);
+        return CatalogReconcile.freeIds(pool, doc, nameMaps.lost(), n);
     }
 }
