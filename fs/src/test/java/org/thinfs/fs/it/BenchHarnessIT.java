@@ -64,4 +64,31 @@ class BenchHarnessIT {
             assertTrue(r.out().lines().anyMatch(l -> l.matches(row + "(\\t[0-9.]+){5}")), row + " missing:\n" + r.out());
         }
     }
+
+    /** bench/loop-disk.sh (issue 30) runs end to end: three backings, every step, ratios computed. */
+    @Test
+    void loopDiskHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "loop-disk.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("d").toString(),
+                "--out", tmp.resolve("loop-disk.md").toString()));
+        assertEquals(0, r.code(), r.out());
+        for (String step : List.of("`mkfs.ext4", "untar ", "cold read", "`rm -rf`")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + step) && l.matches(".*( [0-9.]+ \\|){5}")),
+                    step + " missing:\n" + r.out());
+        }
+        assertTrue(r.out().contains("Space held on the host after mkfs"), r.out());
+    }
+
+    /** bench/loop-requests.sh (issue 30) runs end to end: four backings, both requests, ratios computed. */
+    @Test
+    void loopRequestsHarnessRunsOnATinySize() throws Exception {
+        Path script = Path.of("..", "bench", "loop-requests.sh").toAbsolutePath().normalize();
+        Sh.Result r = Sh.run(tmp, List.of("bash", script.toString(), "--tiny", "--work", tmp.resolve("q").toString(),
+                "--out", tmp.resolve("loop-requests.md").toString()));
+        assertEquals(0, r.code(), r.out());
+        for (String request : List.of("BLKZEROOUT 2 MiB", "512 KiB O_DIRECT write")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + request) && l.matches(".*( [0-9.]+ \\|){7}")),
+                    request + " missing:\n" + r.out());
+        }
+    }
 }
