@@ -3,7 +3,7 @@
 #   zeroout   BLKZEROOUT of 2 MiB on the loop device over space never written (mkfs's inode tables: the loop
 #             driver makes it fallocate(ZERO_RANGE) on the file, through FUSE one FUSE_FALLOCATE)
 #   write512  a 512 KiB O_DIRECT write to the loop device into space never written (the size of mkfs's largest
-#             writes; through FUSE one FUSE_WRITE), each at a new place
+#             writes; through FUSE one FUSE_WRITE), each at a new place (up to 2730 of them; more wrap around)
 # Backings, a fresh 8 GiB image each round: a sparse raw file on the host (no FUSE), a thinfs volume, the same kind
 # of raw file through qemu-storage-daemon's FUSE export (qemu-raw: the same requests answered by a FUSE server in C
 # with nothing behind it but the file, so the FUSE transport's own cost), and qcow2 through that export. Prints the

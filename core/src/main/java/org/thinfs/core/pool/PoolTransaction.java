@@ -56,7 +56,7 @@ public final class PoolTransaction {
 
     /**
      * Takes the metadata snapshot that {@code thin_dump -m} reads (commits first, as the kernel does). Under the
-     * gate, with the data flushed first: the snapshot never maps a block whose data is not on disk.
+     * gate, with the data flushed first, as any commit: the commit it makes maps no block whose data is not on disk.
      */
     public void reserveMetadataSnapshot() {
         gate.writeLock().lock();
