@@ -7,16 +7,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One worker thread's request loop in a {@link PinnedThreadsFuseFS} mount: read a request (by splice when the mount
  * serves data itself, else by libfuse2's read), answer it in the loop when {@link RawRequests} takes it, else hand it
  * to libfuse2, amending the INIT reply on the way when requests larger than 128 KiB are wanted. Each worker owns its
- * buffers; the session, the channel and the failure flag are the mount's, shared by all workers.
+ * buffers; the session and the channel are the mount's, shared by all workers.
  *
- * <p>A failed read ends the whole mount (once, whichever worker sees it first): otherwise a request could wait for a
- * worker that is gone.
+ * <p>A failed read ends the whole mount ({@link Mount#endAfterFailure}): otherwise a request could wait for a worker
+ * that is gone.
  */
 final class FuseWorker {
     private static final Logger LOG = LoggerFactory.getLogger(FuseWorker.class);
@@ -30,7 +29,10 @@ final class FuseWorker {
 
     /** What the loop tells the mount it serves. */
     interface Mount {
-        /** Reading requests failed: end the session and unmount, so every other worker's read returns too. */
+        /**
+         * Reading requests failed: end the session and unmount, so every other worker's read returns too. Called by
+         * every worker that sees a failure; the mount acts on the first.
+         */
         void endAfterFailure(String why);
 
         /** INIT was answered with requests of up to {@code requestSize} bytes. */
@@ -47,11 +49,10 @@ final class FuseWorker {
     private final RawRequests raw;
     /** Null when requests are read by libfuse2. */
     private final SpliceReceiver splice;
-    private final AtomicBoolean failed;
     private final Mount mount;
 
     FuseWorker(PinnedThreadsFuseFS.LibFuseSession lib, Runtime rt, Pointer se, Pointer ch, long bufSize,
-               InitChannel init, RawRequests raw, SpliceReceiver splice, AtomicBoolean failed, Mount mount) {
+               InitChannel init, RawRequests raw, SpliceReceiver splice, Mount mount) {
         this.lib = lib;
         this.rt = rt;
         this.se = se;
@@ -60,7 +61,6 @@ final class FuseWorker {
         this.init = init;
         this.raw = raw;
         this.splice = splice;
-        this.failed = failed;
         this.mount = mount;
     }
 
@@ -83,7 +83,7 @@ final class FuseWorker {
                     }
                 } catch (IllegalStateException e) {
                     // The pipe's contents are unknown now; no request can be read through it.
-                    fail(e.getMessage());
+                    mount.endAfterFailure(e.getMessage());
                     return;
                 }
                 armReceive(buf, chp, mem, Math.max(res, 0), ch);
@@ -97,7 +97,7 @@ final class FuseWorker {
             if (res <= 0) {
                 // 0: the kernel ended the connection (unmounted). Below 0: a real error.
                 if (res < 0 && res != -ENODEV) {
-                    fail("errno " + -res);
+                    mount.endAfterFailure("errno " + -res);
                 }
                 return;
             }
@@ -110,12 +110,6 @@ final class FuseWorker {
             if (amendInit) {
                 mount.initAnswered(init.negotiated());
             }
-        }
-    }
-
-    private void fail(String why) {
-        if (failed.compareAndSet(false, true)) {
-            mount.endAfterFailure(why);
         }
     }
 

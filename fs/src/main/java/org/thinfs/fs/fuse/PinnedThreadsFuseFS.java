@@ -175,6 +175,9 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
         FuseWorker.Mount workerMount = new FuseWorker.Mount() {
             @Override
             public void endAfterFailure(String why) {
+                if (!failed.compareAndSet(false, true)) {
+                    return;                             // another worker already ended the mount
+                }
                 LOG.error("reading a FUSE request failed: {}; unmounting {}", why, mountPoint);
                 lib.fuse_session_exit(se);
                 umount();
@@ -194,8 +197,7 @@ public abstract class PinnedThreadsFuseFS extends FuseStubFS {
             SpliceReceiver splice = SpliceReceiver.create(lib.fuse_chan_fd(ch), spliceTarget, workerBufSize);
             Thread t = new Thread(() -> {
                 try {
-                    new FuseWorker(lib, rt, se, ch, workerBufSize, initChannel, raw, splice, failed, workerMount)
-                            .run();
+                    new FuseWorker(lib, rt, se, ch, workerBufSize, initChannel, raw, splice, workerMount).run();
                 } finally {
                     if (splice != null) {
                         splice.close();
