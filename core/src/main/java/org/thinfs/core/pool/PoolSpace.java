@@ -73,7 +73,7 @@ final class PoolSpace {
             data.ensureSize(newDataBlocks * blockSize);
             long oldBlocks = metadata.change(md -> {
                 long before = md.dataSpace().nrBlocks();
-                md.resizeData(newDataBlocks);
+                md.spaces().resizeData(newDataBlocks);
                 return before;
             });
             if (committer.tracksZeros() && newDataBlocks > oldBlocks) {
@@ -94,7 +94,7 @@ final class PoolSpace {
         try {
             PoolFiles.growMetadataFile(metadataPath, name, newMetadataBlocks);
             metadata.change(md -> {
-                md.resizeMetadata(newMetadataBlocks);
+                md.spaces().resizeMetadata(newMetadataBlocks);
                 return null;
             });
         } finally {

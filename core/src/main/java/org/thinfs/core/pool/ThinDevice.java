@@ -1,12 +1,10 @@
 package org.thinfs.core.pool;
 
 import org.thinfs.core.OutOfDataSpaceException;
-import org.thinfs.core.ThinfsException;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
 
 import java.nio.ByteBuffer;
-import java.util.List;
 
 /**
  * A thin volume of a {@link ThinPool}: byte-addressed I/O over its mapping tree.
@@ -16,7 +14,6 @@ import java.util.List;
  * shared by {@link CopySharing} first. Range operations (discard, seek) cost what is mapped, never the range.
  */
 public final class ThinDevice {
-    private static final long[] NO_BLOCKS = new long[0];
     /** Writes of whole 4 KiB sectors inside one block may go in place under a shared lock (BlockChange). */
     private static final int SECTOR_4K = 4096;
 
@@ -29,6 +26,7 @@ public final class ThinDevice {
     private final long blockSize;
     private final BlockChange blocks;
     private final DeviceRanges ranges;
+    private final DeviceReads reads;
     /**
      * Set by ThinPool#delete under the gate's write lock: this object stands for a device that is gone, and its id
      * may be given to a new device, so every use checks it (under the gate's read lock where data moves) and fails
@@ -43,6 +41,7 @@ public final class ThinDevice {
         this.blockSize = pool.dataBlockSize();
         this.blocks = new BlockChange(this, io, blockSize);
         this.ranges = new DeviceRanges(this, io, blockSize);
+        this.reads = new DeviceReads(this, pool, io, blockSize);
     }
 
     void markDeleted() {
@@ -75,7 +74,7 @@ public final class ThinDevice {
 
     /** Fills {@code dst} from byte {@code offset}; unmapped ranges read as zeros, or the base image's bytes. */
     public void read(long offset, ByteBuffer dst) {
-        readMapped(offset, dst);
+        reads.readMapped(offset, dst);
     }
 
     /**
@@ -84,73 +83,7 @@ public final class ThinDevice {
      * reads, which send holes as hole chunks without a second walk of the mappings.
      */
     public boolean[] readReportingHoles(long offset, ByteBuffer dst) {
-        long first = offset / blockSize;
-        long[] mapped = readMapped(offset, dst);
-        DeviceBase base = base();
-        boolean[] holes = new boolean[mapped.length];
-        for (int i = 0; i < mapped.length; i++) {
-            holes[i] = mapped[i] < 0 && (base == null || !base.covers(first + i, blockSize));
-        }
-        return holes;
-    }
-
-    /**
-     * Reads {@code dst.remaining()} bytes at {@code offset} in one lookup of the mappings.
-     *
-     * @return the data block of each block read ({@code offset / blockSize + i}), or -1 where it was unmapped
-     */
-    private long[] readMapped(long offset, ByteBuffer dst) {
-        checkRange(offset, dst.remaining());
-        if (!dst.hasRemaining()) {
-            return NO_BLOCKS;
-        }
-        long first = offset / blockSize;
-        long last = (offset + dst.remaining() - 1) / blockSize;
-        int n = (int) (last - first + 1);
-        long[] mapped = new long[n];
-        int start = dst.position();
-        int length = dst.remaining();
-        io.gate().readLock().lock();
-        try {
-            requireLive();
-            java.util.Arrays.fill(mapped, -1);
-            io.metadata().read(md -> {
-                md.lookupRange(id, first, last + 1,
-                        (vblock, dataBlock, time) -> mapped[(int) (vblock - first)] = dataBlock);
-                return null;
-            });
-            DataStore data = io.data();
-            DeviceBase base = base();
-            long within = offset % blockSize;
-            int limit = dst.limit();
-            // One call per run of blocks that lie next to each other in the data file (a sequentially written
-            // volume is mostly one run), and one zero fill per run of unmapped blocks.
-            for (int i = 0; i < n; ) {
-                int j = i + 1;
-                while (j < n && (mapped[i] < 0 ? mapped[j] < 0 : mapped[j] == mapped[j - 1] + 1)) {
-                    j++;
-                }
-                long runBytes = (j - i) * blockSize - within;
-                int len = (int) Math.min(runBytes, limit - dst.position());
-                if (mapped[i] < 0 && base == null) {
-                    DataBuffers.zero(dst, len);
-                } else if (mapped[i] < 0) {
-                    dst.limit(dst.position() + len);
-                    base.read((first + i) * blockSize + within, dst);
-                    dst.limit(limit);
-                } else {
-                    dst.limit(dst.position() + len);
-                    data.read(mapped[i] * blockSize + within, dst);
-                    dst.limit(limit);
-                }
-                within = 0;
-                i = j;
-            }
-        } finally {
-            io.gate().readLock().unlock();
-        }
-        pool.copies().recordRead(id, offset, dst, start, length, mapped);
-        return mapped;
+        return reads.readReportingHoles(offset, dst);
     }
 
     /**
@@ -407,7 +340,7 @@ public final class ThinDevice {
         return v == -1 ? -1 : BlockTime.dataBlock(v);
     }
 
-    private static void checkRange(long offset, long length) {
+    static void checkRange(long offset, long length) {
         if (offset < 0 || length < 0 || offset + length < offset) {
             throw new IllegalArgumentException("bad range: offset " + offset + ", length " + length);
         }

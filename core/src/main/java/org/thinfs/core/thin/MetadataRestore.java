@@ -3,6 +3,9 @@ package org.thinfs.core.thin;
 import org.thinfs.core.btree.BTree;
 import org.thinfs.core.format.BlockTime;
 import org.thinfs.core.format.DeviceDetails;
+import org.thinfs.core.format.Superblock;
+
+import java.util.Arrays;
 
 /** {@link RestoreSink} over freshly formatted metadata: the one way a dump's devices enter a pool. */
 final class MetadataRestore implements RestoreSink {
@@ -17,13 +20,25 @@ final class MetadataRestore implements RestoreSink {
 
     @Override
     public void header(byte[] uuid, int version, int flags, int time, long transactionId) {
-        md.adoptHeader(uuid, version, new TransactionState(time, transactionId, 0, flags));
+        adoptHeader(uuid, version, new TransactionState(time, transactionId, 0, flags));
+    }
+
+    /** A dump's header: uuid (first 16 bytes) and version now, the rest with the next commit. */
+    private void adoptHeader(byte[] uuid, int version, TransactionState restored) {
+        MetadataTransaction tx = md.transaction();
+        Superblock c = tx.committed;
+        tx.committed = new Superblock(c.flags(), c.blocknr(), Arrays.copyOf(uuid, 16), c.magic(), version,
+                c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
+                c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
+                c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
+        tx.state = restored;
+        tx.changed = true;
     }
 
     @Override
     public void device(long id, DeviceDetails d, MappingSource source) {
         md.checkNewDevice(id);
-        MappingTree mappings = md.mappingTree();
+        MappingTree mappings = md.transaction().mappings;
         long[] root = {mappings.newDeviceTree()};
         long[] count = {0};
         source.forEach((vblock, dataBlock, t) -> {

@@ -1,5 +1,6 @@
 package org.thinfs.core.thin;
 
+import org.thinfs.core.ChangeRefusedException;
 import org.thinfs.core.format.SpaceMapRoot;
 import org.thinfs.core.format.Superblock;
 import org.thinfs.core.io.Block;
@@ -14,6 +15,33 @@ import org.thinfs.core.tm.TransactionManager;
  */
 final class MetadataSnapshot {
     private MetadataSnapshot() {
+    }
+
+    /**
+     * Takes the snapshot in {@code tx}: {@code commit} publishes the current state first, so the snapshot is of
+     * everything done until now.
+     */
+    static void take(MetadataTransaction tx, Runnable commit) {
+        if (tx.state.heldRoot() != 0) {
+            throw new ChangeRefusedException("a metadata snapshot is already held (block " + tx.state.heldRoot()
+                    + ")");
+        }
+        tx.changed = true;
+        commit.run();
+        tx.state = tx.state.withHeldRoot(reserve(tx.tm, tx.committed));
+        // The committed roots are shared with the snapshot now: the next change must shadow from the top again.
+        tx.mappings.endTransaction();
+        tx.changed = true;
+    }
+
+    /** Drops the snapshot held in {@code tx}, and everything only it referenced. */
+    static void drop(MetadataTransaction tx) {
+        if (tx.state.heldRoot() == 0) {
+            throw new ChangeRefusedException("no metadata snapshot is held");
+        }
+        release(tx.tm, tx.state.heldRoot(), tx.mappings, tx.details);
+        tx.state = tx.state.withHeldRoot(0);
+        tx.changed = true;
     }
 
     /**

@@ -18,7 +18,6 @@ import org.thinfs.core.sm.disk.DiskSpaceMap;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SortedSet;
 
@@ -46,9 +45,11 @@ public final class ThinMetadata implements Closeable {
 
     private final MetadataTransaction tx;
     private final BlockSharing sharing = new BlockSharing(this);
+    private final MetadataSpaces spaces;
 
     private ThinMetadata(MetadataTransaction tx) {
         this.tx = tx;
+        this.spaces = new MetadataSpaces(tx);
     }
 
     // ---------------------------------------------------------------- format and open
@@ -292,35 +293,9 @@ public final class ThinMetadata implements Closeable {
         return tx.changed;
     }
 
-    /** Grows the data space map to {@code nrBlocks}; shrinking is refused. */
-    public void resizeData(long nrBlocks) {
-        requireWritable();
-        long cur = tx.dataSpace.nrBlocks();
-        if (nrBlocks < cur) {
-            throw new ChangeRefusedException("cannot shrink the data space from " + cur + " to " + nrBlocks
-                    + " blocks");
-        }
-        if (nrBlocks > Layout.MAX_DATA_BLOCK + 1) {
-            throw new IllegalArgumentException("at most 2^40 data blocks");
-        }
-        tx.dataSpace.extend(nrBlocks - cur);
-        tx.changed = true;
-    }
-
-    /** Grows the metadata space map to {@code nrBlocks} (the device must already be that large). */
-    public void resizeMetadata(long nrBlocks) {
-        requireWritable();
-        long cur = tx.metadataSpace.nrBlocks();
-        long dev = tx.bm.refreshSize();
-        if (nrBlocks < cur) {
-            throw new ChangeRefusedException("cannot shrink the metadata space from " + cur + " to " + nrBlocks
-                    + " blocks");
-        }
-        if (nrBlocks > dev) {
-            throw new ChangeRefusedException("the metadata device holds only " + dev + " blocks, not " + nrBlocks);
-        }
-        tx.metadataSpace.extend(Math.min(nrBlocks, Layout.MAX_METADATA_BLOCKS) - cur);
-        tx.changed = true;
+    /** Growing the data and metadata space maps. */
+    public MetadataSpaces spaces() {
+        return spaces;
     }
 
     // ---------------------------------------------------------------- metadata snapshot
@@ -328,27 +303,13 @@ public final class ThinMetadata implements Closeable {
     /** Takes the metadata snapshot that thin_dump -m reads (FORMAT.md 12). Commits first. */
     public void reserveMetadataSnapshot() {
         requireWritable();
-        if (tx.state.heldRoot() != 0) {
-            throw new ChangeRefusedException("a metadata snapshot is already held (block " + tx.state.heldRoot()
-                    + ")");
-        }
-        tx.changed = true;
-        commit();
-        tx.state = tx.state.withHeldRoot(MetadataSnapshot.reserve(tx.tm, tx.committed));
-        // The committed roots are shared with the snapshot now: the next change must shadow from the top again.
-        tx.mappings.endTransaction();
-        tx.changed = true;
+        MetadataSnapshot.take(tx, this::commit);
     }
 
     /** Drops the metadata snapshot and everything only it referenced. */
     public void releaseMetadataSnapshot() {
         requireWritable();
-        if (tx.state.heldRoot() == 0) {
-            throw new ChangeRefusedException("no metadata snapshot is held");
-        }
-        MetadataSnapshot.release(tx.tm, tx.state.heldRoot(), tx.mappings, tx.details);
-        tx.state = tx.state.withHeldRoot(0);
-        tx.changed = true;
+        MetadataSnapshot.drop(tx);
     }
 
     // ---------------------------------------------------------------- commit
@@ -405,10 +366,6 @@ public final class ThinMetadata implements Closeable {
 
     // ---------------------------------------------------------------- for MetadataRestore
 
-    MappingTree mappingTree() {
-        return tx.mappings;
-    }
-
     void checkNewDevice(long id) {
         requireWritable();
         if (id < 0 || id > Layout.MAX_THIN_DEVICE_ID) {
@@ -424,18 +381,16 @@ public final class ThinMetadata implements Closeable {
         tx.changed = true;
     }
 
-    /** A dump's header: uuid (first 16 bytes) and version now, the rest with the next commit. */
-    void adoptHeader(byte[] uuid, int version, TransactionState restored) {
-        Superblock c = tx.committed;
-        tx.committed = new Superblock(c.flags(), c.blocknr(), Arrays.copyOf(uuid, 16), c.magic(), version,
-                c.time(), c.transactionId(), c.heldRoot(), c.dataSpaceMap(), c.metadataSpaceMap(),
-                c.dataMappingRoot(), c.deviceDetailsRoot(), c.dataBlockSize(), c.metadataBlockSize(),
-                c.metadataNrBlocks(), c.compatFlags(), c.compatRoFlags(), c.incompatFlags());
-        tx.state = restored;
-        tx.changed = true;
+    /** The transaction itself, for restoring a dump's header (MetadataRestore). */
+    MetadataTransaction transaction() {
+        return tx;
     }
 
     private void requireWritable() {
+        requireWritable(tx);
+    }
+
+    static void requireWritable(MetadataTransaction tx) {
         if (!tx.writable) {
             throw new MetadataReadOnlyException("the metadata was opened read-only");
         }

@@ -2,6 +2,7 @@ package org.thinfs.fs.cli;
 
 import org.thinfs.core.diff.DiffImporter;
 import org.thinfs.core.pool.ZeroWrites;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -82,7 +83,7 @@ final class ImportDiffCommand implements Callable<Integer> {
                 fs.truncate("/" + volume, 0);
             }
             String path = prepare(fs, h.volumeSize());
-            PoolFileSystem.Handle target = fs.open(path, true);
+            Handle target = fs.open(path, true);
             try {
                 DiffImporter.apply(file, fs.deviceOf(target));
                 fs.dataChanged(target);

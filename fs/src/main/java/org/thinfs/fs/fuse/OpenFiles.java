@@ -1,6 +1,6 @@
 package org.thinfs.fs.fuse;
 
-import org.thinfs.fs.model.PoolFileSystem.Handle;
+import org.thinfs.fs.model.Handle;
 
 import java.util.HashSet;
 import java.util.Set;

@@ -7,8 +7,8 @@ import jnr.ffi.types.size_t;
 import org.thinfs.core.io.DirectBufferPool;
 import org.thinfs.core.pool.ExternalBytes;
 import org.thinfs.fs.model.FsException;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 import org.thinfs.fs.model.Times;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
@@ -18,7 +18,6 @@ import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
 import java.nio.ByteBuffer;
-import java.util.function.IntSupplier;
 
 /**
  * Translates FUSE calls into {@link PoolFileSystem} calls and nothing more: resolve, call, map errors in
@@ -38,6 +37,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     private final OpenFiles files = new OpenFiles();
+    private final RequestCalls calls = new RequestCalls(files);
     private final long uid;
     private final long gid;
 
@@ -56,55 +56,14 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         files.nodesWhere(h -> fs.deviceOf(h).id() == deviceId).forEach(this::invalidateNode);
     }
 
-    /** Counts every answered request (the daemon's metrics); NONE until set. */
-    private volatile org.thinfs.fs.metrics.RequestStats stats = org.thinfs.fs.metrics.RequestStats.NONE;
-
+    /** Counts every answered request (the daemon's metrics); none are counted until set. */
     public void setRequestStats(org.thinfs.fs.metrics.RequestStats stats) {
-        this.stats = stats;
-    }
-
-    /** Every request's one way out: failures become -errno (Errno), and each answer is counted. */
-    private int call(String op, String path, IntSupplier body) {
-        return call(op, path, false, body);
-    }
-
-    /** {@code moves}: the result is a byte count (read, write), counted as bytes moved. */
-    private int call(String op, String path, boolean moves, IntSupplier body) {
-        int r;
-        try {
-            r = body.getAsInt();
-        } catch (RuntimeException | Error e) {
-            r = Errno.of(op, path, e);
-        }
-        stats.done(op, moves && r > 0 ? r : 0, r < 0);
-        return r;
-    }
-
-    /**
-     * As {@link #call(String, String, boolean, IntSupplier)} for a request served by its handle alone (no path):
-     * a failure names the path the handle was opened by.
-     */
-    private int call(String op, long fh, boolean moves, IntSupplier body) {
-        int r;
-        try {
-            r = body.getAsInt();
-        } catch (RuntimeException | Error e) {
-            r = Errno.of(op, files.describe(fh), e);
-        }
-        stats.done(op, moves && r > 0 ? r : 0, r < 0);
-        return r;
-    }
-
-    private int run(String op, String path, Runnable body) {
-        return call(op, path, () -> {
-            body.run();
-            return 0;
-        });
+        calls.setStats(stats);
     }
 
     @Override
     public int getattr(String path, FileStat stat) {
-        return call("getattr", path, () -> FuseStructs.fill(stat, fs.getattr(path), uid, gid));
+        return calls.call("getattr", path, () -> FuseStructs.fill(stat, fs.getattr(path), uid, gid));
     }
 
     /** fstat: from the open handle, so a volume removed while open still answers (its path is null then). */
@@ -115,12 +74,12 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if (h == null) {
             return path == null ? -ErrorCodes.EBADF() : getattr(path, stat);
         }
-        return call("fgetattr", path, () -> FuseStructs.fill(stat, fs.getattr(h), uid, gid));
+        return calls.call("fgetattr", path, () -> FuseStructs.fill(stat, fs.getattr(h), uid, gid));
     }
 
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
-        return call("readdir", path, () -> {
+        return calls.call("readdir", path, () -> {
             filter.apply(buf, ".", null, 0);
             filter.apply(buf, "..", null, 0);
             for (String name : fs.list(path)) {
@@ -132,7 +91,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
-        return call("create", path, () -> {
+        return calls.call("create", path, () -> {
             fs.createVolume(path, (int) mode, callerUid(), callerGid());
             long fh = files.add(fs.open(path, true), path, 0);   // CREATE's header names the parent directory
             fi.fh.set(fh);
@@ -145,7 +104,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if ((mode & FileStat.S_IFMT) != FileStat.S_IFREG && (mode & FileStat.S_IFMT) != 0) {
             return -ErrorCodes.EPERM();
         }
-        return run("mknod", path, () -> fs.createVolume(path, (int) mode, callerUid(), callerGid()));
+        return calls.run("mknod", path, () -> fs.createVolume(path, (int) mode, callerUid(), callerGid()));
     }
 
     /** The uid of the process making this request (a new volume is theirs, as on any file system). */
@@ -164,7 +123,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int open(String path, FuseFileInfo fi) {
-        return call("open", path, () -> {
+        return calls.call("open", path, () -> {
             boolean write = (fi.flags.get() & O_ACCMODE) != 0;
             fi.fh.set(files.add(fs.open(path, write), path, requestNodeId()));
             return 0;
@@ -239,7 +198,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
         if (h == null) {
             return 0;
         }
-        return run("release", path, () -> fs.release(h));
+        return calls.run("release", path, () -> fs.release(h));
     }
 
     /** Read and write are served in the request loop (RawRequests) where native memory can be viewed in place. */
@@ -250,17 +209,17 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     protected int readHandle(long fh, long offset, ByteBuffer dst) {
-        return call("read", fh, true, () -> fs.read(handle(fh), offset, dst));
+        return calls.call("read", fh, true, () -> fs.read(handle(fh), offset, dst));
     }
 
     @Override
     protected int writeHandle(long fh, long offset, ByteBuffer src) {
-        return call("write", fh, true, () -> writeFrom(handle(fh), offset, src));
+        return calls.call("write", fh, true, () -> writeFrom(handle(fh), offset, src));
     }
 
     @Override
     protected int fallocateHandle(long fh, int mode, long offset, long length) {
-        return call("fallocate", fh, false, () -> allocate(handle(fh), mode, offset, length));
+        return calls.call("fallocate", fh, false, () -> allocate(handle(fh), mode, offset, length));
     }
 
     /** Large writes made in place are spliced from /dev/fuse into {@code dataFile} (SpliceReceiver); null: none. */
@@ -276,18 +235,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     /** As {@link #writeHandle}, counted the same way; a declined write is not counted (its retry from memory is). */
     @Override
     protected int writeHandleFrom(long fh, long offset, int size, ExternalBytes src) {
-        int r;
-        try {
-            if (!fs.writeInPlaceFrom(handle(fh), offset, size, src)) {
-                return RawRequests.DECLINED;
-            }
-            r = size;
-            stats.spliced(size);
-        } catch (RuntimeException | Error e) {
-            r = Errno.of("write", files.describe(fh), e);
-        }
-        stats.done("write", r > 0 ? r : 0, r < 0);
-        return r;
+        return calls.splicedWrite(fh, size, () -> fs.writeInPlaceFrom(handle(fh), offset, size, src));
     }
 
     private int writeFrom(Handle h, long offset, ByteBuffer src) {
@@ -300,7 +248,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         long fh = fi.fh.get();
-        return call("read", path, true, () -> {
+        return calls.call("read", path, true, () -> {
             Handle h = handle(fh);
             ByteBuffer tmp = FALLBACK.acquire();
             int done = 0;
@@ -327,7 +275,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     /** Without --add-opens only, as {@link #read}: through a heap copy. */
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-        return call("write", path, true, () -> {
+        return calls.call("write", path, true, () -> {
             byte[] copy = new byte[(int) size];
             buf.get(0, copy, 0, copy.length);
             return writeFrom(handle(fi.fh.get()), offset, ByteBuffer.wrap(copy));
@@ -336,18 +284,18 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int truncate(String path, @off_t long size) {
-        return run("truncate", path, () -> fs.truncate(path, size));
+        return calls.run("truncate", path, () -> fs.truncate(path, size));
     }
 
     @Override
     public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
-        return run("ftruncate", path, () -> fs.truncate(handle(fi), size));
+        return calls.run("ftruncate", path, () -> fs.truncate(handle(fi), size));
     }
 
     /** Without --add-opens only (RawRequests serves fallocate otherwise). */
     @Override
     public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
-        return call("fallocate", path, () -> allocate(handle(fi.fh.get()), mode, off, length));
+        return calls.call("fallocate", path, () -> allocate(handle(fi.fh.get()), mode, off, length));
     }
 
     private int allocate(Handle h, int mode, long off, long length) {
@@ -367,13 +315,13 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
     /** Without --add-opens only (RawRequests serves fsync otherwise, as {@link #fsyncHandle}). */
     @Override
     public int fsync(String path, int isdatasync, FuseFileInfo fi) {
-        return call("fsync", path, () -> syncPool(isdatasync != 0));
+        return calls.call("fsync", path, () -> syncPool(isdatasync != 0));
     }
 
     /** fsync of any volume makes the whole pool durable (one commit covers every volume's writes). */
     @Override
     protected int fsyncHandle(long fh, boolean dataOnly) {
-        return call("fsync", fh, false, () -> syncPool(dataOnly));
+        return calls.call("fsync", fh, false, () -> syncPool(dataOnly));
     }
 
     private int syncPool(boolean dataOnly) {
@@ -396,38 +344,38 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int unlink(String path) {
-        return run("unlink", path, () -> fs.unlink(path));
+        return calls.run("unlink", path, () -> fs.unlink(path));
     }
 
     @Override
     public int mkdir(String path, @mode_t long mode) {
-        return run("mkdir", path, () -> fs.mkdir(path));
+        return calls.run("mkdir", path, () -> fs.mkdir(path));
     }
 
     @Override
     public int rmdir(String path) {
-        return run("rmdir", path, () -> fs.rmdir(path));
+        return calls.run("rmdir", path, () -> fs.rmdir(path));
     }
 
     @Override
     public int link(String oldpath, String newpath) {
-        return run("link", oldpath, () -> fs.link(oldpath, newpath));
+        return calls.run("link", oldpath, () -> fs.link(oldpath, newpath));
     }
 
     @Override
     public int rename(String oldpath, String newpath) {
-        return run("rename", oldpath, () -> fs.rename(oldpath, newpath));
+        return calls.run("rename", oldpath, () -> fs.rename(oldpath, newpath));
     }
 
     @Override
     public int chmod(String path, @mode_t long mode) {
-        return run("chmod", path, () -> fs.chmod(path, (int) mode));
+        return calls.run("chmod", path, () -> fs.chmod(path, (int) mode));
     }
 
     @Override
     public int chown(String path, long uid, long gid) {
         // The kernel checked who may (default_permissions): root changes anything, an owner only the group.
-        return run("chown", path, () -> fs.chown(path, unchangedOr(uid), unchangedOr(gid), this.uid, this.gid));
+        return calls.run("chown", path, () -> fs.chown(path, unchangedOr(uid), unchangedOr(gid), this.uid, this.gid));
     }
 
     /** A uid_t/gid_t as jnr passes it (unsigned 32 bits in a long): (uid_t) -1 means "leave it", -1 here. */
@@ -438,7 +386,7 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
-        return run("utimens", path, () -> {
+        return calls.run("utimens", path, () -> {
             boolean given = timespec != null && timespec.length > 1;
             fs.setTimes(path, given ? FuseStructs.timeOf(timespec[0]) : Times.NOW,
                     given ? FuseStructs.timeOf(timespec[1]) : Times.NOW);
@@ -447,6 +395,6 @@ public final class ThinFuse extends PinnedThreadsFuseFS {
 
     @Override
     public int statfs(String path, Statvfs st) {
-        return call("statfs", path, () -> FuseStructs.fill(st, fs.space()));
+        return calls.call("statfs", path, () -> FuseStructs.fill(st, fs.space()));
     }
 }

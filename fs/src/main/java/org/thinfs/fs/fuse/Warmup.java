@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
@@ -109,8 +110,8 @@ public final class Warmup {
             fs.createVolume("/b", 0600);
             fs.truncate("/a", VOLUME);
             fs.truncate("/b", VOLUME);
-            PoolFileSystem.Handle a = fs.open("/a", true);
-            PoolFileSystem.Handle b = fs.open("/b", true);
+            Handle a = fs.open("/a", true);
+            Handle b = fs.open("/b", true);
             try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0), dir, data)) {
                 long fhA = requests.fuse().adopt(a, "/a", 2);
                 long fhB = requests.fuse().adopt(b, "/b", 3);
@@ -151,7 +152,7 @@ public final class Warmup {
      * copies, the fallocate modes, lseek; and what NBD adds (reads that report holes) and commits.
      */
     private static void round(PoolFileSystem fs, WarmupRequests requests, long fhA, long fhB,
-                              PoolFileSystem.Handle a, ByteBuffer buf, byte[] noise, SplittableRandom rnd, long block)
+                              Handle a, ByteBuffer buf, byte[] noise, SplittableRandom rnd, long block)
             throws IOException {
         int[] sizes = {4096, 65536, 131072, 1 << 20};
         for (int size : sizes) {

@@ -5,7 +5,6 @@ import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.Catalog.SnapshotSet;
 import org.thinfs.fs.model.FsException.Code;
 import org.thinfs.fs.model.PoolFileSystem.Attr;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -5,7 +5,6 @@ import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.FsException.Code;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 
 import java.util.HashMap;
 import java.util.List;

@@ -37,33 +37,6 @@ public final class PoolFileSystem implements Closeable {
                        long mtimeNs, long ctimeNs, int nlink) {
     }
 
-    /** An open volume. */
-    public static final class Handle {
-        final ThinDevice device;
-        final Entry entry;
-        final boolean readOnly;
-        /** Opened for writing (O_WRONLY, O_RDWR, a writable NBD export): rollback refuses such a volume. */
-        final boolean forWriting;
-
-        private final java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
-
-        Handle(ThinDevice device, Entry entry, boolean readOnly, boolean forWriting) {
-            this.device = device;
-            this.entry = entry;
-            this.readOnly = readOnly;
-            this.forWriting = forWriting;
-        }
-
-        /** Marks the handle closed; true the first time only. */
-        boolean close() {
-            return open.compareAndSet(true, false);
-        }
-
-        public boolean readOnly() {
-            return readOnly;
-        }
-    }
-
     /** Space of the pool for statfs, in bytes, and its files: thin devices in use and the most it can have. */
     public record Space(long total, long free, long blockSize, long files, long maxFiles) {
     }

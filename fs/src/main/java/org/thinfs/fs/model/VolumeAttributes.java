@@ -3,7 +3,6 @@ package org.thinfs.fs.model;
 import org.thinfs.core.pool.ThinDevice;
 import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.FsException.Code;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 
 /**
  * A volume's attributes: mode, owner, times and size (truncate). Entries belong to the namespace, so every change is

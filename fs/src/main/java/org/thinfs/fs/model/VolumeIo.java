@@ -7,7 +7,6 @@ import org.thinfs.core.pool.PoolUsage;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Catalog.Entry;
 import org.thinfs.fs.model.FsException.Code;
-import org.thinfs.fs.model.PoolFileSystem.Handle;
 
 import java.nio.ByteBuffer;
 

@@ -1,6 +1,7 @@
 package org.thinfs.fs.nbd;
 
 import org.thinfs.fs.model.FsException;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ final class NbdExports {
      * An opened export: the volume's handle and its size when opened (fixed for the connection), and the
      * namespace's name-removal count read before the name was looked up (see PoolFileSystem#stillNamed).
      */
-    record Export(String name, PoolFileSystem.Handle handle, long size, boolean readOnly, long namesAtOpen) {
+    record Export(String name, Handle handle, long size, boolean readOnly, long namesAtOpen) {
     }
 
     List<String> names() {
@@ -117,7 +118,7 @@ final class NbdExports {
             if (a.directory()) {
                 return null;
             }
-            PoolFileSystem.Handle h = fs.open(path, !snapshot && !readOnly);
+            Handle h = fs.open(path, !snapshot && !readOnly);
             return new Export(name, h, a.size(), h.readOnly() || readOnly, names);
         } catch (FsException e) {
             return null;

@@ -1,6 +1,7 @@
 package org.thinfs.fs.nbd;
 
 import org.thinfs.core.pool.ThinDevice;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
@@ -139,7 +140,7 @@ final class NbdRequests {
 
     /** WRITE, TRIM, WRITE_ZEROES, FLUSH and CACHE. */
     void change(NbdTransmission.Request r) {
-        PoolFileSystem.Handle h = export.handle();
+        Handle h = export.handle();
         switch (r.type()) {
             case Nbd.CMD_WRITE -> fs.write(h, r.offset(), r.payload());
             case Nbd.CMD_TRIM -> fs.punchHole(h, r.offset(), r.length());

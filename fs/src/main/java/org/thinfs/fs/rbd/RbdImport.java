@@ -3,6 +3,7 @@ package org.thinfs.fs.rbd;
 import org.thinfs.core.diff.BlockDelta;
 import org.thinfs.core.diff.RbdDiff;
 import org.thinfs.core.pool.ZeroWrites;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ public final class RbdImport {
                     + volume + ", so this stream was applied before");
         }
         String path = prepare(fs, volume, h.size());
-        PoolFileSystem.Handle target = fs.open(path, true);
+        Handle target = fs.open(path, true);
         try {
             RbdDiff.apply(file, fs.deviceOf(target));
         } finally {

@@ -6,6 +6,7 @@ import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.metrics.RequestStats;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.nio.ByteBuffer;
@@ -38,7 +39,7 @@ class WarmupRequestsTest {
         try (PoolFileSystem fs = PoolFileSystem.open(ThinPool.open(metadata, data, PoolOptions.DEFAULT), dir)) {
             fs.createVolume("/v", 0600);
             fs.truncate("/v", 32 * block);
-            PoolFileSystem.Handle h = fs.open("/v", true);
+            Handle h = fs.open("/v", true);
             byte[] bytes = new byte[3 * (int) block];
             new Random(7).nextBytes(bytes);
             byte[] largeBytes = new byte[large];
@@ -86,7 +87,7 @@ class WarmupRequestsTest {
         return b;
     }
 
-    private static byte[] readBack(PoolFileSystem fs, PoolFileSystem.Handle h, long offset, int length) {
+    private static byte[] readBack(PoolFileSystem fs, Handle h, long offset, int length) {
         ByteBuffer back = ByteBuffer.allocate(length);
         fs.read(h, offset, back);
         return back.array();

@@ -232,7 +232,7 @@ class NamespaceModelTest {
     }
 
     private void write(String name, long tag) {
-        PoolFileSystem.Handle h = fs.open("/" + name, true);
+        Handle h = fs.open("/" + name, true);
         ByteBuffer b = ByteBuffer.allocateDirect(8);
         b.putLong(0, tag);
         fs.write(h, 0, b);
@@ -242,7 +242,7 @@ class NamespaceModelTest {
         if (size < 8) {
             return 0;
         }
-        PoolFileSystem.Handle h = fs.open(path, false);
+        Handle h = fs.open(path, false);
         ByteBuffer b = ByteBuffer.allocateDirect(8);
         fs.read(h, 0, b);
         return b.getLong(0);

@@ -46,7 +46,7 @@ class PeriodicCommitTest {
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
             fs.createVolume("/v", 0644);
             fs.truncate("/v", 8L * BLOCK);
-            PoolFileSystem.Handle h = fs.open("/v", true);
+            Handle h = fs.open("/v", true);
             assertEquals(Long.MAX_VALUE, fs.nanosUntilCommitDue(interval), "namespace changes commit at once");
             long committed = pool.transaction().id();
 

@@ -98,7 +98,7 @@ class PoolFileSystemSyncTest {
     }
 
     /** Volume /v of 8 blocks, open for writing. */
-    private static PoolFileSystem.Handle newVolume(PoolFileSystem fs) {
+    private static Handle newVolume(PoolFileSystem fs) {
         fs.createVolume("/v", 0644);
         fs.truncate("/v", 8L * BLOCK);
         return fs.open("/v", true);
@@ -109,7 +109,7 @@ class PoolFileSystemSyncTest {
         CountingDataFile data = new CountingDataFile(dir.resolve("data"));
         ThinPool pool = newPool(data);
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            PoolFileSystem.Handle h = newVolume(fs);
+            Handle h = newVolume(fs);
 
             fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
             assertTrue(fs.isDirty(), "provisioning changes the mappings");
@@ -150,7 +150,7 @@ class PoolFileSystemSyncTest {
         ThinPool pool = newPool(data);
         long mtime;
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            PoolFileSystem.Handle h = newVolume(fs);
+            Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
             fs.sync();
             long committed = pool.transaction().id();
@@ -185,7 +185,7 @@ class PoolFileSystemSyncTest {
         ThinPool pool = newPool(new CountingDataFile(dir.resolve("data")));
         long[] mtimes = new long[3];
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            PoolFileSystem.Handle h = newVolume(fs);
+            Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[BLOCK]));
             fs.sync();
             long committed = pool.transaction().id();
@@ -286,7 +286,7 @@ class PoolFileSystemSyncTest {
         CountingDataFile data = new CountingDataFile(dir.resolve("data"));
         ThinPool pool = newPool(data);
         try (PoolFileSystem fs = PoolFileSystem.open(pool, dir)) {
-            PoolFileSystem.Handle h = newVolume(fs);
+            Handle h = newVolume(fs);
             fs.write(h, 0, ByteBuffer.wrap(new byte[2 * BLOCK]));
 
             // A slow disk: the commit's data flush does not finish until released.
