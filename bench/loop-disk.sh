@@ -8,20 +8,30 @@
 #   rm+trim   rm -rf the tree, then fstrim the mount point
 # Prints the median seconds of each step (over --rounds) and the ratios qcow2/thinfs and raw/thinfs (above 1 =
 # thinfs faster), the space each image maps after mkfs, and writes the same as markdown to --out, and a chart of
-# the ratios to --chart when gnuplot is there. The order of the three backings rotates round by round.
+# the ratios to --chart when gnuplot is there. The order of the backings rotates round by round.
 #
-#   bench/loop-disk.sh [--rounds 2] [--size 8G] [--work DIR] [--out FILE.md] [--chart FILE.png] [--tiny]
+#   bench/loop-disk.sh [--rounds 2] [--mkfs-rounds N] [--fuse-floor] [--size 8G] [--work DIR] [--out FILE.md]
+#                      [--chart FILE.png] [--tiny]
+#
+# --mkfs-rounds N: mkfs alone is timed N times per backing (the --rounds above, then more rounds of mkfs only, each
+# on a fresh image, the order rotating as above): a step of 20-40 ms is decided by the machine's noise at 2-5
+# samples, so its median is taken over more. Default: --rounds.
+# --fuse-floor: a fourth backing, qemu-raw: the raw file through qemu-storage-daemon's FUSE export, a FUSE server in
+# C that passes every request to the file and does nothing else. What it costs above the raw file is the FUSE
+# transport itself, the floor under any FUSE server; the table gains its column and qemu-raw/thinfs.
 #
 # On a VM that gives free memory back to its host, bench/steady-memory.sh pauses that for the run (see there).
 # --tiny: a 1 GiB image, a tree of 20 MB, one round: only proves the harness runs.
 # Needs root, losetup, e2fsprogs, qemu-utils and qemu-system-common (installed when missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=2; tiny=0; size=8G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
+rounds=2; mkfs_rounds=""; floor=0; tiny=0; size=8G; work=/var/tmp/thinfs-loopdisk; out=""; chart=""; tree_mb=320
 stamp=$(date +%Y%m%d-%H%M%S); cmdline="bench/loop-disk.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
+        --mkfs-rounds) mkfs_rounds=$2; shift 2 ;;
+        --fuse-floor) floor=1; shift ;;
         --size) size=$2; shift 2 ;;
         --work) work=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
@@ -30,6 +40,8 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
+mkfs_rounds=${mkfs_rounds:-$rounds}
+[ "$mkfs_rounds" -ge "$rounds" ] || { echo "loop-disk.sh: --mkfs-rounds must be at least --rounds ($rounds)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "loop-disk.sh: needs root (losetup, mount, drop_caches)" >&2; exit 1; }
 out=${out:-$root/bench/results/loop-disk-$stamp.md}
 pool_size=$(( $(numfmt --from=iec "$size") * 3 / 2 ))     # 12G for the 8G image: room for ext4 and the tree
@@ -114,13 +126,19 @@ backing_file() {
                 --export type=fuse,id=e,node-name=q,mountpoint="$d/export",writable=on \
                 >>"$work/qsd.log" 2>&1 & pids+=($!)
             wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
+        qemu-raw)
+            truncate -s "$size" "$d/disk.img"; touch "$d/export"
+            qemu-storage-daemon --blockdev driver=file,node-name=q,filename="$d/disk.img" \
+                --export type=fuse,id=e,node-name=q,mountpoint="$d/export",writable=on \
+                >>"$work/qsd.log" 2>&1 & pids+=($!)
+            wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
     esac
 }
 # KiB the backing holds on the host after mkfs: the raw file's blocks, the pool's used data blocks, the qcow2 file.
 mapped_kib() {
     local d="$work/$1"
     case $1 in
-        raw) du -k "$d/disk.img" | cut -f1 ;;
+        raw|qemu-raw) du -k "$d/disk.img" | cut -f1 ;;
         thinfs) "$root/thinfs" status "$d/pool" --json |
             python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["dataBlocksUsed"] * j["dataBlockSize"] // 1024)' ;;
         qcow2) du -k "$d/disk.qcow2" | cut -f1 ;;
@@ -131,10 +149,12 @@ declare -A t mapped
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 steps=(mkfs untar read rmtrim)
 backings=(raw thinfs qcow2)
-for round in $(seq "$rounds"); do
+[ "$floor" = 1 ] && backings+=(qemu-raw)
+nb=${#backings[@]}
+for round in $(seq "$mkfs_rounds"); do
     # rotate the order round by round: raw thinfs qcow2, thinfs qcow2 raw, qcow2 raw thinfs, ...
     order=()
-    for i in 0 1 2; do order+=("${backings[$(( (i + round - 1) % 3 ))]}"); done
+    for i in $(seq 0 $(( nb - 1 ))); do order+=("${backings[$(( (i + round - 1) % nb ))]}"); done
     for b in "${order[@]}"; do
         echo "round $round: $b" >&2
         backing_file "$b"
@@ -143,6 +163,9 @@ for round in $(seq "$rounds"); do
         cold
         s=$(now); mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$loop"; e=$(now)
         t[$b/mkfs]="${t[$b/mkfs]:-} $(secs "$s" "$e")"
+        if [ "$round" -gt "$rounds" ]; then     # a round of mkfs alone (--mkfs-rounds)
+            umount_all; rm -rf "${work:?}/$b"; continue
+        fi
         sync; mapped[$b]="${mapped[$b]:-} $(mapped_kib "$b")"
         mount "$loop" "$mnt"; mounts=("$mnt" "${mounts[@]}"); mkdir "$mnt/tree"
         cold
@@ -172,24 +195,35 @@ declare -A label=(
 mkdir -p "$(dirname "$out")"
 tsv="${out%.md}.tsv"
 {
-    echo "# Loop-mounted disk: raw file, thinfs, qcow2 ($(date -u +%Y-%m-%dT%H:%MZ))"
+    echo "# Loop-mounted disk: raw file, thinfs, qcow2$([ "$floor" = 1 ] && echo ", qemu-raw") ($(date -u +%Y-%m-%dT%H:%MZ))"
     echo
     echo "\`$cmdline\` at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'): ext4 on a $size loop device" \
-        "(\`losetup --direct-io=off\`), medians of $rounds round(s), each on a fresh image; seconds; ratio = the" \
-        "other's time / thinfs's time, above 1 = thinfs faster."
+        "(\`losetup --direct-io=off\`), medians of $rounds round(s)$([ "$mkfs_rounds" != "$rounds" ] && echo " ($mkfs_rounds for mkfs)")," \
+        "each on a fresh image; seconds; ratio = the other's time / thinfs's time, above 1 = thinfs faster."
+    [ "$floor" = 1 ] && echo "qemu-raw: the raw file through qemu-storage-daemon's FUSE export (a FUSE server in C that only" \
+        "passes requests on): the FUSE transport's own cost."
     echo
-    echo "| step | raw | thinfs | qcow2 | qcow2/thinfs | raw/thinfs |"
-    echo "|---|---|---|---|---|---|"
+    if [ "$floor" = 1 ]; then
+        echo "| step | raw | thinfs | qcow2 | qcow2/thinfs | raw/thinfs | qemu-raw | qemu-raw/thinfs |"
+        echo "|---|---|---|---|---|---|---|---|"
+    else
+        echo "| step | raw | thinfs | qcow2 | qcow2/thinfs | raw/thinfs |"
+        echo "|---|---|---|---|---|---|"
+    fi
     for st in "${steps[@]}"; do
         r=$(median "${t[raw/$st]}"); th=$(median "${t[thinfs/$st]}"); q=$(median "${t[qcow2/$st]}")
-        echo "| ${label[$st]} | $r | $th | $q | $(ratio "$q" "$th") | $(ratio "$r" "$th") |"
+        more=""
+        if [ "$floor" = 1 ]; then qr=$(median "${t[qemu-raw/$st]}"); more=" $qr | $(ratio "$qr" "$th") |"; fi
+        echo "| ${label[$st]} | $r | $th | $q | $(ratio "$q" "$th") | $(ratio "$r" "$th") |$more"
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$st" "$r" "$th" "$q" "$(ratio "$q" "$th")" "$(ratio "$r" "$th")" >>"$tsv.tmp"
     done
     echo
     echo "Space held on the host after mkfs (MiB, median): raw file $(( $(median "${mapped[raw]}" | cut -d. -f1) / 1024 )), thinfs" \
         "provisioned $(( $(median "${mapped[thinfs]}" | cut -d. -f1) / 1024 )), qcow2 file $(( $(median "${mapped[qcow2]}" | cut -d. -f1) / 1024 ))."
-    echo "Every round's seconds (raw / thinfs / qcow2):"
-    for st in "${steps[@]}"; do echo "- $st:${t[raw/$st]} /${t[thinfs/$st]} /${t[qcow2/$st]}"; done
+    echo "Every round's seconds (raw / thinfs / qcow2$([ "$floor" = 1 ] && echo " / qemu-raw")):"
+    for st in "${steps[@]}"; do
+        echo "- $st:${t[raw/$st]} /${t[thinfs/$st]} /${t[qcow2/$st]}$([ "$floor" = 1 ] && echo " /${t[qemu-raw/$st]}")"
+    done
     echo
     echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)," \
         "work dir on $(df --output=source "$work" | tail -1) ($(df --output=fstype "$work" | tail -1 | tr -d ' '))," \

@@ -55,15 +55,22 @@ class BenchHarnessIT {
         }
     }
 
-    /** bench/loop-disk.sh (issue 30) runs end to end: three backings, every step, ratios computed. */
+    /**
+     * bench/loop-disk.sh (issue 30) runs end to end: four backings (the FUSE floor, qemu-raw, too), every step, ratios
+     * computed, and mkfs timed in the extra round --mkfs-rounds asks for.
+     */
     @Test
     void loopDiskHarnessRunsOnATinySize() throws Exception {
-        Sh.Result r = runTiny("loop-disk.sh", "--work", tmp.resolve("d").toString(),
+        Sh.Result r = runTiny("loop-disk.sh", "--fuse-floor", "--mkfs-rounds", "2", "--work", tmp.resolve("d").toString(),
                 "--out", tmp.resolve("loop-disk.md").toString());
         for (String step : List.of("`mkfs.ext4", "untar ", "cold read", "`rm -rf`")) {
-            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + step) && l.matches(".*( [0-9.]+ \\|){5}")),
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + step) && l.matches(".*( [0-9.]+ \\|){7}")),
                     step + " missing:\n" + r.out());
         }
+        assertTrue(r.out().contains("| qemu-raw | qemu-raw/thinfs |"), r.out());
+        // Two mkfs samples per backing (raw / thinfs / qcow2 / qemu-raw), one of each other step.
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("- mkfs:( [0-9.]+ [0-9.]+ /){3} [0-9.]+ [0-9.]+")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("- untar:( [0-9.]+ /){3} [0-9.]+")), r.out());
         assertTrue(r.out().contains("Space held on the host after mkfs"), r.out());
     }
 
