@@ -6,6 +6,7 @@ import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
 import org.thinfs.fs.model.Handle;
+import org.thinfs.fs.metrics.PoolMetrics;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
@@ -112,7 +113,9 @@ public final class Warmup {
             fs.truncate("/b", VOLUME);
             Handle a = fs.open("/a", true);
             Handle b = fs.open("/b", true);
-            try (WarmupRequests requests = new WarmupRequests(new ThinFuse(fs, 0, 0), dir, data)) {
+            ThinFuse fuse = new ThinFuse(fs, 0, 0);
+            fuse.setRequestStats(PoolMetrics.unreadFront());  // counted as the mount's requests are, unseen
+            try (WarmupRequests requests = new WarmupRequests(fuse, dir, data)) {
                 long fhA = requests.fuse().adopt(a, "/a", 2);
                 long fhB = requests.fuse().adopt(b, "/b", 3);
                 SplittableRandom rnd = new SplittableRandom(rounds);
