@@ -215,7 +215,8 @@ tsv="${out%.md}.tsv"
         more=""
         if [ "$floor" = 1 ]; then qr=$(median "${t[qemu-raw/$st]}"); more=" $qr | $(ratio "$qr" "$th") |"; fi
         echo "| ${label[$st]} | $r | $th | $q | $(ratio "$q" "$th") | $(ratio "$r" "$th") |$more"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$st" "$r" "$th" "$q" "$(ratio "$q" "$th")" "$(ratio "$r" "$th")" >>"$tsv.tmp"
+        printf '%s\t%s\t%s\t%s\t%s\t%s%s\n' "$st" "$r" "$th" "$q" "$(ratio "$q" "$th")" "$(ratio "$r" "$th")" \
+            "$([ "$floor" = 1 ] && printf '\t%s\t%s' "$qr" "$(ratio "$qr" "$th")")" >>"$tsv.tmp"
     done
     echo
     echo "Space held on the host after mkfs (MiB, median): raw file $(( $(median "${mapped[raw]}" | cut -d. -f1) / 1024 )), thinfs" \
@@ -233,11 +234,18 @@ tsv="${out%.md}.tsv"
 mv "$tsv.tmp" "$tsv"
 
 if command -v gnuplot >/dev/null; then
-    ymax=$(awk -F'\t' '{ for (i = 5; i <= 6; i++) if ($i + 0 > m) m = $i + 0 } END { printf "%.2f", m < 1.15 ? 1.3 : m * 1.15 }' "$tsv")
+    ymax=$(awk -F'\t' '{ for (i = 5; i <= NF; i += (i == 6 ? 2 : 1)) if ($i + 0 > m) m = $i + 0 } END { printf "%.2f", m < 1.15 ? 1.3 : m * 1.15 }' "$tsv")
+    samples="$rounds$([ "$mkfs_rounds" != "$rounds" ] && echo " (mkfs $mkfs_rounds)")"
+    if [ "$floor" = 1 ]; then
+        # three bars a step: qcow2, the raw file and qemu-raw (the FUSE floor), each over thinfs
+        bars="plot \"$tsv\" using 5:xtic(1) title \"qcow2 / thinfs\" lc rgb \"#d08a2c\", \"\" using 6 title \"raw file / thinfs\" lc rgb \"#3b6ea8\", \"\" using 8 title \"qemu-raw (FUSE floor) / thinfs\" lc rgb \"#7a9a4a\", \"\" using (\$0 - 0.27):5:5 with labels offset 0,0.7 notitle, \"\" using (\$0):6:6 with labels offset 0,0.7 notitle, \"\" using (\$0 + 0.27):8:8 with labels offset 0,0.7 notitle"
+    else
+        bars="plot \"$tsv\" using 5:xtic(1) title \"qcow2 / thinfs\" lc rgb \"#d08a2c\", \"\" using 6 title \"raw file / thinfs\" lc rgb \"#3b6ea8\", \"\" using (\$0 - 1.0/6):5:5 with labels offset 0,0.7 notitle, \"\" using (\$0 + 1.0/6):6:6 with labels offset 0,0.7 notitle"
+    fi
     gnuplot <<GP
 set terminal pngcairo size 780,460 font "sans,10"
 set output "$chart"
-set title "ext4 on a $size loop device, medians of $rounds: thinfs against qcow2 (FUSE export) and a raw file (no FUSE)" noenhanced
+set title "ext4 on a $size loop device, medians of $samples: thinfs against qcow2 (FUSE export) and a raw file (no FUSE)" noenhanced
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -247,10 +255,8 @@ set yrange [0:$ymax]
 set grid ytics
 set key outside bottom center horizontal
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#444444"
-plot "$tsv" using 5:xtic(1) title "qcow2 / thinfs" lc rgb "#d08a2c", \
-     "" using 6 title "raw file / thinfs" lc rgb "#3b6ea8", \\
-     "" using (\$0 - 1.0/6):5:5 with labels offset 0,0.7 notitle, \\
-     "" using (\$0 + 1.0/6):6:6 with labels offset 0,0.7 notitle
+set arrow from graph 0, first 0.8 to graph 1, first 0.8 nohead lw 1 dt 3 lc rgb "#3b6ea8"
+$bars
 GP
     echo "results: $out; chart: $chart" >&2
 else
