@@ -5,8 +5,8 @@ import org.slf4j.LoggerFactory;
 import org.thinfs.core.pool.PoolConfig;
 import org.thinfs.core.pool.PoolOptions;
 import org.thinfs.core.pool.ThinPool;
-import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.metrics.PoolMetrics;
+import org.thinfs.fs.model.Handle;
 import org.thinfs.fs.model.PoolFileSystem;
 
 import java.io.IOException;
