@@ -71,29 +71,12 @@ fi
 tree_files=$(tar tvf "$tarball" | grep -c "^-")
 tree_bytes=$(tar tvf "$tarball" | awk '{b += $3} END {print b}')
 
-mounts=(); loops=(); pids=()
-umount_all() {  # ext4 mounts, then loop devices, then the FUSE mounts under them and their daemons
-    local m l p
-    for m in "${mounts[@]}"; do
-        case $m in */ext4) grep -q " $m " /proc/mounts && { umount "$m" 2>/dev/null || umount -l "$m"; } ;; esac
-    done
-    for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-    for m in "${mounts[@]}"; do
-        grep -q " $m " /proc/mounts || continue
-        case $m in
-            */ext4) ;;
-            */mnt) "$root/thinfs" umount "$m" >/dev/null 2>&1 || fusermount -u -z "$m" 2>/dev/null ;;
-            *) fusermount -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ;;
-        esac
-    done
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    mounts=(); loops=(); pids=()
-}
+source "$root/bench/loop-backings.sh"
 source "$root/bench/steady-memory.sh"
 cleanup() {
     set +e
     steady_memory_restore
-    umount_all
+    teardown_backings
     # Only remove the work directory when nothing is mounted under it any more.
     grep -q " ${work%/}/" /proc/mounts || rm -rf "$work"
 }
@@ -101,39 +84,12 @@ trap cleanup EXIT
 [ "$tiny" = 1 ] || steady_memory     # not for --tiny, the harness's smoke run
 rm -rf "$work"; mkdir -p "$work"
 
-wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 now() { date +%s.%N; }
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
 # Before each timed step: the page cache dropped, then (steady-memory.sh) the memory it freed touched once, so the
 # step's new page cache is memory the host backs, whichever backing comes after which.
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; steady_memory_refresh; }
 
-# Makes a fresh image of the backing $1 and sets $file to the file to loop-mount.
-backing_file() {
-    local b=$1 d="$work/$1"
-    mkdir -p "$d"
-    case $b in
-        raw)
-            truncate -s "$size" "$d/disk.img"; file="$d/disk.img" ;;
-        thinfs)
-            "$root/thinfs" create "$d/pool" --size "$pool_size" >/dev/null
-            mkdir -p "$d/mnt"; "$root/thinfs" mount "$d/pool" "$d/mnt" >/dev/null; mounts+=("$d/mnt")
-            truncate -s "$size" "$d/mnt/disk"; file="$d/mnt/disk" ;;
-        qcow2)
-            qemu-img create -q -f qcow2 "$d/disk.qcow2" "$size"; touch "$d/export"
-            qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$d/disk.qcow2" \
-                --blockdev driver=qcow2,node-name=q,file=f \
-                --export type=fuse,id=e,node-name=q,mountpoint="$d/export",writable=on \
-                >>"$work/qsd.log" 2>&1 & pids+=($!)
-            wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
-        qemu-raw)
-            truncate -s "$size" "$d/disk.img"; touch "$d/export"
-            qemu-storage-daemon --blockdev driver=file,node-name=q,filename="$d/disk.img" \
-                --export type=fuse,id=e,node-name=q,mountpoint="$d/export",writable=on \
-                >>"$work/qsd.log" 2>&1 & pids+=($!)
-            wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
-    esac
-}
 # KiB the backing holds on the host after mkfs: the raw file's blocks, the pool's used data blocks, the qcow2 file.
 mapped_kib() {
     local d="$work/$1"
@@ -150,21 +106,18 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 steps=(mkfs untar read rmtrim)
 backings=(raw thinfs qcow2)
 [ "$floor" = 1 ] && backings+=(qemu-raw)
-nb=${#backings[@]}
 for round in $(seq "$mkfs_rounds"); do
-    # rotate the order round by round: raw thinfs qcow2, thinfs qcow2 raw, qcow2 raw thinfs, ...
-    order=()
-    for i in $(seq 0 $(( nb - 1 ))); do order+=("${backings[$(( (i + round - 1) % nb ))]}"); done
+    rotate_backings backings "$round"       # raw thinfs qcow2, thinfs qcow2 raw, qcow2 raw thinfs, ...
     for b in "${order[@]}"; do
         echo "round $round: $b" >&2
-        backing_file "$b"
+        backing_file "$b" "$size" "$pool_size"
         loop=$(losetup --find --show --direct-io=off "$file"); loops+=("$loop")
         mnt="$work/$b/ext4"; mkdir -p "$mnt"
         cold
         s=$(now); mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$loop"; e=$(now)
         t[$b/mkfs]="${t[$b/mkfs]:-} $(secs "$s" "$e")"
         if [ "$round" -gt "$rounds" ]; then     # a round of mkfs alone (--mkfs-rounds)
-            umount_all; rm -rf "${work:?}/$b"; continue
+            teardown_backings; rm -rf "${work:?}/$b"; continue
         fi
         sync; mapped[$b]="${mapped[$b]:-} $(mapped_kib "$b")"
         mount "$loop" "$mnt"; mounts=("$mnt" "${mounts[@]}"); mkdir "$mnt/tree"
@@ -178,7 +131,7 @@ for round in $(seq "$mkfs_rounds"); do
         cold
         s=$(now); rm -rf "$mnt/tree"; fstrim "$mnt"; e=$(now)
         t[$b/rmtrim]="${t[$b/rmtrim]:-} $(secs "$s" "$e")"
-        umount_all
+        teardown_backings
         rm -rf "${work:?}/$b"
     done
 done

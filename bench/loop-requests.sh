@@ -68,67 +68,28 @@ print("%.1f" % (times[n // 2] / 1000))
 EOF
 }
 
-pids=(); mounts=(); loops=()
-teardown() {
-    local l m p
-    for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-    for m in "${mounts[@]}"; do
-        grep -q " $m " /proc/mounts || continue
-        case $m in
-            */mnt) "$root/thinfs" umount "$m" >/dev/null 2>&1 || fusermount -u -z "$m" 2>/dev/null ;;
-            *) fusermount -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ;;
-        esac
-    done
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    pids=(); mounts=(); loops=()
-}
+source "$root/bench/loop-backings.sh"
 source "$root/bench/steady-memory.sh"
-cleanup() { set +e; steady_memory_restore; teardown; grep -q " ${work%/}/" /proc/mounts || rm -rf "$work"; }
+cleanup() { set +e; steady_memory_restore; teardown_backings; grep -q " ${work%/}/" /proc/mounts || rm -rf "$work"; }
 trap cleanup EXIT
 [ "$tiny" = 1 ] || steady_memory
 rm -rf "$work"; mkdir -p "$work"
-wait_mount() { for _ in $(seq 200); do grep -q " $1 " /proc/mounts && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
-
-# Makes a fresh 8 GiB image of backing $1 and sets $file to the file to loop-mount.
-backing_file() {
-    local d="$work/$1"
-    mkdir -p "$d"
-    case $1 in
-        raw) truncate -s 8G "$d/disk.img"; file="$d/disk.img" ;;
-        thinfs)
-            "$root/thinfs" create "$d/pool" --size 12G >/dev/null
-            mkdir -p "$d/mnt"; "$root/thinfs" mount "$d/pool" "$d/mnt" >/dev/null; mounts+=("$d/mnt")
-            truncate -s 8G "$d/mnt/disk"; file="$d/mnt/disk" ;;
-        qemu-raw|qcow2)
-            if [ "$1" = qemu-raw ]; then
-                truncate -s 8G "$d/disk.img"; nodes=(--blockdev "driver=file,node-name=q,filename=$d/disk.img")
-            else
-                qemu-img create -q -f qcow2 "$d/disk.qcow2" 8G
-                nodes=(--blockdev "driver=file,node-name=f,filename=$d/disk.qcow2" --blockdev "driver=qcow2,node-name=q,file=f")
-            fi
-            touch "$d/export"
-            qemu-storage-daemon "${nodes[@]}" --export "type=fuse,id=e,node-name=q,mountpoint=$d/export,writable=on" \
-                >>"$work/qsd.log" 2>&1 & pids+=($!)
-            wait_mount "$d/export"; mounts+=("$d/export"); file="$d/export" ;;
-    esac
-}
 
 declare -A t
 kinds=(zeroout write512)
 backings=(raw thinfs qemu-raw qcow2)
 for round in $(seq "$rounds"); do
-    order=()
-    for i in 0 1 2 3; do order+=("${backings[$(( (i + round - 1) % 4 ))]}"); done
+    rotate_backings backings "$round"
     for b in "${order[@]}"; do
         echo "round $round: $b" >&2
-        backing_file "$b"
+        backing_file "$b" 8G 12G
         loop=$(losetup --find --show --direct-io=off "$file"); loops+=("$loop")
         udevadm settle 2>/dev/null || sleep 1  # the new device's probe reads are over before the timing
         for k in "${kinds[@]}"; do
             steady_memory_refresh 1
             t[$b/$k]="${t[$b/$k]:-} $(timer "$loop" "$k" "$count")"
         done
-        teardown
+        teardown_backings
         rm -rf "${work:?}/$b"
     done
 done
