@@ -48,7 +48,7 @@ final class MetadataSnapshot {
      * Writes the copy of {@code committed} (which must be the state just committed) and raises both roots' counts;
      * returns the copy's block number, the new held root.
      */
-    static long reserve(TransactionManager tm, Superblock committed) {
+    private static long reserve(TransactionManager tm, Superblock committed) {
         Block copy = tm.newBlock(Validators.SUPERBLOCK);
         Superblock held = committed.withBlocknr(copy.nr())
                 .withCommitState(committed.flags(), committed.time(), committed.transactionId(), 0,
@@ -61,7 +61,7 @@ final class MetadataSnapshot {
     }
 
     /** Drops the snapshot at {@code heldRoot} and everything only it referenced. */
-    static void release(TransactionManager tm, long heldRoot, MappingTree mappings, DetailsTree details) {
+    private static void release(TransactionManager tm, long heldRoot, MappingTree mappings, DetailsTree details) {
         Block b = tm.read(heldRoot, Validators.SUPERBLOCK);
         Superblock held = Superblock.decode(b.data());
         mappings.deleteTopLevel(held.dataMappingRoot());
